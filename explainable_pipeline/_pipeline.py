@@ -1,0 +1,848 @@
+"""ExplainablePipeline: a preprocessor, an estimator, and the explainer that travels with them."""
+
+from __future__ import annotations
+
+import numbers
+import sys
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+
+from ._explanation import GlobalExplanation, LocalExplanation
+from ._feature_map import FeatureMap, build_feature_map
+from ._compat_core import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    fit_context,
+    routing_enabled,
+    safe_indexing,
+)
+from .explainers import ENGINEERED_METHODS, METHODS, RAW_SPACE_METHODS, select_explainer
+from .explainers._background import summarize_background
+from .explainers._base import EngineeredAttribution
+from .explainers._linear import linear_shap, weighted_mean
+from .explainers._tree import make_shap_tree_explainer, tree_shap
+
+#: Rows the background summary is computed from (bounds its cost at fit).
+_SUMMARY_SUBSAMPLE = 5000
+#: Background rows of background="auto" for the model-agnostic explainers (each costs model calls).
+_AUTO_BACKGROUND_RAW = 20
+_WEIGHTS_NEED_ROWS = (
+    "background_weights needs explicit background rows; with background={!r} the summary "
+    "and its weights are computed at fit."
+)
+_DELEGATED = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score")
+
+
+def _estimator_has(attr):
+    """Check the fitted estimator if there is one, else the unfitted one."""
+
+    def check(self):
+        est = getattr(self, "estimator_", self.estimator)
+        return est is not None and hasattr(est, attr)
+
+    return check
+
+
+def _is_identity(preprocessor) -> bool:
+    return preprocessor is None or (isinstance(preprocessor, str) and preprocessor == "passthrough")
+
+
+class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
+    """A preprocessor and an estimator that explain themselves in raw input columns.
+
+    ``fit`` fits the preprocessor, the estimator and the cheap part of the
+    explainer (a background summary); ``explain_local`` and ``explain_global``
+    return attributions per raw input column (or per engineered column with
+    ``space="engineered"``). The fitted object pickles with everything it needs
+    to explain, without the training data.
+
+    Parameters
+    ----------
+    preprocessor : transformer, "passthrough" or None, default=None
+        Maps raw rows to the estimator's input, e.g. a
+        :class:`~sklearn.compose.ColumnTransformer` or an sklearn-pandas
+        ``DataFrameMapper``. It is cloned and fitted in :meth:`fit`.
+    estimator : estimator object
+        The model, fitted on the preprocessor's output. Required.
+    explainer : {"auto", "tree", "linear", "exact", "kernel", "permutation"}, default="auto"
+        How to attribute predictions. ``"tree"`` is TreeSHAP on the
+        engineered matrix, ``"linear"`` the closed form
+        ``coef * (x - mean)``; both are mapped to raw columns by summing each
+        raw column's engineered children. ``"exact"``, ``"kernel"`` and
+        ``"permutation"`` compute Shapley values with the raw columns as
+        players, through the whole pipeline. ``"auto"`` applies
+        :func:`explainable_pipeline.explainers.select_explainer`; the choice
+        is stored in ``explainer_``.
+    model_output : {"auto", "margin", "probability"}, default="auto"
+        The output explained for classifiers. ``"margin"`` is the raw score
+        of tree ensembles and the ``decision_function`` of other models
+        (log-odds for logistic regression and boosted trees);
+        ``"probability"`` is ``predict_proba``. ``"auto"`` means margin for
+        the tree and linear explainers, probability for the others.
+        Regressors always explain their prediction.
+    background : "auto", int or array-like, default="auto"
+        Background data the explainers compare against. An int is the size
+        of the summary of the training data kept at fit: a weighted k-means
+        summary (all-numeric data without NaN) or a random sample of rows
+        (mixed data) for the model-agnostic explainers, a random sample for
+        the others. ``"auto"`` is 20 rows for the model-agnostic explainers
+        (each background row costs model calls) and 100 for the others.
+        Rows (array or DataFrame with the raw columns) are used as they are.
+    background_weights : array-like of shape (n_background,), default=None
+        One weight per explicit background row (as ``shap.kmeans`` gives).
+    feature_groups : dict of str to list of str, default=None
+        Raw columns treated as one player, e.g. ``{"address": ["city", "zip"]}``.
+    n_samples : int or "auto", default="auto"
+        Budget of coalitions (kernel) or permutations (permutation) per row.
+    n_jobs : int, default=None
+        Parallel jobs for the model-agnostic explainers (joblib).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the background summary and the sampling explainers.
+    progress : bool or "auto", default="auto"
+        Show a tqdm progress bar on long explanations; "auto" shows it only
+        when standard error is a terminal.
+
+    Attributes
+    ----------
+    preprocessor_ : transformer or None
+        The fitted clone of ``preprocessor``.
+    estimator_ : estimator
+        The fitted clone of ``estimator``.
+    explainer_ : str
+        The explainer method in use (``explainer`` with ``"auto"`` resolved).
+    feature_map_ : FeatureMap
+        The engineered -> raw column map of ``preprocessor_``.
+    background_ : DataFrame or ndarray
+        Raw background rows kept for explaining.
+    background_weights_ : ndarray of shape (n_background,)
+        Their weights, summing to one.
+    feature_dtypes_ : dict or None
+        Raw column name -> dtype seen at fit (DataFrame input only).
+    classes_ : ndarray
+        Class labels (classifiers only).
+    n_features_in_ : int
+        Number of raw columns seen at fit.
+    feature_names_in_ : ndarray
+        Raw column names seen at fit (DataFrame input only).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from explainable_pipeline import ExplainablePipeline
+    >>> X, y = load_diabetes(return_X_y=True, as_frame=True)
+    >>> ep = ExplainablePipeline(StandardScaler(), Ridge()).fit(X, y)
+    >>> local = ep.explain_local(X.iloc[:3])
+    >>> local.local_importance_values.shape
+    (3, 10)
+    >>> bool(abs(local.local_importance_values.sum(1) + local.expected_values
+    ...          - ep.predict(X.iloc[:3])).max() < 1e-8)
+    True
+    >>> ep.explain_global(X).get_ranked_global_names(top_k=3)
+    ['s1', 's5', 'bmi']
+    """
+
+    _parameter_constraints: dict = {
+        "preprocessor": [HasMethods(["fit", "transform"]), StrOptions({"passthrough"}), None],
+        "estimator": [HasMethods(["fit"]), None],
+        "explainer": [StrOptions(set(METHODS))],
+        "model_output": [StrOptions({"auto", "margin", "probability"})],
+        "background": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            "array-like",
+        ],
+        "background_weights": ["array-like", None],
+        "feature_groups": [dict, None],
+        "n_samples": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_jobs": [numbers.Integral, None],
+        "random_state": ["random_state"],
+        "progress": ["boolean", StrOptions({"auto"})],
+    }
+
+    def __init__(
+        self,
+        preprocessor=None,
+        estimator=None,
+        explainer="auto",
+        *,
+        model_output="auto",
+        background="auto",
+        background_weights=None,
+        feature_groups=None,
+        n_samples="auto",
+        n_jobs=None,
+        random_state=None,
+        progress="auto",
+    ):
+        self.preprocessor = preprocessor
+        self.estimator = estimator
+        self.explainer = explainer
+        self.model_output = model_output
+        self.background = background
+        self.background_weights = background_weights
+        self.feature_groups = feature_groups
+        self.n_samples = n_samples
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ fit
+    @fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, **params):
+        """Fit the preprocessor, the estimator and the explainer's background.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Raw training rows.
+        y : array-like of shape (n_samples,), default=None
+            Target.
+        **params : dict
+            With metadata routing enabled, routed to the preprocessor's and
+            estimator's ``fit``; otherwise passed to the estimator's ``fit``
+            (e.g. ``sample_weight``).
+
+        Returns
+        -------
+        self : ExplainablePipeline
+        """
+        if self.estimator is None:
+            raise ValueError(
+                "ExplainablePipeline needs an estimator, e.g. "
+                "ExplainablePipeline(preprocessor, LogisticRegression())."
+            )
+        self._check_X(X, reset=True, caller="fit")
+        if y is not None and _num_samples(y) != _num_samples(X):
+            raise ValueError(
+                f"y has {_num_samples(y)} entries but X has {_num_samples(X)} rows; "
+                "they must have the same length."
+            )
+        pre_params, est_params = self._split_params("fit", params)
+        if _is_identity(self.preprocessor):
+            self.preprocessor_ = None
+            Xt = X
+        else:
+            self.preprocessor_ = clone(self.preprocessor)
+            Xt = self.preprocessor_.fit_transform(X, y, **pre_params)
+        self.estimator_ = clone(self.estimator)
+        self.estimator_.fit(Xt, y, **est_params)
+
+        self.feature_dtypes_ = (
+            {str(c): str(t) for c, t in X.dtypes.items()} if isinstance(X, pd.DataFrame) else None
+        )
+        raw_names = self._raw_feature_names()
+        X_rows = _row_indexable(X)
+        self.feature_map_ = build_feature_map(
+            self.preprocessor_,
+            raw_names,
+            X_sample=safe_indexing(X_rows, np.arange(min(20, _num_samples(X)))),
+        )
+        self.explainer_ = select_explainer(
+            self.estimator_, self.explainer, n_players=self._n_players(raw_names)
+        )
+        self._fit_background(X_rows)
+        if self.explainer_ == "linear":
+            if _is_size(self.background):
+                self.engineered_mean_ = weighted_mean(Xt)
+            else:
+                self.engineered_mean_ = weighted_mean(
+                    self._transform(self.background_), self.background_weights_
+                )
+        return self
+
+    def _fit_background(self, X):
+        """Keep a small summary of the training rows (or the explicit rows given)."""
+        if _is_size(self.background):
+            size = self._background_size()
+            n = _num_samples(X)
+            rng = check_random_state(self.random_state)
+            if self.explainer_ in RAW_SPACE_METHODS:
+                # k-means summary (numeric data) or a sample (mixed data), computed on a
+                # bounded subsample so that fitting stays cheap inside a grid search
+                sub = np.sort(rng.choice(n, size=min(n, _SUMMARY_SUBSAMPLE), replace=False))
+                rows = safe_indexing(X, sub)
+                if sp.issparse(rows):
+                    rows = rows.toarray()
+                elif isinstance(rows, pd.DataFrame):
+                    rows = rows.reset_index(drop=True)
+                else:
+                    rows = np.asarray(rows)
+                rows, weights = summarize_background(rows, size, random_state=rng)
+                self.background_, self.background_weights_ = rows, np.asarray(weights, float)
+                if self.background_weights is not None:
+                    raise ValueError(_WEIGHTS_NEED_ROWS.format(self.background))
+                return
+            idx = np.sort(rng.choice(n, size=min(size, n), replace=False))
+            rows = safe_indexing(X, idx)
+            if isinstance(rows, pd.DataFrame):
+                rows = rows.reset_index(drop=True)
+            elif sp.issparse(rows):
+                rows = rows.toarray()
+            else:
+                rows = np.asarray(rows)
+            weights = np.full(len(idx), 1.0 / len(idx))
+            if self.background_weights is not None:
+                raise ValueError(_WEIGHTS_NEED_ROWS.format(self.background))
+        else:
+            rows = self.background
+            if isinstance(rows, pd.DataFrame):
+                missing = [c for c in self._raw_feature_names() if c not in rows.columns]
+                if missing:
+                    raise ValueError(
+                        f"The background rows lack raw columns {missing}; they need the "
+                        "same columns as X."
+                    )
+                rows = rows[list(self._raw_feature_names())].reset_index(drop=True)
+            else:
+                rows = np.asarray(rows)
+                if rows.ndim != 2 or rows.shape[1] != self.n_features_in_:
+                    raise ValueError(
+                        f"The background rows have shape {rows.shape}; expected "
+                        f"(n_rows, {self.n_features_in_}) like X."
+                    )
+            n_bg = _num_samples(rows)
+            if self.background_weights is None:
+                weights = np.full(n_bg, 1.0 / n_bg)
+            else:
+                weights = np.asarray(self.background_weights, dtype=np.float64).ravel()
+                if weights.shape[0] != n_bg or np.any(weights < 0) or weights.sum() <= 0:
+                    raise ValueError(
+                        f"background_weights must be {n_bg} non-negative numbers (one per "
+                        f"background row) with a positive sum; got shape {weights.shape}."
+                    )
+                weights = weights / weights.sum()
+        self.background_ = rows
+        self.background_weights_ = weights
+
+    # ----------------------------------------------------------- validation
+    def _background_size(self) -> int:
+        if not isinstance(self.background, str):
+            return int(self.background)
+        return _AUTO_BACKGROUND_RAW if self.explainer_ in RAW_SPACE_METHODS else 100
+
+    def _check_X(self, X, *, reset: bool, caller: str):
+        """Validate raw rows: names or count of columns, emptiness, numeric columns."""
+        ndim = getattr(X, "ndim", None)
+        if ndim is None:
+            ndim = np.asarray(X, dtype=object).ndim if not isinstance(X, (str, bytes)) else 0
+        if ndim != 2:
+            raise ValueError(
+                f"Expected a DataFrame or 2-D array of raw rows, got {type(X).__name__} with "
+                f"{ndim} dimension(s). Reshape your data either using array.reshape(-1, 1) "
+                "if it has a single feature or array.reshape(1, -1) if it is a single row."
+            )
+        if _num_samples(X) == 0:
+            raise ValueError(f"X has 0 rows; {caller} needs at least one row.")
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        if not reset and isinstance(X, pd.DataFrame) and self.feature_dtypes_:
+            self._check_numeric_columns(X)
+
+    def _check_numeric_columns(self, X: pd.DataFrame):
+        for col, fit_dtype in self.feature_dtypes_.items():
+            if col not in X.columns:
+                continue
+            series = X[col]
+            if not _is_numeric_dtype_name(fit_dtype) or pd.api.types.is_numeric_dtype(series):
+                continue
+            coerced = pd.to_numeric(series, errors="coerce")
+            bad = coerced.isna() & series.notna()
+            if bad.any():
+                where = bad.to_numpy().nonzero()[0][0]
+                raise ValueError(
+                    f"Column {col!r} was numeric ({fit_dtype}) at fit but holds non-numeric "
+                    f"values now, e.g. {series.iloc[where]!r} at row {where}. Convert it with "
+                    "pd.to_numeric or fix the input."
+                )
+
+    def _raw_feature_names(self) -> np.ndarray:
+        if hasattr(self, "feature_names_in_"):
+            return np.asarray(self.feature_names_in_, dtype=object)
+        return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
+    def _n_players(self, raw_names) -> int:
+        if self.feature_groups:
+            grouped = {c for cols in self.feature_groups.values() for c in cols}
+            return len(self.feature_groups) + sum(1 for c in raw_names if c not in grouped)
+        return len(raw_names)
+
+    # ------------------------------------------------------------ delegation
+    def _transform(self, X):
+        return X if self.preprocessor_ is None else self.preprocessor_.transform(X)
+
+    def _split_params(self, method: str, params: dict):
+        """Route ``params`` to (preprocessor, estimator) for ``method``."""
+        if routing_enabled():
+            routed = process_routing(self, method, **params)
+            pre = {}
+            if not _is_identity(self.preprocessor):
+                pre = routed.preprocessor.fit_transform if method == "fit" else routed.preprocessor.transform
+            return pre, getattr(routed.estimator, method)
+        return {}, params
+
+    def _delegate(self, method: str, X, **params):
+        check_is_fitted(self)
+        self._check_X(X, reset=False, caller=method)
+        pre_params, est_params = self._split_params(method, params)
+        Xt = X if self.preprocessor_ is None else self.preprocessor_.transform(X, **pre_params)
+        return getattr(self.estimator_, method)(Xt, **est_params)
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X, **params):
+        """Predict with the fitted estimator on preprocessed ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Raw rows.
+        **params : dict
+            Routed (metadata routing) or passed to the estimator's ``predict``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self._delegate("predict", X, **params)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X, **params):
+        """Class probabilities of the fitted estimator on preprocessed ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        **params : dict
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return self._delegate("predict_proba", X, **params)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X, **params):
+        """Log class probabilities of the fitted estimator on preprocessed ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        **params : dict
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return self._delegate("predict_log_proba", X, **params)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X, **params):
+        """Decision function of the fitted estimator on preprocessed ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        **params : dict
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        return self._delegate("decision_function", X, **params)
+
+    @available_if(_estimator_has("transform"))
+    def transform(self, X, **params):
+        """Apply the preprocessor, then the estimator's ``transform``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        **params : dict
+
+        Returns
+        -------
+        array-like
+        """
+        return self._delegate("transform", X, **params)
+
+    @available_if(_estimator_has("score"))
+    def score(self, X, y, **params):
+        """Score of the fitted estimator on preprocessed ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        **params : dict
+            E.g. ``sample_weight``.
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        self._check_X(X, reset=False, caller="score")
+        pre_params, est_params = self._split_params("score", params)
+        Xt = X if self.preprocessor_ is None else self.preprocessor_.transform(X, **pre_params)
+        return self.estimator_.score(Xt, y, **est_params)
+
+    @available_if(_estimator_has("get_feature_names_out"))
+    def get_feature_names_out(self, input_features=None):
+        """Output names of the estimator's ``transform``.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Ignored unless it matches the engineered names.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self)
+        return self.estimator_.get_feature_names_out(self.feature_map_.engineered_features)
+
+    @property
+    def classes_(self):
+        """Class labels of the fitted estimator."""
+        return self.estimator_.classes_
+
+    # ------------------------------------------------------------ sklearn API
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.estimator is None:
+            return tags
+        est_tags = get_tags(self.estimator)
+        tags.estimator_type = est_tags.estimator_type
+        tags.classifier_tags = est_tags.classifier_tags
+        tags.regressor_tags = est_tags.regressor_tags
+        tags.transformer_tags = est_tags.transformer_tags
+        tags.target_tags.required = est_tags.target_tags.required
+        tags.target_tags.multi_output = est_tags.target_tags.multi_output
+        tags.input_tags.allow_nan = est_tags.input_tags.allow_nan
+        tags.input_tags.sparse = est_tags.input_tags.sparse
+        if not _is_identity(self.preprocessor):
+            pre_tags = get_tags(self.preprocessor)
+            tags.input_tags.allow_nan = pre_tags.input_tags.allow_nan and est_tags.input_tags.allow_nan
+            tags.input_tags.sparse = pre_tags.input_tags.sparse
+            tags.input_tags.string = pre_tags.input_tags.string
+            tags.input_tags.categorical = pre_tags.input_tags.categorical
+        return tags
+
+    def get_metadata_routing(self):
+        """Metadata routing of this object (see scikit-learn's user guide).
+
+        Returns
+        -------
+        MetadataRouter
+        """
+        router = MetadataRouter(owner=self)
+        if not _is_identity(self.preprocessor):
+            mapping = (
+                MethodMapping()
+                .add(caller="fit", callee="fit_transform")
+                .add(caller="fit", callee="fit")
+            )
+            for caller in (*_DELEGATED, "transform"):
+                mapping.add(caller=caller, callee="transform")
+            router.add(preprocessor=self.preprocessor, method_mapping=mapping)
+        if self.estimator is not None:
+            mapping = MethodMapping().add(caller="fit", callee="fit")
+            for method in (*_DELEGATED, "transform"):
+                mapping.add(caller=method, callee=method)
+            router.add(estimator=self.estimator, method_mapping=mapping)
+        return router
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_cache", None)  # rebuilt on demand (e.g. a parsed shap.TreeExplainer)
+        return state
+
+    # ------------------------------------------------------------ explaining
+    def _cached(self, key, build):
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def _resolved_output(self) -> str:
+        """"margin", "probability" or "prediction" for the fitted explainer."""
+        if not is_classifier(self.estimator_):
+            return "prediction"
+        if self.model_output != "auto":
+            return self.model_output
+        return "margin" if self.explainer_ in ENGINEERED_METHODS else "probability"
+
+    def _engineered_attribution(self, X):
+        Xt = self._transform(X)
+        output = self._resolved_output()
+        if self.explainer_ == "tree":
+            space = "probability" if output == "probability" else "margin"
+            shap_explainer = None
+            if space == "probability" or not _uses_native_contrib(self.estimator_):
+                shap_explainer = self._cached(
+                    ("tree", space),
+                    lambda: make_shap_tree_explainer(
+                        self.estimator_,
+                        space,
+                        self._transform(self.background_) if space == "probability" else None,
+                    ),
+                )
+            return tree_shap(self.estimator_, Xt, model_output=space, shap_explainer=shap_explainer), Xt
+        if self.explainer_ == "linear":
+            if output == "probability":
+                raise ValueError(
+                    "The 'linear' explainer is exact in decision_function (margin) space only; "
+                    "use model_output='margin', or explainer='exact'/'kernel' to explain "
+                    "probabilities."
+                )
+            return linear_shap(self.estimator_, Xt, self.engineered_mean_), Xt
+        raise NotImplementedError(f"explainer {self.explainer_!r} is not available yet.")
+
+    def explain_local(self, X, *, space: str = "raw") -> LocalExplanation:
+        """Per-row attributions of the model output to raw (or engineered) columns.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_features)
+            Raw rows to explain.
+        space : {"raw", "engineered"}, default="raw"
+            Attribute raw input columns (each the sum of its engineered
+            children) or the preprocessor's output columns.
+
+        Returns
+        -------
+        LocalExplanation
+            ``values`` of shape (n_rows, n_features) for regression, or
+            (n_classes, n_rows, n_features) for classification, with
+            ``values.sum(-1) + expected_values`` equal to the explained output.
+        """
+        check_is_fitted(self)
+        if space not in ("raw", "engineered"):
+            raise ValueError(f"space must be 'raw' or 'engineered', got {space!r}.")
+        self._check_X(X, reset=False, caller="explain_local")
+        method = self.explainer_
+        if method == "pfi":
+            raise ValueError(
+                "Permutation feature importance (explainer='pfi') is global only; use "
+                "explain_global(X, y), or another explainer for local attributions."
+            )
+        if method in RAW_SPACE_METHODS:
+            if space == "engineered":
+                raise ValueError(
+                    f"explainer={method!r} attributes raw columns through the whole pipeline; "
+                    "space='engineered' needs explainer='tree', 'linear' or 'mimic'."
+                )
+            attribution, features, groups = self._raw_space_attribution(X)
+            data = X
+        else:
+            attribution, Xt = self._engineered_attribution(X)
+            if space == "raw":
+                values = self._to_raw(attribution.values)
+                features, groups, data = self._raw_player_names(), self._groups(), X
+            else:
+                values = attribution.values
+                features = [str(f) for f in self.feature_map_.engineered_features]
+                groups = None
+                data = _engineered_frame(Xt, features, X)
+            attribution.values = values
+        values, expected, predictions = self._per_class(attribution)
+        return LocalExplanation(
+            values,
+            expected,
+            features,
+            classes=self._class_list(),
+            method=method,
+            space=space,
+            output=attribution.output,
+            data=data,
+            predictions=predictions,
+            groups=groups,
+        )
+
+    def explain_global(self, X, y=None, *, space: str = "raw") -> GlobalExplanation:
+        """Importance of each raw (or engineered) column over the rows of ``X``.
+
+        Global importance is the mean absolute local attribution per column,
+        per class and averaged over classes.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_features)
+            Raw rows to explain.
+        y : array-like of shape (n_rows,), default=None
+            True labels (used by permutation feature importance).
+        space : {"raw", "engineered"}, default="raw"
+
+        Returns
+        -------
+        GlobalExplanation
+        """
+        local = self.explain_local(X, space=space)
+        return GlobalExplanation.from_local(local)
+
+    # -------------------------------------------------------------- helpers
+    def _class_list(self):
+        if not is_classifier(self.estimator_) or not hasattr(self.estimator_, "classes_"):
+            return None
+        return list(self.estimator_.classes_)
+
+    def _per_class(self, attribution):
+        """(n_outputs, n, f) -> LocalExplanation's layout; binary margins get both classes."""
+        values = attribution.values
+        expected = np.asarray(attribution.expected, dtype=np.float64)
+        predictions = attribution.predictions
+        classes = self._class_list()
+        if classes is None:
+            if values.shape[0] != 1:
+                return values, expected, predictions  # multi-output regression
+            return values[0], float(expected[0]), None if predictions is None else predictions[0]
+        if values.shape[0] == 1 and len(classes) == 2:
+            # One output for the positive class. The negative class's log-odds (or margin) is
+            # its negation; its probability is one minus it, so its attributions negate too.
+            flip = 1.0 if attribution.output == "probability" else 0.0
+            values = np.concatenate([-values, values], axis=0)
+            expected = np.concatenate([flip - expected, expected])
+            if predictions is not None:
+                predictions = np.concatenate([flip - predictions, predictions], axis=0)
+        return values, expected, predictions
+
+    def _groups(self):
+        return dict(self.feature_groups) if self.feature_groups else None
+
+    def _player_index(self):
+        """Raw column positions of each player (group or single column)."""
+        raw = [str(c) for c in self._raw_feature_names()]
+        position = {c: i for i, c in enumerate(raw)}
+        groups = self.feature_groups or {}
+        grouped = set()
+        players, names = [], []
+        for name, cols in groups.items():
+            unknown = [c for c in cols if c not in position]
+            if unknown:
+                raise ValueError(
+                    f"feature_groups[{name!r}] names columns {unknown} that are not raw "
+                    f"columns of X (known: {raw})."
+                )
+            players.append([position[c] for c in cols])
+            names.append(str(name))
+            grouped.update(cols)
+        for c in raw:
+            if c not in grouped:
+                players.append([position[c]])
+                names.append(c)
+        return players, names
+
+    def _raw_player_names(self):
+        return self._player_index()[1]
+
+    def _to_raw(self, values):
+        raw = self.feature_map_.to_raw(values)
+        if not self.feature_groups:
+            return raw
+        players, _ = self._player_index()
+        return np.stack([raw[..., idx].sum(axis=-1) for idx in players], axis=-1)
+
+    def _output_function(self):
+        """The whole pipeline as f(raw rows) -> explained output, and the output's name."""
+        output = self._resolved_output()
+        est = self.estimator_
+        if output == "prediction":
+            method, name = "predict", "prediction"
+        elif output == "margin" and hasattr(est, "decision_function"):
+            method = "decision_function"
+            name = "log_odds" if type(est).__name__ == "LogisticRegression" else "decision_function"
+        elif hasattr(est, "predict_proba"):
+            method, name = "predict_proba", "probability"
+        else:
+            raise ValueError(
+                f"{type(est).__name__} has no predict_proba; explain its decision_function with "
+                "model_output='margin'."
+            )
+        transform = self._transform
+        predict = getattr(est, method)
+
+        def f(rows):
+            return predict(transform(rows))
+
+        return f, name
+
+    def _show_progress(self, n_rows: int) -> bool:
+        if self.progress == "auto":
+            return n_rows >= 200 and sys.stderr.isatty()
+        return bool(self.progress)
+
+    def _raw_space_attribution(self, X):
+        """Shapley values with raw columns (or groups) as players, through the whole pipeline."""
+        from .explainers._shapley import shapley_values
+
+        f, name = self._output_function()
+        players, names = self._player_index()
+        result = shapley_values(
+            f,
+            X,
+            self.background_,
+            self.background_weights_,
+            method=self.explainer_,
+            groups=players if self.feature_groups else None,
+            n_samples=self.n_samples,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+            progress=self._show_progress(_num_samples(X)),
+        )
+        values = np.ascontiguousarray(result.values.transpose(2, 0, 1))  # (outputs, n, players)
+        attribution = EngineeredAttribution(values, np.asarray(result.base_values), name)
+        return attribution, names, self._groups()
+
+
+def _row_indexable(X):
+    """``X`` in a container whose rows can be taken (CSR for sparse, ndarray for array-likes)."""
+    if sp.issparse(X):
+        return X.tocsr()
+    if isinstance(X, (pd.DataFrame, np.ndarray)):
+        return X
+    return np.asarray(X)
+
+
+def _is_size(background) -> bool:
+    """Whether ``background`` asks for a summary (an int or "auto") rather than giving rows."""
+    return isinstance(background, numbers.Integral) or (
+        isinstance(background, str) and background == "auto"
+    )
+
+
+def _uses_native_contrib(estimator) -> bool:
+    module = type(estimator).__module__
+    return module.startswith(("lightgbm", "xgboost"))
+
+
+def _is_numeric_dtype_name(name: str) -> bool:
+    return name.startswith(("int", "uint", "float", "Int", "UInt", "Float"))
+
+
+def _engineered_frame(Xt, features, X):
+    """The engineered rows as a DataFrame (dense only; None when sparse)."""
+    if sp.issparse(Xt):
+        return None
+    if isinstance(Xt, pd.DataFrame):
+        out = Xt.copy()
+        out.columns = features
+        return out
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    return pd.DataFrame(np.asarray(Xt), columns=features, index=index)
+
+
+__all__ = ["ExplainablePipeline", "FeatureMap"]
+

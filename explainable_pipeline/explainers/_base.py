@@ -1,0 +1,31 @@
+"""The tiny protocol shared by the explainer families."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class EngineeredAttribution:
+    """Attributions of one explainer call, before any mapping to raw columns.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n_outputs, n_rows, n_features)
+        Additive attributions: ``values.sum(-1) + expected[:, None]`` is the
+        explained model output.
+    expected : ndarray of shape (n_outputs,)
+        Base value of each output.
+    output : str
+        Name of the explained output space ("log_odds", "probability",
+        "decision_function", "prediction", ...).
+    predictions : ndarray of shape (n_outputs, n_rows), optional
+        The model output itself, when the explainer computed it anyway.
+    """
+
+    values: np.ndarray
+    expected: np.ndarray
+    output: str
+    predictions: np.ndarray | None = None

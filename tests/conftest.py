@@ -1,0 +1,75 @@
+"""Shared fixtures: real data that ships inside packages, and generated mixed data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+
+@pytest.fixture(scope="session")
+def penguins():
+    """palmerpenguins: 344 rows, numeric and string columns with NaN; target = species."""
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    df = palmerpenguins.load_penguins()
+    X = df.drop(columns=["species"])
+    y = df["species"].astype(str)
+    return X, y
+
+
+def penguin_preprocessor(sparse: bool = False):
+    numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
+    categorical = ["island", "sex"]
+    return ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=sparse),
+                ),
+                categorical,
+            ),
+        ],
+        sparse_threshold=1.0 if sparse else 0.0,
+    )
+
+
+@pytest.fixture
+def mixed_data():
+    """600 generated rows: 3 numeric, 2 categorical columns, NaN, a known signal."""
+    rng = np.random.default_rng(0)
+    n = 600
+    X = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "income": rng.lognormal(10, 0.5, n),
+            "noise": rng.normal(size=n),
+            "city": rng.choice(["paris", "rome", "oslo", "lima"], n),
+            "plan": rng.choice(["a", "b", "c"], n),
+        }
+    )
+    X.loc[rng.choice(n, 30, replace=False), "age"] = np.nan
+    logit = (
+        0.08 * (X["age"].fillna(40) - 40)
+        + (X["city"] == "oslo") * 1.5
+        - (X["plan"] == "c") * 1.0
+        + 0.3 * rng.normal(size=n)
+    )
+    y_cls = (logit > 0).astype(int).to_numpy()
+    y_reg = (logit * 10 + np.log(X["income"])).to_numpy()
+    return X, y_cls, y_reg
+
+
+def mixed_preprocessor(**onehot):
+    return ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "income", "noise"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore", **onehot), ["city", "plan"]),
+        ]
+    )
