@@ -52,8 +52,8 @@ def main() -> None:
             {f"estimator__{k}": v for k, v in grid.items()},
             cv=3,
         )
-        t_bare, _ = timeit(lambda: bare.fit(X, y), args.repeat)
-        t_ours, _ = timeit(lambda: ours.fit(X, y), args.repeat)
+        t_bare, _ = timeit(lambda s=bare: s.fit(X, y), args.repeat)
+        t_ours, _ = timeit(lambda s=ours: s.fit(X, y), args.repeat)
         rows.append([label, f"{t_bare:.2f}", f"{t_ours:.2f}", f"{t_ours / t_bare:.3f}"])
     print(f"rows={args.rows}, 3-fold GridSearchCV, 2 candidates")
     print_table(["estimator", "Pipeline s", "ExplainablePipeline s", "ratio"], rows)

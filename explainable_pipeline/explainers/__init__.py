@@ -19,7 +19,9 @@ METHODS = ("auto", "tree", "linear", "exact", "kernel", "permutation", "mimic", 
 EXACT_MAX_PLAYERS = 12
 
 
-def select_explainer(estimator, explainer: str = "auto", *, n_players: int) -> str:
+def select_explainer(
+    estimator, explainer: str = "auto", *, n_players: int, mappable: bool = True
+) -> str:
     """Resolve the explainer method for a fitted estimator.
 
     The ``"auto"`` rule:
@@ -28,6 +30,10 @@ def select_explainer(estimator, explainer: str = "auto", *, n_players: int) -> s
        gradient boosting) -> ``"tree"`` (TreeSHAP, exact and fast);
     2. linear models (``sklearn.linear_model``, ``LinearSVC``/``LinearSVR``)
        -> ``"linear"`` (closed form);
+
+    (1 and 2 only when every engineered column comes from one raw column,
+    ``mappable=True``; a preprocessor that mixes raw columns, such as PCA,
+    sends every model to 3 or 4, which attribute raw columns exactly);
     3. any other model with at most :data:`EXACT_MAX_PLAYERS` raw players
        -> ``"exact"`` (all coalitions of raw columns);
     4. otherwise -> ``"kernel"`` (KernelSHAP over raw columns).
@@ -40,6 +46,8 @@ def select_explainer(estimator, explainer: str = "auto", *, n_players: int) -> s
         The requested method; anything but ``"auto"`` is checked and returned.
     n_players : int
         Number of raw columns (or feature groups) to attribute.
+    mappable : bool, default=True
+        Whether engineered attributions map exactly to raw columns.
 
     Returns
     -------
@@ -49,9 +57,9 @@ def select_explainer(estimator, explainer: str = "auto", *, n_players: int) -> s
     """
     name = type(estimator).__name__
     if explainer == "auto":
-        if is_tree_model(estimator):
+        if mappable and is_tree_model(estimator):
             return "tree"
-        if is_linear_model(estimator):
+        if mappable and is_linear_model(estimator):
             return "linear"
         return "exact" if n_players <= EXACT_MAX_PLAYERS else "kernel"
     if explainer == "tree" and not is_tree_model(estimator):
