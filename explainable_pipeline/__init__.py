@@ -1,8 +1,10 @@
 """explainable-pipeline: scikit-learn models that explain themselves in raw input columns."""
 
 from ._explanation import GlobalExplanation, LocalExplanation
+from ._explanation_io import load_explanation
 from ._feature_map import FeatureMap, MixedFeatureError, build_feature_map
 from ._pipeline import ExplainablePipeline
+from .persistence import load, save
 
 __version__ = "0.1.0"
 
@@ -13,5 +15,8 @@ __all__ = [
     "LocalExplanation",
     "MixedFeatureError",
     "build_feature_map",
+    "load",
+    "load_explanation",
+    "save",
     "__version__",
 ]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -18,9 +19,12 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
+from ._attribution import importance_interval, output_function
+from ._batch import explain_local_chunked, write_parquet
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._feature_map import FeatureMap, build_feature_map
-from ._compat_core import (
+from ._scoring import TRANSFORM_MEMO
+from ._sklearn_compat import (
     HasMethods,
     Interval,
     StrOptions,
@@ -30,9 +34,9 @@ from ._compat_core import (
 )
 from .explainers import ENGINEERED_METHODS, METHODS, RAW_SPACE_METHODS, select_explainer
 from .explainers._background import summarize_background
-from .explainers._base import EngineeredAttribution
-from .explainers._linear import linear_shap, weighted_mean
-from .explainers._tree import make_shap_tree_explainer, tree_shap
+from .explainers._linear import weighted_mean
+from .explainers._mimic import SURROGATES, augment_rows, fit_surrogate, teacher_targets
+from .explainers._pfi import permutation_scores
 
 #: Rows the background summary is computed from (bounds its cost at fit).
 _SUMMARY_SUBSAMPLE = 5000
@@ -75,8 +79,11 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         :class:`~sklearn.compose.ColumnTransformer` or an sklearn-pandas
         ``DataFrameMapper``. It is cloned and fitted in :meth:`fit`.
     estimator : estimator object
-        The model, fitted on the preprocessor's output. Required.
-    explainer : {"auto", "tree", "linear", "exact", "kernel", "permutation"}, default="auto"
+        The model, fitted on the preprocessor's output. Required. A
+        :class:`~sklearn.frozen.FrozenEstimator` (preprocessor or estimator) is
+        not refitted: ``fit`` keeps the model it wraps as it is.
+    explainer : {"auto", "tree", "linear", "exact", "kernel", "permutation", "mimic", "pfi"}, \
+            default="auto"
         How to attribute predictions. ``"tree"`` is TreeSHAP on the
         engineered matrix, ``"linear"`` the closed form
         ``coef * (x - mean)``; both are mapped to raw columns by summing each
@@ -84,7 +91,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         ``"permutation"`` compute Shapley values with the raw columns as
         players, through the whole pipeline. ``"auto"`` applies
         :func:`explainable_pipeline.explainers.select_explainer`; the choice
-        is stored in ``explainer_``.
+        is stored in ``explainer_``. ``"mimic"`` explains a global surrogate
+        (see ``surrogate``) and reports its fidelity; ``"pfi"`` is permutation
+        feature importance of raw columns (global only, needs ``y``).
     model_output : {"auto", "margin", "probability"}, default="auto"
         The output explained for classifiers. ``"margin"`` is the raw score
         of tree ensembles and the ``decision_function`` of other models
@@ -107,12 +116,38 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
     n_samples : int or "auto", default="auto"
         Budget of coalitions (kernel) or permutations (permutation) per row.
     n_jobs : int, default=None
-        Parallel jobs for the model-agnostic explainers (joblib).
+        Parallel jobs (joblib): over row blocks inside the model-agnostic
+        explainers, over chunks of ``batch_size`` rows for the others.
+    batch_size : int or "auto", default="auto"
+        Rows explained at a time by :meth:`explain_local` (and
+        :meth:`explain_local_to_parquet`): bounds the peak memory of the work
+        on top of the result. ``"auto"`` sizes chunks to about 64 MiB of
+        working arrays. For ``"exact"``, ``"kernel"`` and ``"permutation"``
+        it is rounded up to a multiple of 128 rows, the blocks the sampling
+        explainers converge on, so chunked and unchunked results are equal.
     random_state : int, RandomState instance or None, default=None
         Seeds the background summary and the sampling explainers.
     progress : bool or "auto", default="auto"
         Show a tqdm progress bar on long explanations; "auto" shows it only
         when standard error is a terminal.
+    surrogate : {"lightgbm", "linear", "sgd", "decision_tree"} or estimator, default="lightgbm"
+        The global surrogate of ``explainer="mimic"``: a regressor fitted in
+        :meth:`fit` on the engineered training rows to reproduce the model's
+        output (class probabilities for classifiers, the prediction for
+        regressors), then explained exactly (TreeSHAP for trees, closed form for
+        linear models). An estimator instance must be a tree or linear regressor;
+        it is cloned. Ignored by the other explainers.
+    augment_data : bool, default=False
+        With ``explainer="mimic"``, oversample the training rows (each column
+        drawn from its own values) while there are fewer than 100 rows per raw
+        column, as interpret-community's ``augment_data`` does.
+    max_num_of_augmentations : int, default=10
+        At most this many copies of the training rows are added by ``augment_data``.
+    scoring : str, callable or None, default=None
+        Scorer of ``explainer="pfi"`` (see :func:`sklearn.metrics.get_scorer`);
+        ``None`` uses :meth:`score`.
+    n_repeats : int, default=5
+        Shuffles per raw column for ``explainer="pfi"``.
 
     Attributes
     ----------
@@ -128,6 +163,8 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         Raw background rows kept for explaining.
     background_weights_ : ndarray of shape (n_background,)
         Their weights, summing to one.
+    surrogate_ : Surrogate
+        The fitted global surrogate (``explainer="mimic"`` only).
     feature_dtypes_ : dict or None
         Raw column name -> dtype seen at fit (DataFrame input only).
     classes_ : ndarray
@@ -169,8 +206,14 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         "feature_groups": [dict, None],
         "n_samples": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "n_jobs": [numbers.Integral, None],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "random_state": ["random_state"],
         "progress": ["boolean", StrOptions({"auto"})],
+        "surrogate": [StrOptions(set(SURROGATES)), HasMethods(["fit", "predict"])],
+        "augment_data": ["boolean"],
+        "max_num_of_augmentations": [Interval(numbers.Integral, 1, None, closed="left")],
+        "scoring": [str, callable, None],
+        "n_repeats": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -185,8 +228,14 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         feature_groups=None,
         n_samples="auto",
         n_jobs=None,
+        batch_size="auto",
         random_state=None,
         progress="auto",
+        surrogate="lightgbm",
+        augment_data=False,
+        max_num_of_augmentations=10,
+        scoring=None,
+        n_repeats=5,
     ):
         self.preprocessor = preprocessor
         self.estimator = estimator
@@ -197,8 +246,14 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         self.feature_groups = feature_groups
         self.n_samples = n_samples
         self.n_jobs = n_jobs
+        self.batch_size = batch_size
         self.random_state = random_state
         self.progress = progress
+        self.surrogate = surrogate
+        self.augment_data = augment_data
+        self.max_num_of_augmentations = max_num_of_augmentations
+        self.scoring = scoring
+        self.n_repeats = n_repeats
 
     # ------------------------------------------------------------------ fit
     @fit_context(prefer_skip_nested_validation=False)
@@ -237,9 +292,15 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             Xt = X
         else:
             self.preprocessor_ = clone(self.preprocessor)
-            Xt = self.preprocessor_.fit_transform(X, y, **pre_params)
+            if isinstance(self.preprocessor_, FrozenEstimator):  # prefit: used as it is
+                self.preprocessor_ = self.preprocessor_.estimator
+                Xt = self.preprocessor_.transform(X)
+            else:
+                Xt = self.preprocessor_.fit_transform(X, y, **pre_params)
         self.estimator_ = clone(self.estimator)
         self.estimator_.fit(Xt, y, **est_params)
+        if isinstance(self.estimator_, FrozenEstimator):
+            self.estimator_ = self.estimator_.estimator
 
         self.feature_dtypes_ = (
             {str(c): str(t) for c, t in X.dtypes.items()} if isinstance(X, pd.DataFrame) else None
@@ -252,9 +313,14 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             X_sample=safe_indexing(X_rows, np.arange(min(20, _num_samples(X)))),
         )
         self.explainer_ = select_explainer(
-            self.estimator_, self.explainer, n_players=self._n_players(raw_names)
+            self.estimator_,
+            self.explainer,
+            n_players=self._n_players(raw_names),
+            mappable=self.feature_map_.is_exact,
         )
         self._fit_background(X_rows)
+        if self.explainer_ == "mimic":
+            self._fit_surrogate(X_rows, Xt)
         if self.explainer_ == "linear":
             if _is_size(self.background):
                 self.engineered_mean_ = weighted_mean(Xt)
@@ -381,6 +447,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ delegation
     def _transform(self, X):
+        memo = TRANSFORM_MEMO.get()  # set by predict_and_explain: one transform per call
+        if memo is not None and memo[0] is self and memo[1] is X:
+            return memo[2]
         return X if self.preprocessor_ is None else self.preprocessor_.transform(X)
 
     def _split_params(self, method: str, params: dict):
@@ -389,7 +458,11 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             routed = process_routing(self, method, **params)
             pre = {}
             if not _is_identity(self.preprocessor):
-                pre = routed.preprocessor.fit_transform if method == "fit" else routed.preprocessor.transform
+                pre = (
+                    routed.preprocessor.fit_transform
+                    if method == "fit"
+                    else routed.preprocessor.transform
+                )
             return pre, getattr(routed.estimator, method)
         return {}, params
 
@@ -535,7 +608,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.sparse = est_tags.input_tags.sparse
         if not _is_identity(self.preprocessor):
             pre_tags = get_tags(self.preprocessor)
-            tags.input_tags.allow_nan = pre_tags.input_tags.allow_nan and est_tags.input_tags.allow_nan
+            tags.input_tags.allow_nan = (
+                pre_tags.input_tags.allow_nan and est_tags.input_tags.allow_nan
+            )
             tags.input_tags.sparse = pre_tags.input_tags.sparse
             tags.input_tags.string = pre_tags.input_tags.string
             tags.input_tags.categorical = pre_tags.input_tags.categorical
@@ -578,38 +653,14 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         return cache[key]
 
     def _resolved_output(self) -> str:
-        """"margin", "probability" or "prediction" for the fitted explainer."""
+        """ "margin", "probability" or "prediction" for the fitted explainer."""
         if not is_classifier(self.estimator_):
             return "prediction"
         if self.model_output != "auto":
             return self.model_output
+        if self.explainer_ == "mimic" and hasattr(self.estimator_, "predict_proba"):
+            return "probability"
         return "margin" if self.explainer_ in ENGINEERED_METHODS else "probability"
-
-    def _engineered_attribution(self, X):
-        Xt = self._transform(X)
-        output = self._resolved_output()
-        if self.explainer_ == "tree":
-            space = "probability" if output == "probability" else "margin"
-            shap_explainer = None
-            if space == "probability" or not _uses_native_contrib(self.estimator_):
-                shap_explainer = self._cached(
-                    ("tree", space),
-                    lambda: make_shap_tree_explainer(
-                        self.estimator_,
-                        space,
-                        self._transform(self.background_) if space == "probability" else None,
-                    ),
-                )
-            return tree_shap(self.estimator_, Xt, model_output=space, shap_explainer=shap_explainer), Xt
-        if self.explainer_ == "linear":
-            if output == "probability":
-                raise ValueError(
-                    "The 'linear' explainer is exact in decision_function (margin) space only; "
-                    "use model_output='margin', or explainer='exact'/'kernel' to explain "
-                    "probabilities."
-                )
-            return linear_shap(self.estimator_, Xt, self.engineered_mean_), Xt
-        raise NotImplementedError(f"explainer {self.explainer_!r} is not available yet.")
 
     def explain_local(self, X, *, space: str = "raw") -> LocalExplanation:
         """Per-row attributions of the model output to raw (or engineered) columns.
@@ -639,44 +690,87 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                 "Permutation feature importance (explainer='pfi') is global only; use "
                 "explain_global(X, y), or another explainer for local attributions."
             )
-        if method in RAW_SPACE_METHODS:
-            if space == "engineered":
-                raise ValueError(
-                    f"explainer={method!r} attributes raw columns through the whole pipeline; "
-                    "space='engineered' needs explainer='tree', 'linear' or 'mimic'."
-                )
-            attribution, features, groups = self._raw_space_attribution(X)
-            data = X
-        else:
-            attribution, Xt = self._engineered_attribution(X)
-            if space == "raw":
-                values = self._to_raw(attribution.values)
-                features, groups, data = self._raw_player_names(), self._groups(), X
-            else:
-                values = attribution.values
-                features = [str(f) for f in self.feature_map_.engineered_features]
-                groups = None
-                data = _engineered_frame(Xt, features, X)
-            attribution.values = values
-        values, expected, predictions = self._per_class(attribution)
-        return LocalExplanation(
-            values,
-            expected,
-            features,
-            classes=self._class_list(),
-            method=method,
-            space=space,
-            output=attribution.output,
-            data=data,
-            predictions=predictions,
-            groups=groups,
-        )
+        if method in RAW_SPACE_METHODS and space == "engineered":
+            raise ValueError(
+                f"explainer={method!r} attributes raw columns through the whole pipeline; "
+                "space='engineered' needs explainer='tree', 'linear' or 'mimic'."
+            )
+        return explain_local_chunked(self, X, space)
 
-    def explain_global(self, X, y=None, *, space: str = "raw") -> GlobalExplanation:
+    def explain_local_to_parquet(self, X, path, *, space: str = "raw", **kwargs):
+        """Explain ``X`` chunk by chunk and write the attributions to a Parquet file.
+
+        Only one chunk of ``batch_size`` rows is held in memory at a time, so
+        millions of rows can be explained on a small machine. The values equal
+        those of :meth:`explain_local`.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_features)
+            Raw rows to explain.
+        path : str or path-like
+            The Parquet file to write (overwritten).
+        space : {"raw", "engineered"}, default="raw"
+        **kwargs : dict
+            Passed to :class:`pyarrow.parquet.ParquetWriter` (e.g. ``compression``).
+
+        Returns
+        -------
+        path : str or path-like
+            ``path``. The file has one float64 column per feature (``"<feature>"``
+            for a single output, ``"<feature>__<class>"`` per class) plus
+            ``"expected_value"`` (``"expected_value__<class>"``), indexed like ``X``
+            (``pandas.read_parquet`` restores the index).
+        """
+        check_is_fitted(self)
+        if space not in ("raw", "engineered"):
+            raise ValueError(f"space must be 'raw' or 'engineered', got {space!r}.")
+        self._check_X(X, reset=False, caller="explain_local_to_parquet")
+        return write_parquet(self, X, path, space=space, **kwargs)
+
+    def predict_and_explain(self, X, top_k: int | None = None) -> dict:
+        """Predictions and raw local importances for the same rows, JSON-ready.
+
+        The scoring-explainer call of a deployed model (see ``docs/deploy.md``).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_features)
+            Raw rows to score.
+        top_k : int, default=None
+            If given, return per row (and class) only the ``top_k`` highest
+            attributions, ranked by signed value as
+            :meth:`LocalExplanation.get_ranked_local_names` does, instead of
+            the full ``local_importance_values``.
+
+        Returns
+        -------
+        dict
+            Plain JSON types: ``n_rows``, ``predictions``, ``probabilities``
+            ((n_rows, n_classes), classifiers with ``predict_proba``, else
+            None), ``classes``, ``method``, ``output`` (the explained output),
+            ``space``, ``features``, ``expected_values`` (float, or one per
+            class), ``top_k``, and either ``local_importance_values``
+            ((n_rows, n_features), or (n_classes, n_rows, n_features) class
+            major) or ``ranked_local_names`` and ``ranked_local_values``.
+            Non-finite predictions and probabilities are None.
+        """
+        from ._scoring import predict_and_explain
+
+        check_is_fitted(self)
+        return predict_and_explain(self, X, top_k=top_k)
+
+    def explain_global(
+        self, X, y=None, *, space: str = "raw", max_rows=None, random_state=None
+    ) -> GlobalExplanation:
         """Importance of each raw (or engineered) column over the rows of ``X``.
 
         Global importance is the mean absolute local attribution per column,
-        per class and averaged over classes.
+        per class and averaged over classes. With ``explainer="mimic"`` the
+        surrogate's fidelity on ``X`` is in ``fidelity``. With ``explainer="pfi"``
+        it is the mean decrease of the score when the raw column is shuffled
+        (``n_repeats`` times, through the whole pipeline), with ``std``; ``y``
+        is then required.
 
         Parameters
         ----------
@@ -685,13 +779,79 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         y : array-like of shape (n_rows,), default=None
             True labels (used by permutation feature importance).
         space : {"raw", "engineered"}, default="raw"
+        max_rows : int, default=None
+            Explain a uniform random sample of at most this many rows instead of
+            all of ``X`` (a large ``X`` then costs no full local pass). The
+            explanation's ``intervals`` then hold a 95% confidence interval of
+            each column's importance (normal approximation over the sampled
+            rows, with the finite-population correction).
+        random_state : int, RandomState instance or None, default=None
+            Seeds the row sample.
 
         Returns
         -------
         GlobalExplanation
         """
+        if getattr(self, "explainer_", None) == "pfi":
+            return self._permutation_importance(X, y, space)
+        check_is_fitted(self)
+        n_total = _num_samples(X)
+        intervals = None
+        if max_rows is not None:
+            if not isinstance(max_rows, numbers.Integral) or max_rows < 2:
+                raise ValueError(f"max_rows must be an integer >= 2 or None, got {max_rows!r}.")
+            if n_total > max_rows:
+                rng = check_random_state(random_state)
+                idx = np.sort(rng.choice(n_total, size=max_rows, replace=False))
+                X = safe_indexing(_row_indexable(X), idx)
         local = self.explain_local(X, space=space)
-        return GlobalExplanation.from_local(local)
+        if max_rows is not None:
+            intervals = importance_interval(local.local_importance_values, n_total)
+        return GlobalExplanation.from_local(
+            local, intervals=intervals, fidelity=local.meta.get("fidelity")
+        )
+
+    def _permutation_importance(self, X, y, space: str) -> GlobalExplanation:
+        """PFI of raw columns, shuffled through the whole pipeline."""
+        self._check_X(X, reset=False, caller="explain_global")
+        if space != "raw" or self.feature_groups:
+            raise ValueError(
+                "explainer='pfi' shuffles single raw columns: it supports space='raw' and no "
+                "feature_groups."
+            )
+        mean, std, output = permutation_scores(
+            self,
+            X,
+            y,
+            scoring=self.scoring,
+            n_repeats=self.n_repeats,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+        )
+        return GlobalExplanation(
+            mean,
+            [str(c) for c in self._raw_feature_names()],
+            method="pfi",
+            space="raw",
+            output=output,
+            std=std,
+            n_rows=_num_samples(X),
+            meta={"n_repeats": int(self.n_repeats)},
+        )
+
+    def _is_classifier(self) -> bool:
+        return is_classifier(self.estimator_)
+
+    def _fit_surrogate(self, X, Xt):
+        """Fit the global surrogate on the model's output over the (augmented) training rows."""
+        teacher, output = output_function(self)
+        if self.augment_data:
+            X = augment_rows(X, self.max_num_of_augmentations, random_state=self.random_state)
+            Xt = self._transform(X)
+        targets = teacher_targets(teacher(X), self._is_classifier())
+        self.surrogate_ = fit_surrogate(
+            self.surrogate, Xt, targets, output, random_state=self.random_state
+        )
 
     # -------------------------------------------------------------- helpers
     def _class_list(self):
@@ -699,112 +859,10 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             return None
         return list(self.estimator_.classes_)
 
-    def _per_class(self, attribution):
-        """(n_outputs, n, f) -> LocalExplanation's layout; binary margins get both classes."""
-        values = attribution.values
-        expected = np.asarray(attribution.expected, dtype=np.float64)
-        predictions = attribution.predictions
-        classes = self._class_list()
-        if classes is None:
-            if values.shape[0] != 1:
-                return values, expected, predictions  # multi-output regression
-            return values[0], float(expected[0]), None if predictions is None else predictions[0]
-        if values.shape[0] == 1 and len(classes) == 2:
-            # One output for the positive class. The negative class's log-odds (or margin) is
-            # its negation; its probability is one minus it, so its attributions negate too.
-            flip = 1.0 if attribution.output == "probability" else 0.0
-            values = np.concatenate([-values, values], axis=0)
-            expected = np.concatenate([flip - expected, expected])
-            if predictions is not None:
-                predictions = np.concatenate([flip - predictions, predictions], axis=0)
-        return values, expected, predictions
-
-    def _groups(self):
-        return dict(self.feature_groups) if self.feature_groups else None
-
-    def _player_index(self):
-        """Raw column positions of each player (group or single column)."""
-        raw = [str(c) for c in self._raw_feature_names()]
-        position = {c: i for i, c in enumerate(raw)}
-        groups = self.feature_groups or {}
-        grouped = set()
-        players, names = [], []
-        for name, cols in groups.items():
-            unknown = [c for c in cols if c not in position]
-            if unknown:
-                raise ValueError(
-                    f"feature_groups[{name!r}] names columns {unknown} that are not raw "
-                    f"columns of X (known: {raw})."
-                )
-            players.append([position[c] for c in cols])
-            names.append(str(name))
-            grouped.update(cols)
-        for c in raw:
-            if c not in grouped:
-                players.append([position[c]])
-                names.append(c)
-        return players, names
-
-    def _raw_player_names(self):
-        return self._player_index()[1]
-
-    def _to_raw(self, values):
-        raw = self.feature_map_.to_raw(values)
-        if not self.feature_groups:
-            return raw
-        players, _ = self._player_index()
-        return np.stack([raw[..., idx].sum(axis=-1) for idx in players], axis=-1)
-
-    def _output_function(self):
-        """The whole pipeline as f(raw rows) -> explained output, and the output's name."""
-        output = self._resolved_output()
-        est = self.estimator_
-        if output == "prediction":
-            method, name = "predict", "prediction"
-        elif output == "margin" and hasattr(est, "decision_function"):
-            method = "decision_function"
-            name = "log_odds" if type(est).__name__ == "LogisticRegression" else "decision_function"
-        elif hasattr(est, "predict_proba"):
-            method, name = "predict_proba", "probability"
-        else:
-            raise ValueError(
-                f"{type(est).__name__} has no predict_proba; explain its decision_function with "
-                "model_output='margin'."
-            )
-        transform = self._transform
-        predict = getattr(est, method)
-
-        def f(rows):
-            return predict(transform(rows))
-
-        return f, name
-
     def _show_progress(self, n_rows: int) -> bool:
         if self.progress == "auto":
             return n_rows >= 200 and sys.stderr.isatty()
         return bool(self.progress)
-
-    def _raw_space_attribution(self, X):
-        """Shapley values with raw columns (or groups) as players, through the whole pipeline."""
-        from .explainers._shapley import shapley_values
-
-        f, name = self._output_function()
-        players, names = self._player_index()
-        result = shapley_values(
-            f,
-            X,
-            self.background_,
-            self.background_weights_,
-            method=self.explainer_,
-            groups=players if self.feature_groups else None,
-            n_samples=self.n_samples,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
-            progress=self._show_progress(_num_samples(X)),
-        )
-        values = np.ascontiguousarray(result.values.transpose(2, 0, 1))  # (outputs, n, players)
-        attribution = EngineeredAttribution(values, np.asarray(result.base_values), name)
-        return attribution, names, self._groups()
 
 
 def _row_indexable(X):
@@ -823,26 +881,8 @@ def _is_size(background) -> bool:
     )
 
 
-def _uses_native_contrib(estimator) -> bool:
-    module = type(estimator).__module__
-    return module.startswith(("lightgbm", "xgboost"))
-
-
 def _is_numeric_dtype_name(name: str) -> bool:
     return name.startswith(("int", "uint", "float", "Int", "UInt", "Float"))
 
 
-def _engineered_frame(Xt, features, X):
-    """The engineered rows as a DataFrame (dense only; None when sparse)."""
-    if sp.issparse(Xt):
-        return None
-    if isinstance(Xt, pd.DataFrame):
-        out = Xt.copy()
-        out.columns = features
-        return out
-    index = X.index if isinstance(X, pd.DataFrame) else None
-    return pd.DataFrame(np.asarray(Xt), columns=features, index=index)
-
-
 __all__ = ["ExplainablePipeline", "FeatureMap"]
-

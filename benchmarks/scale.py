@@ -1,0 +1,169 @@
+"""Scaling explanations: one process vs a 2-worker Dask LocalCluster, and memory vs chunk size.
+
+Run: ``python benchmarks/scale.py`` (``--quick`` for a smaller run). Prints three tables:
+
+1. rows/s of tree (TreeSHAP, GradientBoostingClassifier) and kernel (raw-space KernelSHAP,
+   MLPClassifier) explanations in one process (``ep.explain_local``) and on a
+   ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``
+   (``explainable_pipeline.distributed.explain_local(...).compute()``), with the ratio;
+2. peak RSS of ``explain_local_to_parquet`` on many rows against ``batch_size`` (each in a fresh
+   subprocess), next to ``explain_local`` holding every attribution;
+3. a projection for N workers from the measured per-partition cost:
+   ``T(N) = ceil(P / N) * t_partition + t_overhead``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+from _common import peak_rss_mb, print_table
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from explainable_pipeline import ExplainablePipeline
+
+NUM = [f"x{i}" for i in range(8)]
+CAT = ["city", "plan"]
+
+
+def make_data(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, len(NUM))), columns=NUM)
+    X["city"] = rng.choice(["paris", "rome", "oslo", "lima"], n)
+    X["plan"] = rng.choice(["a", "b", "c"], n)
+    logit = X["x0"] - 2 * X["x1"] + X["x2"] * X["x3"] + (X["city"] == "oslo")
+    return X, (logit + rng.normal(size=n) > 0).astype(int).to_numpy()
+
+
+def pre():
+    return ColumnTransformer(
+        [("num", StandardScaler(), NUM), ("cat", OneHotEncoder(handle_unknown="ignore"), CAT)],
+        sparse_threshold=0.0,
+    )
+
+
+def fitted(kind: str, X, y):
+    if kind == "tree":
+        est = GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=0)
+        return ExplainablePipeline(pre(), est, "tree", progress=False).fit(X, y)
+    est = MLPClassifier((32,), max_iter=300, random_state=0)
+    return ExplainablePipeline(
+        pre(), est, "kernel", background=10, random_state=0, progress=False
+    ).fit(X, y)
+
+
+def rss_child(batch_size: str, n_rows: int) -> None:
+    """Subprocess body: explain n_rows (tree) and print the peak RSS in MiB."""
+    X, y = make_data(2000)
+    ep = fitted("tree", X, y)
+    big, _ = make_data(n_rows, seed=1)
+    import psutil
+
+    base = psutil.Process().memory_info().rss / 2**20  # before explaining
+    if batch_size == "in-memory":
+        ep.set_params(batch_size=n_rows)
+        ep.explain_local(big)
+    else:
+        ep.set_params(batch_size=int(batch_size))
+        with tempfile.TemporaryDirectory() as tmp:
+            ep.explain_local_to_parquet(big, os.path.join(tmp, "a.parquet"))
+    print(f"{peak_rss_mb():.1f} {peak_rss_mb() - base:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rss-child", nargs=2)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child[0], int(args.rss_child[1]))
+        return
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+
+    from explainable_pipeline import distributed as epd
+
+    n_tree, n_kernel, n_rss = (8192, 512, 300_000) if args.quick else (32768, 2048, 1_000_000)
+    X, y = make_data(3000)
+    rows = {"tree": make_data(n_tree, 1)[0], "kernel": make_data(n_kernel, 2)[0]}
+    eps = {kind: fitted(kind, X, y) for kind in rows}
+    n_parts = 8
+    results, costs = [], {}
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.wait_for_workers(2)
+        for kind, data in rows.items():
+            ep = eps[kind]
+            chunk = math.ceil(len(data) / n_parts / 128) * 128  # whole 128-row blocks
+            ddf = dd.from_pandas(data, chunksize=chunk)
+            epd.explain_local(ep, dd.from_pandas(data.iloc[:256], npartitions=2)).compute()  # warm
+            start = time.perf_counter()
+            ep.explain_local(data)
+            t_one = time.perf_counter() - start
+            start = time.perf_counter()
+            out = epd.explain_local(ep, ddf).compute()
+            t_dask = time.perf_counter() - start
+            assert len(out) == len(data)
+            # per-partition cost, measured in one process on one partition
+            part = data.iloc[:chunk]
+            start = time.perf_counter()
+            ep.explain_local(part)
+            t_part = time.perf_counter() - start
+            costs[kind] = (
+                ddf.npartitions,
+                t_part,
+                len(data),
+                max(t_dask - t_part * ddf.npartitions / 2, 0),
+            )
+            results.append([kind, len(data), ddf.npartitions, f"{len(data) / t_one:,.0f}",
+                            f"{len(data) / t_dask:,.0f}", f"{t_one / t_dask:.2f}x"])  # fmt: skip
+    print(f"\n## Throughput (2 cores, load average {os.getloadavg()[0]:.1f} at the end)\n")
+    print_table(["explainer", "rows", "partitions", "1 process rows/s", "2 Dask workers rows/s",
+                 "speed-up"], results)  # fmt: skip
+
+    rss_rows = []
+    for bs in ["1024", "8192", "65536", "in-memory"]:
+        out = subprocess.run(
+            [sys.executable, __file__, "--rss-child", bs, str(n_rss)],
+            capture_output=True, text=True, check=True, cwd=os.path.dirname(__file__),
+        )  # fmt: skip
+        peak, grown = out.stdout.split()[-2:]
+        label = (
+            "explain_local (all in memory)" if bs == "in-memory" else f"to_parquet, batch_size={bs}"
+        )
+        rss_rows.append([label, f"{n_rss:,}", peak, grown])
+    print(f"\n## Peak RSS vs chunk size (tree, {n_rss:,} rows, 10 raw columns, binary)\n")
+    print_table(["run", "rows", "peak RSS MiB", "peak - RSS before explaining, MiB"], rss_rows)
+
+    proj = []
+    for kind, (P, t_part, n, overhead) in costs.items():
+        for workers in (1, 2, 4, 8, 16, 32):
+            for mult in (1, 100):  # this run, and 100x the rows (100x the partitions)
+                parts = P * mult
+                t = math.ceil(parts / workers) * t_part + overhead
+                proj.append([kind, f"{n * mult:,}", parts, workers, f"{t:,.1f}",
+                             f"{n * mult / t:,.0f}"])  # fmt: skip
+    print("\n## Projection for N workers (T = ceil(P / N) * t_partition + overhead)\n")
+    print(
+        ", ".join(f"{k}: t_partition={c[1]:.2f}s, overhead={c[3]:.2f}s" for k, c in costs.items())
+    )
+    print()
+    print_table(["explainer", "rows", "partitions", "workers", "seconds", "rows/s"], proj)
+
+
+if __name__ == "__main__":
+    main()

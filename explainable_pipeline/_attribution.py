@@ -1,0 +1,242 @@
+"""How a fitted ExplainablePipeline turns rows into attributions.
+
+Functions of the fitted pipeline ``ep``: the engineered-space explainers (tree,
+linear, mimic) and their mapping to raw columns or feature groups, the
+raw-space Shapley explainers run through the whole pipeline, and the layout
+per class that :class:`~explainable_pipeline.LocalExplanation` expects.
+``_batch`` streams blocks of rows through :func:`explain_block`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils.validation import _num_samples
+
+from .explainers import RAW_SPACE_METHODS
+from .explainers._base import EngineeredAttribution
+from .explainers._linear import linear_shap
+from .explainers._mimic import teacher_targets
+from .explainers._tree import make_shap_tree_explainer, tree_shap
+
+
+@dataclass
+class Block:
+    """Attributions of one block of rows, in :class:`LocalExplanation`'s layout."""
+
+    values: np.ndarray  # (n, f) or (n_classes, n, f)
+    expected: Any  # float or (n_classes,)
+    predictions: np.ndarray | None  # values.shape[:-1]
+    features: list
+    groups: dict | None
+    output: str
+    data: Any  # the rows explained (raw, or engineered frame)
+    teacher: np.ndarray | None = None  # mimic: model output (n_outputs, n)
+    surrogate: np.ndarray | None = None  # mimic: surrogate output (n_outputs, n)
+
+
+def engineered_attribution(ep, X):
+    Xt = ep._transform(X)
+    output = ep._resolved_output()
+    if ep.explainer_ == "tree":
+        space = "probability" if output == "probability" else "margin"
+        shap_explainer = None
+        if space == "probability" or not uses_native_contrib(ep.estimator_):
+            shap_explainer = ep._cached(
+                ("tree", space),
+                lambda: make_shap_tree_explainer(
+                    ep.estimator_,
+                    space,
+                    ep._transform(ep.background_) if space == "probability" else None,
+                ),
+            )
+        return tree_shap(ep.estimator_, Xt, model_output=space, shap_explainer=shap_explainer), Xt
+    if ep.explainer_ == "linear":
+        if output == "probability":
+            raise ValueError(
+                "The 'linear' explainer is exact in decision_function (margin) space only; "
+                "use model_output='margin', or explainer='exact'/'kernel' to explain "
+                "probabilities."
+            )
+        return linear_shap(ep.estimator_, Xt, ep.engineered_mean_), Xt
+    if ep.explainer_ == "mimic":
+        return ep.surrogate_.attribution(Xt), Xt
+    raise NotImplementedError(f"explainer {ep.explainer_!r} is not available yet.")
+
+
+def explain_block(ep, X, space: str, *, random_state=None, progress=None) -> Block:
+    """Attributions of one block of validated rows (see ``_batch.explain_local_chunked``)."""
+    method = ep.explainer_
+    if method in RAW_SPACE_METHODS:
+        attribution, features, groups = raw_space_attribution(
+            ep, X, random_state=random_state, progress=progress
+        )
+        data = X
+    else:
+        attribution, Xt = engineered_attribution(ep, X)
+        if space == "raw":
+            values = to_raw(ep, attribution.values)
+            features, groups, data = raw_player_names(ep), group_members(ep), X
+        else:
+            values = attribution.values
+            features = [str(f) for f in ep.feature_map_.engineered_features]
+            groups = None
+            data = engineered_frame(Xt, features, X)
+        attribution.values = values
+    teacher = None
+    if method == "mimic":  # model output on these rows, for the surrogate's fidelity
+        teacher = teacher_targets(output_function(ep)[0](X), ep._is_classifier()).T
+    values, expected, predictions = per_class(ep, attribution)
+    return Block(values, expected, predictions, features, groups, attribution.output, data,
+                 teacher, attribution.predictions if teacher is not None else None)  # fmt: skip
+
+
+def per_class(ep, attribution):
+    """(n_outputs, n, f) -> LocalExplanation's layout; binary margins get both classes."""
+    values = attribution.values
+    expected = np.asarray(attribution.expected, dtype=np.float64)
+    predictions = attribution.predictions
+    classes = ep._class_list()
+    if classes is None:
+        if values.shape[0] != 1:
+            return values, expected, predictions  # multi-output regression
+        return values[0], float(expected[0]), None if predictions is None else predictions[0]
+    if values.shape[0] == 1 and len(classes) == 2:
+        # One output for the positive class. The negative class's log-odds (or margin) is
+        # its negation; its probability is one minus it, so its attributions negate too.
+        flip = 1.0 if attribution.output == "probability" else 0.0
+        values = np.concatenate([-values, values], axis=0)
+        expected = np.concatenate([flip - expected, expected])
+        if predictions is not None:
+            predictions = np.concatenate([flip - predictions, predictions], axis=0)
+    return values, expected, predictions
+
+
+def group_members(ep):
+    return dict(ep.feature_groups) if ep.feature_groups else None
+
+
+def player_index(ep):
+    """Raw column positions of each player (group or single column)."""
+    raw = [str(c) for c in ep._raw_feature_names()]
+    position = {c: i for i, c in enumerate(raw)}
+    groups = ep.feature_groups or {}
+    grouped = set()
+    players, names = [], []
+    for name, cols in groups.items():
+        unknown = [c for c in cols if c not in position]
+        if unknown:
+            raise ValueError(
+                f"feature_groups[{name!r}] names columns {unknown} that are not raw "
+                f"columns of X (known: {raw})."
+            )
+        players.append([position[c] for c in cols])
+        names.append(str(name))
+        grouped.update(cols)
+    for c in raw:
+        if c not in grouped:
+            players.append([position[c]])
+            names.append(c)
+    return players, names
+
+
+def raw_player_names(ep):
+    return player_index(ep)[1]
+
+
+def to_raw(ep, values):
+    raw = ep.feature_map_.to_raw(values)
+    if not ep.feature_groups:
+        return raw
+    players, _ = player_index(ep)
+    return np.stack([raw[..., idx].sum(axis=-1) for idx in players], axis=-1)
+
+
+def output_function(ep):
+    """The whole pipeline as f(raw rows) -> explained output, and the output's name."""
+    output = ep._resolved_output()
+    est = ep.estimator_
+    if output == "prediction":
+        method, name = "predict", "prediction"
+    elif output == "margin" and hasattr(est, "decision_function"):
+        method = "decision_function"
+        name = "log_odds" if type(est).__name__ == "LogisticRegression" else "decision_function"
+    elif hasattr(est, "predict_proba"):
+        method, name = "predict_proba", "probability"
+    else:
+        raise ValueError(
+            f"{type(est).__name__} has no predict_proba; explain its decision_function with "
+            "model_output='margin'."
+        )
+    transform = ep._transform
+    predict = getattr(est, method)
+
+    def f(rows):
+        return predict(transform(rows))
+
+    return f, name
+
+
+def raw_space_attribution(ep, X, *, random_state=None, progress=None):
+    """Shapley values with raw columns (or groups) as players, through the whole pipeline.
+
+    ``random_state`` (default: the ``random_state`` parameter) seeds the coalition
+    design; ``progress`` (default: :meth:`_show_progress`) shows the inner progress bar.
+    """
+    from .explainers._shapley import shapley_values
+
+    f, name = output_function(ep)
+    players, names = player_index(ep)
+    result = shapley_values(
+        f,
+        X,
+        ep.background_,
+        ep.background_weights_,
+        method=ep.explainer_,
+        groups=players if ep.feature_groups else None,
+        n_samples=ep.n_samples,
+        random_state=ep.random_state if random_state is None else random_state,
+        n_jobs=ep.n_jobs,
+        progress=ep._show_progress(_num_samples(X)) if progress is None else progress,
+    )
+    values = np.ascontiguousarray(result.values.transpose(2, 0, 1))  # (outputs, n, players)
+    attribution = EngineeredAttribution(values, np.asarray(result.base_values), name)
+    return attribution, names, group_members(ep)
+
+
+def importance_interval(values: np.ndarray, n_total: int, z: float = 1.959964) -> np.ndarray:
+    """95% interval of mean |attribution| per column from a row sample, shape (2, n_features).
+
+    Each row contributes ``|phi|`` (averaged over classes for classification); the
+    interval is mean +- z * sd / sqrt(n) * sqrt((N - n) / (N - 1)).
+    """
+    per_row = np.abs(values)
+    if per_row.ndim == 3:  # (classes, rows, features) -> (rows, features)
+        per_row = per_row.mean(axis=0)
+    n = per_row.shape[0]
+    mean = per_row.mean(axis=0)
+    sd = per_row.std(axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
+    fpc = np.sqrt(max(n_total - n, 0) / (n_total - 1)) if n_total > 1 else 0.0
+    half = z * sd / np.sqrt(n) * fpc
+    return np.stack([np.maximum(mean - half, 0.0), mean + half])
+
+
+def uses_native_contrib(estimator) -> bool:
+    module = type(estimator).__module__
+    return module.startswith(("lightgbm", "xgboost"))
+
+
+def engineered_frame(Xt, features, X):
+    """The engineered rows as a DataFrame (dense only; None when sparse)."""
+    if sp.issparse(Xt):
+        return None
+    if isinstance(Xt, pd.DataFrame):
+        out = Xt.copy()
+        out.columns = features
+        return out
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    return pd.DataFrame(np.asarray(Xt), columns=features, index=index)

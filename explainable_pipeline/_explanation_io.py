@@ -1,0 +1,399 @@
+"""On-disk format of explanations: ``save_explanation`` / ``load_explanation``.
+
+An explanation is saved as a **directory** holding two files::
+
+    <path>/
+      explanation.json        metadata + everything small, as JSON (UTF-8)
+      arrays.<token>.npz      the big numeric arrays (numpy ``savez_compressed``)
+
+``explanation.json`` is::
+
+    {"format": "explainable-pipeline/explanation",
+     "format_version": 1,                  # this file layout; see FILE_FORMAT_VERSION
+     "library_version": "0.1.0",           # the writer, for information only
+     "created": "2025-01-01T00:00:00+00:00",
+     "arrays": "arrays.<token>.npz",       # the array file of THIS version (or null)
+     "explanation": {...}}                 # exactly ``explanation.to_dict()``, except that some
+                                           # arrays are replaced by {"$array": "<key>"}
+
+``{"$array": key}`` means "the array stored under ``key`` in the npz file"; keys are the
+dotted path of the field (``values``, ``predictions``, ``local.values``, ``data.values``,
+``local.data.columns.3``, ...). The npz holds plain numeric arrays (float64 for
+attributions, the original dtype for numeric data), so ``numpy.load(path, allow_pickle=False)``
+and ``json.load`` read everything without this library. Non-numeric data columns, names,
+classes, ``meta`` and ``fidelity`` stay in the JSON, encoded as ``to_dict`` documents it.
+
+Atomic writes: the npz gets a fresh name, is written and fsynced first; then
+``explanation.json`` is written to a temporary file in the same directory, fsynced and
+moved over the old one with ``os.replace`` (atomic on POSIX and Windows). A crash at any
+point leaves either the previous explanation (whose npz is still there) or none; stale npz
+files are removed on the next successful save.
+
+Versioning: readers accept ``format_version`` 1..:data:`FILE_FORMAT_VERSION` and refuse newer
+files with an error asking to upgrade; a new version is needed only when an old reader would
+misread a new file (adding a JSON key is not such a change).
+
+interpret-community's ``save_explanation`` directories (``explanation_metadata.json`` plus one
+``<property>.json`` per property, each ``{"metadata": <type>, "data": <value>}``) are read
+by :func:`load_explanation` too; see :func:`_read_interpret_community`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._explanation import GlobalExplanation, LocalExplanation
+
+__all__ = [
+    "FILE_FORMAT_VERSION",
+    "ExplanationFormatError",
+    "load_explanation",
+    "save_explanation",
+]
+
+logger = logging.getLogger(__name__)
+
+FILE_FORMAT_VERSION = 1
+FORMAT_NAME = "explainable-pipeline/explanation"
+METADATA_FILE = "explanation.json"
+IC_METADATA_FILE = "explanation_metadata.json"
+_ARRAYS_RE = re.compile(r"^arrays\.[0-9a-f]+\.npz$")
+_FLOAT_FIELDS = ("values", "predictions", "per_class_values", "intervals", "std")
+
+
+class ExplanationFormatError(ValueError):
+    """A saved explanation is missing, corrupt, or written by a newer version of the library."""
+
+
+# --------------------------------------------------------------------------- helpers
+def _fsync_dir(path: Path) -> None:
+    if os.name == "nt":  # pragma: no cover - directories cannot be opened on Windows
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_bytes_atomic(target: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temp file beside ``target``, fsync it, then ``os.replace``."""
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_npz(target: Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(target, "wb") as f:
+        np.savez_compressed(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _split_arrays(exp: Any, d: dict, prefix: str, arrays: dict) -> dict:
+    """Move the big numeric arrays of ``d`` (``exp.to_dict()``) into ``arrays``."""
+    d = dict(d)
+    for name in _FLOAT_FIELDS:
+        value = getattr(exp, name, None)
+        if isinstance(value, np.ndarray) and d.get(name) is not None:
+            arrays[prefix + name] = np.asarray(value, dtype=float)
+            d[name] = {"$array": prefix + name}
+    data = d.get("data")
+    if data is not None:
+        data = dict(data)
+        if data["type"] == "ndarray" and np.dtype(data["dtype"]).kind in "biuf":
+            arrays[prefix + "data.values"] = np.asarray(exp.data)
+            data["values"] = {"$array": prefix + "data.values"}
+        elif data["type"] == "dataframe":
+            dtypes = []
+            for j, enc in enumerate(data["dtypes"]):
+                if enc["kind"] == "numpy" and np.dtype(enc["dtype"]).kind in "biuf":
+                    key = f"{prefix}data.columns.{j}"
+                    arrays[key] = exp.data.iloc[:, j].to_numpy()
+                    enc = {**enc, "values": {"$array": key}}
+                dtypes.append(enc)
+            data["dtypes"] = dtypes
+        d["data"] = data
+    if d.get("local") is not None:
+        d["local"] = _split_arrays(exp.local, d["local"], prefix + "local.", arrays)
+    return d
+
+
+def _join_arrays(obj: Any, arrays: Any, where: str) -> Any:
+    """Replace every ``{"$array": key}`` of ``obj`` by the array from the npz."""
+    if isinstance(obj, dict):
+        if set(obj) == {"$array"}:
+            key = obj["$array"]
+            if arrays is None or key not in arrays:
+                raise ExplanationFormatError(f"{where} refers to array {key!r}, which is missing.")
+            return arrays[key]
+        return {k: _join_arrays(v, arrays, where) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_join_arrays(v, arrays, where) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------- save / load
+def save_explanation(explanation: LocalExplanation | GlobalExplanation, path: Any) -> Path:
+    """Save an explanation to the directory ``path`` (created; an older save is replaced).
+
+    The write is atomic: a crash leaves the previous explanation or none, never a mix.
+
+    Parameters
+    ----------
+    explanation : LocalExplanation or GlobalExplanation
+        The explanation to save; everything ``to_dict`` keeps is saved.
+    path : str or path-like
+        Directory to write. It must be absent, empty, or hold a saved explanation.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory written.
+    """
+    if not isinstance(explanation, (LocalExplanation, GlobalExplanation)):
+        raise TypeError(
+            "save_explanation expects a LocalExplanation or GlobalExplanation; "
+            f"got {type(explanation).__name__}."
+        )
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"{path} exists and is not a directory; pick a directory path.")
+    path.mkdir(parents=True, exist_ok=True)
+    foreign = [
+        p.name
+        for p in path.iterdir()
+        if p.name != METADATA_FILE and not _ARRAYS_RE.match(p.name) and not p.name.startswith(".")
+    ]
+    if foreign:
+        raise FileExistsError(
+            f"{path} holds files that are not a saved explanation ({sorted(foreign)[:5]}); "
+            "save into a new or empty directory."
+        )
+    from . import __version__
+
+    arrays: dict[str, np.ndarray] = {}
+    body = _split_arrays(explanation, explanation.to_dict(), "", arrays)
+    npz_name = f"arrays.{secrets.token_hex(8)}.npz" if arrays else None
+    doc = {
+        "format": FORMAT_NAME,
+        "format_version": FILE_FORMAT_VERSION,
+        "library_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(),
+        "arrays": npz_name,
+        "explanation": body,
+    }
+    payload = json.dumps(doc, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    if npz_name is not None:
+        try:
+            _write_npz(path / npz_name, arrays)
+        except BaseException:
+            (path / npz_name).unlink(missing_ok=True)
+            raise
+    _write_bytes_atomic(path / METADATA_FILE, payload)
+    _fsync_dir(path)
+    for stale in path.iterdir():  # older array files and temp files of crashed writes
+        if stale.name != npz_name and (_ARRAYS_RE.match(stale.name) or stale.name.endswith(".tmp")):
+            stale.unlink(missing_ok=True)
+    return path
+
+
+def load_explanation(path: Any) -> LocalExplanation | GlobalExplanation:
+    """Load an explanation saved by :func:`save_explanation` or by interpret-community.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A directory written by ``explanation.save(path)`` (holding ``explanation.json``),
+        or by interpret-community's ``save_explanation`` (holding
+        ``explanation_metadata.json``).
+
+    Returns
+    -------
+    LocalExplanation or GlobalExplanation
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` holds no saved explanation.
+    ExplanationFormatError
+        When a file is corrupt, or was written by a newer version of the library.
+    """
+    path = Path(path)
+    if path.is_file() and path.name == METADATA_FILE:
+        path = path.parent
+    if (path / METADATA_FILE).is_file():
+        return _read_native(path)
+    if (path / IC_METADATA_FILE).is_file():
+        return _read_interpret_community(path)
+    raise FileNotFoundError(
+        f"No saved explanation at {path}: expected {METADATA_FILE} (explainable-pipeline) or "
+        f"{IC_METADATA_FILE} (interpret-community) in that directory."
+    )
+
+
+def _read_json(file: Path) -> Any:
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ExplanationFormatError(f"Cannot read {file}: corrupt or truncated ({exc}).") from exc
+
+
+def _read_native(path: Path) -> LocalExplanation | GlobalExplanation:
+    file = path / METADATA_FILE
+    doc = _read_json(file)
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        raise ExplanationFormatError(f"{file} is not an explainable-pipeline explanation file.")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ExplanationFormatError(f"{file} has an invalid format_version {version!r}.")
+    if version > FILE_FORMAT_VERSION:
+        raise ExplanationFormatError(
+            f"{file} uses format_version {version}, written by explainable-pipeline "
+            f"{doc.get('library_version', '?')}; this version reads format_version <= "
+            f"{FILE_FORMAT_VERSION}. Upgrade explainable-pipeline to load it."
+        )
+    arrays = None
+    if doc.get("arrays") is not None:
+        npz = path / str(doc["arrays"])
+        try:
+            with np.load(npz, allow_pickle=False) as npz_file:
+                arrays = {k: npz_file[k] for k in npz_file.files}
+        except Exception as exc:  # zipfile.BadZipFile, OSError, ValueError, EOFError
+            raise ExplanationFormatError(f"Cannot read {npz}: corrupt or missing ({exc}).") from exc
+    body = _join_arrays(doc.get("explanation"), arrays, str(file))
+    if not isinstance(body, dict):
+        raise ExplanationFormatError(f"{file} has no 'explanation' object.")
+    cls = GlobalExplanation if body.get("kind") == "global" else LocalExplanation
+    try:
+        return cls.from_dict(body)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExplanationFormatError(f"{file} holds an invalid explanation: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- interpret-community
+def _ic_value(file: Path) -> Any:
+    """Decode one interpret-community ``<property>.json``: ``{"metadata": kind, "data": ...}``."""
+    doc = _read_json(file)
+    if not isinstance(doc, dict) or "data" not in doc:
+        raise ExplanationFormatError(
+            f"{file} lacks the 'data' key of interpret-community's layout."
+        )
+    kind, data = doc.get("metadata"), doc["data"]
+    if kind in ("sparse", "DatasetWrapperSparse"):
+        return _ic_sparse(data)
+    if kind in ("ndarray", "DataFrame", "DatasetWrapper"):
+        return np.asarray(data)
+    return data  # "list", "other"
+
+
+def _ic_sparse(data: list) -> np.ndarray:
+    """``[data, indices, indptr, shape]`` (or one such list per class) -> dense array."""
+    from scipy.sparse import csr_matrix
+
+    if isinstance(data[0][0], list):
+        return np.stack([_ic_sparse(d) for d in data])
+    values, indices, indptr, shape = data
+    return csr_matrix((values, indices, indptr), shape=tuple(shape)).toarray()
+
+
+def _read_interpret_community(path: Path) -> LocalExplanation | GlobalExplanation:
+    """Read a directory written by interpret-community's ``save_explanation``.
+
+    Mapping: ``local_importance_values`` -> local values (class-major, densified when
+    sparse); ``expected_values``; ``features``; ``classes``; ``global_importance_values`` and
+    ``per_class_values`` (in feature order, or, after an upload with ``top_k``, ranked and
+    named by ``global_importance_names``); ``eval_data`` -> ``data``; ``eval_y_predicted`` ->
+    ``predictions`` for regression. ``space`` is "raw" when ``is_raw`` else "engineered";
+    ``output`` is "unknown" (interpret-community does not record it). The original id,
+    task and model class go to ``meta["interpret_community"]``.
+    """
+    meta_file = path / IC_METADATA_FILE
+    md = _read_json(meta_file)
+    if not isinstance(md, dict) or "global" not in md or "local" not in md:
+        raise ExplanationFormatError(
+            f"{meta_file} lacks the 'global'/'local' flags of interpret-community's layout."
+        )
+    props = {p.stem: p for p in path.glob("*.json") if p.name != IC_METADATA_FILE}
+
+    def get(name: str) -> Any:
+        return _ic_value(props[name]) if name in props else None
+
+    classification = md.get("model_type") == "classification"
+    features = get("features")
+    classes = get("classes")
+    classes = None if classes is None else np.asarray(classes).tolist()
+    expected = get("expected_values")
+    method = str(md.get("method") or "unknown")
+    space = "raw" if md.get("is_raw") else "engineered"
+    meta = {
+        "interpret_community": {
+            k: md.get(k)
+            for k in ("explanation_id", "model_task", "model_class", "serialization_version")
+        }
+    }
+    common = {"method": method, "space": space, "output": "unknown", "meta": meta}
+    local = None
+    if md["local"]:
+        values = np.asarray(get("local_importance_values"), dtype=float)
+        if features is None:
+            features = list(range(values.shape[-1]))
+        n_rows = values.shape[-2]
+        data = get("eval_data")
+        if data is not None and np.asarray(data).shape[:1] != (n_rows,):
+            data = None
+        preds = None
+        if not classification and values.ndim == 2:
+            preds = get("eval_y_predicted")
+            preds = None if preds is None else np.asarray(preds, dtype=float).reshape(-1)
+            preds = preds if preds is not None and preds.shape == (n_rows,) else None
+        if expected is None:
+            expected = 0.0 if values.ndim == 2 else np.zeros(values.shape[0])
+        local = LocalExplanation(
+            values, expected, list(features),
+            classes=classes if values.ndim == 3 else None, data=data, predictions=preds, **common,
+        )  # fmt: skip
+    if not md["global"]:
+        if local is None:
+            raise ExplanationFormatError(
+                f"{meta_file} marks the explanation neither global nor local."
+            )
+        return local
+    glob_values = get("global_importance_values")
+    if glob_values is None and local is not None:
+        return GlobalExplanation.from_local(local)
+    glob_values = np.asarray(glob_values, dtype=float)
+    names = get("global_importance_names")
+    per_class = get("per_class_values")
+    if features is not None and len(features) == glob_values.size:
+        glob_features = list(features)
+    elif names is not None and len(names) == glob_values.size:
+        glob_features, per_class, local = list(names), None, None  # top_k upload: ranked subset
+    else:
+        raise ExplanationFormatError(
+            f"{path}: global_importance_values has {glob_values.size} entries but neither "
+            "features nor global_importance_names has that many."
+        )
+    if per_class is not None and np.asarray(per_class).shape[-1] != len(glob_features):
+        per_class = None
+    n_rows = None if local is not None else (md.get("num_examples") or None)
+    return GlobalExplanation(
+        glob_values, glob_features, classes=classes, per_class_values=per_class,
+        expected_values=expected, local=local, n_rows=n_rows, **common,
+    )  # fmt: skip

@@ -1,0 +1,84 @@
+"""Predictions and raw local importances for the same rows, as one JSON-ready dict.
+
+The engine of :meth:`ExplainablePipeline.predict_and_explain` (and so of the HTTP service):
+it validates the rows, transforms them once, and explains and predicts from that one
+engineered matrix: :data:`TRANSFORM_MEMO` (a context variable, so safe across threads and
+async tasks) hands the transformed rows to ``ExplainablePipeline._transform`` for the
+duration of the call.
+"""
+
+from __future__ import annotations
+
+import math
+from contextvars import ContextVar
+from typing import Any
+
+import numpy as np
+from sklearn.base import is_classifier
+
+from ._explanation import _check_top_k
+
+__all__ = ["TRANSFORM_MEMO", "predict_and_explain"]
+
+#: (pipeline, raw rows, transformed rows) while a predict_and_explain call runs, else None.
+TRANSFORM_MEMO: ContextVar[tuple | None] = ContextVar("transform_memo", default=None)
+
+
+def _finite_or_none(values: Any) -> Any:
+    """Nested lists of floats with NaN and infinities replaced by None (strict JSON)."""
+    arr = np.asarray(values, dtype=float)
+    if np.isfinite(arr).all():
+        return arr.tolist()
+    obj = arr.astype(object)
+    obj[~np.isfinite(arr)] = None
+    return obj.tolist()
+
+
+def _labels(values: np.ndarray) -> list:
+    """Predictions as plain Python values (labels or floats; non-finite floats -> None)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        return _finite_or_none(arr)
+    out = arr.tolist()
+    return [None if isinstance(v, float) and not math.isfinite(v) else v for v in out]
+
+
+def predict_and_explain(ep, X, top_k: int | None = None) -> dict:
+    """See :meth:`ExplainablePipeline.predict_and_explain`."""
+    k = _check_top_k(top_k)
+    ep._check_X(X, reset=False, caller="predict_and_explain")
+    Xt = ep._transform(X)
+    token = TRANSFORM_MEMO.set((ep, X, Xt))
+    try:
+        local = ep.explain_local(X)
+    finally:
+        TRANSFORM_MEMO.reset(token)
+    est = ep.estimator_
+    predictions = est.predict(Xt)
+    probabilities = None
+    if is_classifier(est) and hasattr(est, "predict_proba"):
+        probabilities = _finite_or_none(est.predict_proba(Xt))
+    expected = local.expected_values
+    out = {
+        "n_rows": int(local.n_rows),
+        "predictions": _labels(predictions),
+        "probabilities": probabilities,
+        "classes": local.classes,
+        "method": local.method,
+        "output": local.output,
+        "space": local.space,
+        "features": [str(f) for f in local.features],
+        "expected_values": float(expected) if np.ndim(expected) == 0 else _finite_or_none(expected),
+        "top_k": k,
+    }
+    if k is None:
+        out["local_importance_values"] = local.values.tolist()
+    else:
+        out["ranked_local_names"] = [
+            [[str(n) for n in row] for row in block]
+            if local.values.ndim == 3
+            else [str(n) for n in block]
+            for block in local.get_ranked_local_names(top_k=k)
+        ]
+        out["ranked_local_values"] = local.get_ranked_local_values(top_k=k)
+    return out

@@ -1,0 +1,230 @@
+"""Pure plotly figure builders: ``DashboardData`` and a few choices in, ``go.Figure`` out.
+
+Every scatter carries the dataset row position in ``customdata`` so a click selects a row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ._data import DashboardData
+
+POS, NEG, GREY = "#d62728", "#1f77b4", "#b0b0b0"
+# A light explicit style: plotly's named templates cost ~0.15 s per figure to copy.
+_LAYOUT = dict(template="none", margin=dict(l=10, r=10, t=60, b=40), plot_bgcolor="white",
+               font=dict(family="sans-serif", size=12))  # fmt: skip
+_AXIS = dict(gridcolor="#e5e5e5", zerolinecolor="#999", automargin=True)
+
+
+def _layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0.01), **_LAYOUT, **kwargs)
+    fig.update_xaxes(**_AXIS)
+    fig.update_yaxes(**_AXIS)
+    return fig
+
+
+def _class_suffix(data: DashboardData, c: int) -> str:
+    return "" if data.classes is None else f" — class {data.classes[c]}"
+
+
+def _color_kwargs(series: pd.Series) -> tuple[dict, bool]:
+    """Marker colour settings for a column: a colourscale for numbers, else category codes."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return dict(color=series.to_numpy(dtype=float), colorscale="Viridis", showscale=True,
+                    colorbar=dict(title=str(series.name), thickness=12)), False  # fmt: skip
+    return {}, True
+
+
+def _scatter_traces(x: pd.Series, y: pd.Series, color: pd.Series | None, rows: np.ndarray,
+                    hover: str) -> list:  # fmt: skip
+    """One trace (numeric/no colour) or one trace per category of ``color``.
+
+    ``customdata`` is a plain list: dcc.Graph reads it back into ``clickData`` by indexing the
+    figure's data, which fails on plotly.py's base64-encoded numpy arrays.
+    """
+    marker = dict(size=6, opacity=0.75)
+    rows = np.asarray(rows)
+    if color is None:
+        return [go.Scatter(x=x, y=y, mode="markers", marker=marker, customdata=rows.tolist(),
+                           hovertemplate=hover, showlegend=False)]  # fmt: skip
+    kw, categorical = _color_kwargs(color)
+    if not categorical:
+        return [go.Scatter(x=x, y=y, mode="markers", marker={**marker, **kw}, customdata=rows.tolist(),
+                           hovertemplate=hover, showlegend=False)]  # fmt: skip
+    labels = color.astype(object).where(color.notna(), "missing").astype(str)
+    traces = []
+    for level in sorted(labels.unique()):
+        mask = (labels == level).to_numpy()
+        traces.append(go.Scatter(x=x[mask], y=y[mask], mode="markers", name=level, marker=marker,
+                                 customdata=rows[mask].tolist(), hovertemplate=hover))  # fmt: skip
+    return traces
+
+
+def _highlight(fig: go.Figure, x: Any, y: Any, row: int | None) -> None:
+    if row is None:
+        return
+    fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", name=f"row {row}", customdata=[int(row)],
+                             marker=dict(size=16, symbol="star", color="black",
+                                         line=dict(color="white", width=1))))  # fmt: skip
+
+
+def sample_note(data: DashboardData) -> str:
+    """The visible note on sampled views (empty when every row is shown)."""
+    if not data.sampled:
+        return ""
+    return f"Showing a random sample of {len(data.sample):,} of {data.n_rows:,} rows."
+
+
+def data_scatter(data: DashboardData, x: str, y: str, color: str | None = None,
+                 row: int | None = None) -> go.Figure:  # fmt: skip
+    """Data exploration: two dataset / prediction columns, coloured by a third."""
+    frame = data.frame
+    hover = f"row %{{customdata}}<br>{x}=%{{x}}<br>{y}=%{{y}}<extra></extra>"
+    col = frame[color] if color else None
+    fig = go.Figure(_scatter_traces(frame[x], frame[y], col, frame["row"].to_numpy(), hover))
+    if row is not None and row in set(frame["row"]):
+        pos = int(np.flatnonzero(frame["row"].to_numpy() == row)[0])
+        _highlight(fig, frame[x].iloc[pos], frame[y].iloc[pos], row)
+    title = f"{y} vs {x}" + (f", coloured by {color}" if color else "")
+    note = sample_note(data)
+    return _layout(fig, title + (f"<br><sup>{note}</sup>" if note else ""), xaxis_title=x,
+                   yaxis_title=y, clickmode="event")  # fmt: skip
+
+
+def global_bar(data: DashboardData, k: int = 10) -> go.Figure:
+    """Global importance: top-k features by overall importance, one stacked bar per class."""
+    top = data.order[: max(1, int(k))][::-1]
+    names = [data.features[i] for i in top]
+    fig = go.Figure()
+    if data.per_class is not None and data.classes is not None:
+        for c, label in enumerate(data.classes):
+            fig.add_trace(go.Bar(x=np.asarray(data.per_class)[c, top], y=names,
+                                 orientation="h", name=str(label)))  # fmt: skip
+        fig.update_layout(barmode="stack", legend_title_text="class")
+        title = f"Global importance (mean |attribution| per class), top {len(top)}"
+    else:
+        fig.add_trace(go.Bar(x=data.importance[top], y=names, orientation="h", marker_color=POS,
+                             showlegend=False))  # fmt: skip
+        title = f"Global importance (mean |attribution|), top {len(top)}"
+    height = max(300, 28 * len(top) + 120)
+    return _layout(fig, title, height=height, xaxis_title="importance")
+
+
+def dependence(data: DashboardData, feature: str, color: str | None = None, cls: Any = None,
+               row: int | None = None) -> go.Figure:  # fmt: skip
+    """Explanation exploration: a feature's value against its attribution."""
+    c = data.class_index(cls)
+    j = data.features.index(feature)
+    rows = data.sample
+    attribution = pd.Series(data.values[c, rows, j], name=f"attribution of {feature}")
+    x = data.data[feature].iloc[rows].reset_index(drop=True) if feature in data.columns else None
+    if x is None:
+        x = pd.Series(np.zeros(len(rows)), name=feature)
+    col = data.data[color].iloc[rows].reset_index(drop=True) if color else None
+    hover = f"row %{{customdata}}<br>{feature}=%{{x}}<br>attribution=%{{y:.4f}}<extra></extra>"
+    fig = go.Figure(_scatter_traces(x, attribution, col, rows, hover))
+    if row is not None and row in set(rows.tolist()):
+        _highlight(fig, data.data[feature].iloc[row], data.values[c, row, j], row)
+    note = sample_note(data)
+    title = f"Dependence of {feature}{_class_suffix(data, c)}"
+    title += f", coloured by {color}" if color else ""
+    return _layout(fig, title + (f"<br><sup>{note}</sup>" if note else ""), xaxis_title=feature,
+                   yaxis_title=f"attribution of {feature}", clickmode="event")  # fmt: skip
+
+
+def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any = None,
+            max_points: int = 1000) -> go.Figure:  # fmt: skip
+    """Summary importance: each top-k feature's distribution of attributions."""
+    if kind not in ("beeswarm", "box", "violin"):
+        raise ValueError(f"kind must be 'beeswarm', 'box' or 'violin'; got {kind!r}.")
+    c = data.class_index(cls)
+    top = data.order[: max(1, int(k))][::-1]
+    rows = data.sample[: max_points] if len(data.sample) <= max_points else np.sort(
+        np.random.default_rng(0).choice(data.sample, max_points, replace=False))  # fmt: skip
+    fig = go.Figure()
+    rng = np.random.default_rng(1)
+    for pos, j in enumerate(top):
+        name = data.features[j]
+        vals = data.values[c, rows, j]
+        if kind == "box":
+            fig.add_trace(go.Box(x=vals, name=name, orientation="h", showlegend=False,
+                                 marker_color=NEG, boxpoints=False))  # fmt: skip
+        elif kind == "violin":
+            fig.add_trace(go.Violin(x=vals, name=name, orientation="h", showlegend=False,
+                                    line_color=NEG, points=False))  # fmt: skip
+        else:
+            col = data.data[name].iloc[rows] if name in data.numeric else None
+            shade = np.full(len(rows), 0.5)
+            if col is not None:
+                v = col.to_numpy(dtype=float)
+                lo, hi = np.nanpercentile(v, [5, 95]) if np.isfinite(v).any() else (0.0, 1.0)
+                shade = np.clip((v - lo) / ((hi - lo) or 1.0), 0, 1)
+                shade = np.where(np.isfinite(shade), shade, 0.5)
+            fig.add_trace(go.Scatter(
+                x=vals, y=pos + rng.uniform(-0.3, 0.3, len(rows)), mode="markers",
+                customdata=rows.tolist(), name=name, showlegend=False,
+                marker=dict(size=4, color=shade, colorscale="Bluered", cmin=0, cmax=1,
+                            showscale=pos == 0,
+                            colorbar=dict(title="feature value", tickvals=[0, 1],
+                                          ticktext=["low", "high"], thickness=12)),
+                hovertemplate=f"{name}<br>row %{{customdata}}<br>attribution=%{{x:.4f}}"
+                "<extra></extra>",
+            ))  # fmt: skip
+    if kind == "beeswarm":
+        names = [data.features[j] for j in top]
+        fig.update_yaxes(tickvals=list(range(len(top))), ticktext=names)
+    height = max(300, 36 * len(top) + 120)
+    note = "" if len(rows) == data.n_rows else f"{len(rows):,} of {data.n_rows:,} rows shown"
+    title = f"Summary of attributions ({kind}){_class_suffix(data, c)}"
+    return _layout(fig, title + (f"<br><sup>{note}</sup>" if note else ""), height=height,
+                   xaxis_title="attribution", clickmode="event")  # fmt: skip
+
+
+def local_bar(values: np.ndarray, features: list, k: int = 10, title: str = "") -> go.Figure:
+    """Local importance: the k largest |attributions| of one row, signed, largest on top."""
+    values = np.asarray(values, dtype=float)
+    top = np.argsort(-np.abs(values), kind="stable")[: max(1, int(k))][::-1]
+    fig = go.Figure(go.Bar(
+        x=values[top], y=[str(features[i]) for i in top], orientation="h",
+        marker_color=[POS if v >= 0 else NEG for v in values[top]], showlegend=False,
+        hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+    ))  # fmt: skip
+    height = max(300, 28 * len(top) + 120)
+    return _layout(fig, title, height=height, xaxis_title="attribution")
+
+
+def local_row(data: DashboardData, row: int, k: int = 10, cls: Any = None) -> go.Figure:
+    """Local importance of a dataset row (class ``cls``, or the row's top class)."""
+    c = data.class_index(cls, row)
+    return local_bar(data.values[c, row], data.features, k,
+                     f"Local importance of row {row}{_class_suffix(data, c)}")  # fmt: skip
+
+
+def ice(grid: list, rows: np.ndarray, curves: np.ndarray, column: str, output: int,
+        output_name: str) -> go.Figure:  # fmt: skip
+    """ICE: the model output of each row while ``column`` sweeps ``grid``; the selected row first."""
+    x = [str(g) for g in grid] if any(isinstance(g, str) for g in grid) else grid
+    fig = go.Figure()
+    for i in range(1, len(rows)):
+        fig.add_trace(go.Scatter(x=x, y=curves[i, :, output], mode="lines", line=dict(
+            color=GREY, width=1), name=f"row {rows[i]}", showlegend=False, opacity=0.6))  # fmt: skip
+    if len(rows) > 1:
+        fig.add_trace(go.Scatter(x=x, y=curves[:, :, output].mean(0), mode="lines",
+                                 line=dict(color="black", dash="dash"), name="mean (PD)"))  # fmt: skip
+    fig.add_trace(go.Scatter(x=x, y=curves[0, :, output], mode="lines+markers",
+                             line=dict(color=POS, width=3), name=f"row {rows[0]} (selected)"))  # fmt: skip
+    return _layout(fig, f"ICE: {output_name} as {column} varies ({len(rows) - 1} other rows)",
+                   xaxis_title=column, yaxis_title=output_name)  # fmt: skip
+
+
+def empty(message: str) -> go.Figure:
+    """A blank figure carrying a message (for views that cannot be drawn)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, "")

@@ -1,0 +1,356 @@
+"""Explain data beyond one process: Dask DataFrames and Spark ``mapInPandas``.
+
+Every function takes a fitted :class:`~explainable_pipeline.ExplainablePipeline` and explains
+each partition with the same per-partition function (:func:`explain_partition`), so a row gets
+the same attributions as with ``ep.explain_local`` in one process:
+
+* tree, linear and surrogate attributions are per row, equal for any partitioning;
+* the sampling explainers (``"kernel"``, ``"permutation"``) share one coalition design, seeded
+  by ``random_state`` (drawn once per call when it is not an int), and decide convergence per
+  block of 128 rows counted from the start of a partition. Partitions whose lengths are
+  multiples of 128 (``dd.from_pandas(df, chunksize=128 * k)``, Spark
+  ``spark.sql.execution.arrow.maxRecordsPerBatch = 128 * k``) give bit-identical results to
+  one process; other boundaries may change a row's values within the sampling tolerance.
+
+Attribution frames have one float64 column per raw feature (``"<feature>"``) or per class and
+feature (``"<feature>__<class>"``), then ``"expected_value"`` (``"expected_value__<class>"``).
+
+Dask needs ``pip install 'explainable-pipeline[distributed]'`` (dask[distributed] and
+pyarrow); Spark needs ``pip install 'explainable-pipeline[spark]'`` (pyspark, which warns that
+it does not yet fully support pandas >= 3: use pandas < 3 on the cluster if a feature you need
+misbehaves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from ._batch import (
+    PartitionExplanationError,
+    attribution_columns,
+    explain_partition,
+    frame_layout,
+    sampling_seed,
+)
+from ._explanation import GlobalExplanation
+
+__all__ = [
+    "PartitionExplanationError",
+    "attribution_columns",
+    "explain_global",
+    "explain_local",
+    "explain_partition",
+    "spark_explain_function",
+    "spark_explain_local",
+    "spark_schema",
+]
+
+_Z95 = 1.959964
+
+
+def _import_dask():
+    try:
+        import dask
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "explainable_pipeline.distributed needs Dask: "
+            "pip install 'explainable-pipeline[distributed]' (dask[distributed] and pyarrow)."
+        ) from exc
+    return dask, dd
+
+
+def _check_space(space: str) -> None:
+    if space not in ("raw", "engineered"):
+        raise ValueError(f"space must be 'raw' or 'engineered', got {space!r}.")
+
+
+def _shipped(ep, client):
+    """``ep`` as a graph dependency computed once per worker, not embedded per partition.
+
+    With a distributed client (given, or the default one) the pipeline is scattered to every
+    worker (``broadcast=True``) and wrapped in a Delayed; otherwise it is one Delayed key.
+    """
+    dask, _ = _import_dask()
+    if client is False:
+        return dask.delayed(ep, traverse=False)
+    if client is None:
+        try:
+            from distributed import default_client
+
+            client = default_client()
+        except (ImportError, ValueError):
+            client = None
+    if client is None:
+        return dask.delayed(ep, traverse=False)
+    future = client.scatter(ep, broadcast=True, hash=False)
+    return dask.delayed(_identity, pure=False)(future)
+
+
+def _identity(obj):
+    return obj
+
+
+def _partition_frame(df, ep, space, random_state, partition_info=None):
+    number = None if partition_info is None else partition_info.get("number")
+    return explain_partition(ep, df, space=space, random_state=random_state, partition=number)
+
+
+def _meta(ep, ddf, space: str) -> tuple[pd.DataFrame, list, list | None, str]:
+    features, classes, output = frame_layout(ep, space)
+    value_cols, ev_cols = attribution_columns(features, classes)
+    columns = value_cols + ev_cols
+    meta = pd.DataFrame(
+        {c: pd.Series([], dtype=np.float64) for c in columns}, index=ddf._meta.index[:0]
+    )
+    return meta, features, classes, output
+
+
+def explain_local(ep, ddf, *, space: str = "raw", client=None):
+    """Lazy raw (or engineered) attributions of every row of a Dask DataFrame.
+
+    Parameters
+    ----------
+    ep : fitted ExplainablePipeline
+    ddf : dask.dataframe.DataFrame
+        Raw rows, with the columns ``ep`` was fitted on (others are ignored).
+    space : {"raw", "engineered"}, default="raw"
+    client : distributed.Client, None or False, default=None
+        Client to scatter the pipeline to every worker with; None uses the default client
+        if there is one; False never scatters (the pipeline is then one Delayed key).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        One float64 column per feature (and class) plus the expected value, with the index
+        and partitions of ``ddf``. Nothing is computed until you ask (``.compute()``,
+        ``.to_parquet(...)``).
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd  # doctest: +SKIP
+    >>> attributions = explain_local(ep, dd.read_parquet("rows/"))  # doctest: +SKIP
+    >>> attributions.to_parquet("attributions/")  # doctest: +SKIP
+    """
+    check_is_fitted(ep)
+    _check_space(space)
+    meta = _meta(ep, ddf, space)[0]
+    return ddf.map_partitions(
+        _partition_frame,
+        _shipped(ep, client),
+        space,
+        sampling_seed(ep),
+        meta=meta,
+        enforce_metadata=False,
+        align_dataframes=False,
+    )
+
+
+def _moments(df, ep, space, random_state, n_classes, n_features, partition_info=None):
+    """One row of sums over a partition: n, sum|a| per value column, row moments, expected."""
+    frame = _partition_frame(df, ep, space, random_state, partition_info)
+    values = frame.to_numpy()
+    n_values = n_features * max(n_classes, 1)
+    a = np.abs(values[:, :n_values])
+    per_row = a.reshape(len(frame), max(n_classes, 1), n_features).mean(axis=1)
+    sums = np.concatenate(
+        [
+            [len(frame)],
+            a.sum(axis=0),
+            per_row.sum(axis=0),
+            (per_row**2).sum(axis=0),
+            values[:, n_values:].sum(axis=0),
+        ]
+    )
+    return pd.DataFrame(sums[None, :], columns=_moment_columns(n_classes, n_features))
+
+
+def _moment_columns(n_classes: int, n_features: int) -> list[str]:
+    n_values = n_features * max(n_classes, 1)
+    return (
+        ["n"]
+        + [f"abs{i}" for i in range(n_values)]
+        + [f"row{j}" for j in range(n_features)]
+        + [f"sq{j}" for j in range(n_features)]
+        + [f"ev{k}" for k in range(max(n_classes, 1))]
+    )
+
+
+def explain_global(ep, ddf, *, space: str = "raw", client=None) -> GlobalExplanation:
+    """Global importance of a Dask DataFrame, aggregated across partitions without collecting rows.
+
+    Each partition is explained and reduced on its worker to sums (row count, sum of
+    ``|attribution|`` per class and feature, and the first two moments of the per-row
+    importance); only those sums travel. The values equal ``ep.explain_global`` on the same
+    rows in one process (up to the order of floating-point sums).
+
+    Parameters
+    ----------
+    ep : fitted ExplainablePipeline
+    ddf : dask.dataframe.DataFrame
+    space : {"raw", "engineered"}, default="raw"
+    client : distributed.Client, None or False, default=None
+        As in :func:`explain_local`.
+
+    Returns
+    -------
+    GlobalExplanation
+        Mean ``|attribution|`` per feature (over classes), ``per_class_values`` for
+        classification, ``expected_values``, ``n_rows`` and ``intervals``: a 95% normal
+        interval of each mean, ``mean +- 1.96 sd / sqrt(n)`` of the per-row importance
+        (``|attribution|`` averaged over classes), treating the rows as a sample of the data
+        they come from (no finite-population correction). No local part is kept.
+    """
+    check_is_fitted(ep)
+    _check_space(space)
+    _, features, classes, output = _meta(ep, ddf, space)
+    n_classes, n_features = (0 if classes is None else len(classes)), len(features)
+    columns = _moment_columns(n_classes, n_features)
+    meta = pd.DataFrame({c: pd.Series([], dtype=np.float64) for c in columns})
+    parts = ddf.map_partitions(
+        _moments,
+        _shipped(ep, client),
+        space,
+        sampling_seed(ep),
+        n_classes,
+        n_features,
+        meta=meta,
+        enforce_metadata=False,
+        align_dataframes=False,
+    )
+    totals = parts.sum().compute().to_numpy(dtype=np.float64)
+    n = totals[0]
+    if n == 0:
+        raise ValueError("The Dask DataFrame has no rows; explain_global needs at least one.")
+    k = max(n_classes, 1)
+    mean_abs = totals[1 : 1 + k * n_features].reshape(k, n_features) / n
+    row_sum = totals[1 + k * n_features : 1 + (k + 1) * n_features]
+    row_sq = totals[1 + (k + 1) * n_features : 1 + (k + 2) * n_features]
+    expected = totals[1 + (k + 2) * n_features :] / n
+    overall = mean_abs.mean(axis=0)
+    mean_row = row_sum / n
+    var = np.maximum(row_sq - n * mean_row**2, 0.0) / (n - 1) if n > 1 else np.zeros(n_features)
+    half = _Z95 * np.sqrt(var / n)
+    intervals = np.stack([np.maximum(overall - half, 0.0), overall + half])
+    return GlobalExplanation(
+        overall,
+        features,
+        classes=classes,
+        per_class_values=mean_abs if classes is not None else None,
+        method=ep.explainer_,
+        space=space,
+        output=output,
+        expected_values=expected if classes is not None else float(expected[0]),
+        intervals=intervals,
+        n_rows=int(n),
+        meta={"engine": "dask", "npartitions": int(ddf.npartitions), "interval": "normal, 95%"},
+    )
+
+
+# ------------------------------------------------------------------------------- Spark
+def spark_schema(ep, *, space: str = "raw", id_columns: Sequence = (), input_schema=None):
+    """The output ``StructType`` of :func:`spark_explain_function` for ``mapInPandas``.
+
+    Parameters
+    ----------
+    ep : fitted ExplainablePipeline
+    space : {"raw", "engineered"}, default="raw"
+    id_columns : sequence of str, default=()
+        Input columns copied in front of the attributions (e.g. a row id to join back on).
+    input_schema : pyspark.sql.types.StructType, default=None
+        Schema of the input DataFrame; required when ``id_columns`` is not empty (their types
+        are taken from it).
+
+    Returns
+    -------
+    pyspark.sql.types.StructType
+    """
+    try:
+        from pyspark.sql.types import DoubleType, StructField, StructType
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "Spark support needs pyspark: pip install 'explainable-pipeline[spark]'."
+        ) from exc
+    check_is_fitted(ep)
+    _check_space(space)
+    id_columns = list(id_columns)
+    fields = []
+    if id_columns:
+        if input_schema is None:
+            raise ValueError("spark_schema needs input_schema to type the id_columns.")
+        by_name = {f.name: f for f in input_schema.fields}
+        missing = [c for c in id_columns if c not in by_name]
+        if missing:
+            raise ValueError(f"id_columns {missing} are not columns of the input schema.")
+        fields = [by_name[c] for c in id_columns]
+    features, classes, _ = frame_layout(ep, space)
+    value_cols, ev_cols = attribution_columns(features, classes)
+    clash = [c for c in id_columns if c in value_cols + ev_cols]
+    if clash:
+        raise ValueError(f"id_columns {clash} clash with attribution column names; rename them.")
+    fields += [StructField(c, DoubleType(), nullable=False) for c in value_cols + ev_cols]
+    return StructType(fields)
+
+
+def spark_explain_function(
+    ep, *, space: str = "raw", id_columns: Sequence = (), random_state=None
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """A ``mapInPandas`` function: each Arrow batch -> its attributions (same rows, same order).
+
+    Use with :func:`spark_schema`::
+
+        fn = spark_explain_function(ep, id_columns=["id"])
+        sdf.mapInPandas(fn, spark_schema(ep, id_columns=["id"], input_schema=sdf.schema))
+
+    Spark pickles the function (and the fitted pipeline it holds) once per task. Errors name
+    the Spark partition and the batch (:class:`PartitionExplanationError`).
+    """
+    check_is_fitted(ep)
+    _check_space(space)
+    seed = sampling_seed(ep) if random_state is None else random_state
+    id_columns = list(id_columns)
+
+    def explain_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        try:
+            from pyspark import TaskContext
+
+            ctx = TaskContext.get()
+            partition = None if ctx is None else ctx.partitionId()
+        except ImportError:  # pragma: no cover - outside Spark
+            partition = None
+        for k, pdf in enumerate(batches):
+            pdf = pdf.reset_index(drop=True)
+            frame = explain_partition(
+                ep, pdf, space=space, random_state=seed, partition=f"{partition} (batch {k})"
+            )
+            if id_columns:
+                frame = pd.concat([pdf[id_columns], frame], axis=1)
+            yield frame
+
+    return explain_batches
+
+
+def spark_explain_local(ep, sdf, *, space: str = "raw", id_columns: Sequence = ()) -> Any:
+    """Attributions of a Spark DataFrame: ``sdf.mapInPandas`` with the function and its schema.
+
+    Parameters
+    ----------
+    ep : fitted ExplainablePipeline
+    sdf : pyspark.sql.DataFrame
+        Raw rows with the columns ``ep`` was fitted on.
+    space : {"raw", "engineered"}, default="raw"
+    id_columns : sequence of str, default=()
+        Input columns kept in front of the attributions (Spark rows have no index).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Lazy, like every Spark transformation.
+    """
+    schema = spark_schema(ep, space=space, id_columns=id_columns, input_schema=sdf.schema)
+    return sdf.mapInPandas(spark_explain_function(ep, space=space, id_columns=id_columns), schema)

@@ -1,0 +1,85 @@
+"""Permutation feature importance (PFI) of raw columns, through the whole model.
+
+A thin layer over :func:`sklearn.inspection.permutation_importance`: it is called on the
+*whole* fitted model (preprocessing included) with the raw rows, so each raw column is
+shuffled, the rows are preprocessed again and re-scored. No mapping from engineered
+columns is needed, and a one-hot encoded column is permuted as one raw column.
+
+The importance of a column is the mean decrease of the score over ``n_repeats``
+shuffles (higher is more important; near zero or negative means the model does not need
+the column), with its standard deviation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.inspection import permutation_importance
+
+
+def _scoring_name(scoring) -> str:
+    if scoring is None:
+        return "score"
+    if isinstance(scoring, str):
+        return scoring
+    return getattr(scoring, "__name__", None) or type(scoring).__name__
+
+
+def permutation_scores(
+    model,
+    X,
+    y,
+    *,
+    scoring=None,
+    n_repeats: int = 5,
+    random_state=None,
+    n_jobs=None,
+    sample_weight=None,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Mean and standard deviation of the score decrease when each column is shuffled.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        Takes the raw rows ``X`` (e.g. a whole pipeline).
+    X : DataFrame or array-like of shape (n_rows, n_columns)
+    y : array-like of shape (n_rows,)
+        True targets. Required.
+    scoring : str, callable or None, default=None
+        A single scikit-learn scorer; ``None`` uses ``model.score``.
+    n_repeats : int, default=5
+    random_state : int, RandomState instance or None
+    n_jobs : int, default=None
+    sample_weight : array-like of shape (n_rows,), default=None
+
+    Returns
+    -------
+    mean, std : ndarray of shape (n_columns,)
+    output : str
+        ``"decrease in <scoring>"``.
+    """
+    if y is None:
+        raise ValueError(
+            "Permutation feature importance (explainer='pfi') needs the true targets: call "
+            "explain_global(X, y) (with the facade: explain_global(X, true_labels=y))."
+        )
+    if isinstance(scoring, (list, tuple, set, dict)):
+        raise ValueError(
+            f"scoring must be a single scorer (str, callable or None) for 'pfi'; got "
+            f"{type(scoring).__name__}. Explain once per metric instead."
+        )
+    result = permutation_importance(
+        model,
+        X,
+        y,
+        scoring=scoring,
+        n_repeats=n_repeats,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        sample_weight=sample_weight,
+    )
+    mean = np.asarray(result.importances_mean, dtype=np.float64)
+    std = np.asarray(result.importances_std, dtype=np.float64)
+    return mean, std, f"decrease in {_scoring_name(scoring)}"
+
+
+__all__ = ["permutation_scores"]

@@ -1,0 +1,237 @@
+"""Dashboard figure builders, callbacks and static export, called directly (no browser)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import penguin_preprocessor
+
+pytest.importorskip("dash")
+pytest.importorskip("plotly")
+lightgbm = pytest.importorskip("lightgbm")
+
+from explainable_pipeline import ExplainablePipeline, GlobalExplanation, LocalExplanation  # noqa: E402
+from explainable_pipeline.dashboard import ExplanationDashboard  # noqa: E402
+from explainable_pipeline.dashboard import _figures as figs  # noqa: E402
+from explainable_pipeline.dashboard._callbacks import Views, row_from_click  # noqa: E402
+from explainable_pipeline.dashboard._data import (  # noqa: E402
+    AUTO_CLASS,
+    DashboardData,
+    format_prediction,
+)
+
+
+@pytest.fixture(scope="module")
+def fitted(penguins):
+    X, y = penguins
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1, random_state=0)
+    ep = ExplainablePipeline(penguin_preprocessor(), model, random_state=0).fit(X, y)
+    return ep, X, y, ep.explain_local(X)
+
+
+@pytest.fixture(scope="module")
+def views(fitted):
+    ep, X, y, local = fitted
+    return Views(DashboardData(local, ep, true_y=y))
+
+
+def test_data_holds_predictions_and_levels(fitted, views):
+    ep, X, y, local = fitted
+    data = views.data
+    assert data.classes == ["Adelie", "Chinstrap", "Gentoo"]
+    np.testing.assert_allclose(data.frame[["p(Adelie)", "p(Chinstrap)", "p(Gentoo)"]],
+                               ep.predict_proba(X))  # fmt: skip
+    assert (data.frame["predicted"] == ep.predict(X)).all()
+    assert data.categorical["island"] == ["Biscoe", "Dream", "Torgersen"]
+    assert set(data.numeric) >= {"bill_length_mm", "year"}
+    assert not data.sampled and figs.sample_note(data) == ""
+
+
+def test_global_bar_is_top_k_per_class(views):
+    data = views.data
+    fig = figs.global_bar(data, k=3)
+    assert [t.name for t in fig.data] == data.classes
+    top = data.local.get_ranked_global_names(top_k=3)
+    assert list(fig.data[0].y) == top[::-1]  # most important on top
+    for c, trace in enumerate(fig.data):
+        expected = [data.per_class[c, data.features.index(f)] for f in trace.y]
+        np.testing.assert_allclose(trace.x, expected)
+    # the stacked total is n_classes x the overall importance
+    np.testing.assert_allclose(sum(np.asarray(t.x) for t in fig.data),
+                               3 * np.asarray(data.local.get_ranked_global_values(3)[::-1]))  # fmt: skip
+
+
+def test_data_scatter_carries_rows_and_highlights_selection(views):
+    fig = views.data_figure("bill_length_mm", "flipper_length_mm", "island", row=5)
+    levels = [t.name for t in fig.data[:-1]]
+    assert levels == ["Biscoe", "Dream", "Torgersen"]
+    rows = np.concatenate([t.customdata for t in fig.data[:-1]])
+    assert sorted(rows.tolist()) == list(range(views.data.n_rows))
+    # plain lists: dcc.Graph cannot index plotly's base64 arrays to fill clickData
+    assert all(isinstance(t["customdata"], list) for t in fig.to_plotly_json()["data"])
+    star = fig.data[-1]
+    assert list(star.customdata) == [5]
+    assert star.x[0] == views.data.data["bill_length_mm"].iloc[5]
+
+
+def test_dependence_plots_value_against_attribution(views):
+    data = views.data
+    fig = figs.dependence(data, "bill_length_mm", None, "Gentoo")
+    j, c = data.features.index("bill_length_mm"), 2
+    np.testing.assert_allclose(fig.data[0].y, data.values[c, :, j])
+    np.testing.assert_allclose(fig.data[0].x, data.data["bill_length_mm"], equal_nan=True)
+    assert "class Gentoo" in fig.layout.title.text
+
+
+@pytest.mark.parametrize("kind", ["beeswarm", "box", "violin"])
+def test_summary_kinds_show_top_k_distributions(views, kind):
+    data = views.data
+    fig = figs.summary(data, k=4, kind=kind, cls="Adelie")
+    assert len(fig.data) == 4
+    names = data.top_features(4)[::-1]
+    for trace, name in zip(fig.data, names, strict=True):
+        np.testing.assert_allclose(trace.x, data.values[0, :, data.features.index(name)])
+    with pytest.raises(ValueError, match="beeswarm"):
+        figs.summary(data, kind="pie")
+
+
+def test_local_view_shows_the_rows_top_feature(fitted, views):
+    ep, X, _, local = fitted
+    row = 7
+    fig, text, table = views.local(row, k=3, cls=AUTO_CLASS)
+    c = int(np.argmax(ep.predict_proba(X.iloc[[row]])[0]))  # auto: the row's top class
+    values = local.values[c, row]
+    top = local.features[int(np.argmax(np.abs(values)))]
+    assert f"Top feature: {top}" in text
+    bar = fig.data[0]
+    assert bar.y[-1] == top and len(bar.y) == 3
+    np.testing.assert_allclose(sorted(np.abs(bar.x)), np.sort(np.abs(values))[-3:])
+    assert [f for f, _ in table] == views.data.top_features(3)
+
+
+def test_row_from_click():
+    assert row_from_click({"points": [{"customdata": 12}]}) == 12
+    assert row_from_click({"points": [{"customdata": [3]}]}) == 3
+    assert row_from_click(None) is None and row_from_click({"points": []}) is None
+
+
+def test_whatif_prediction_and_attributions_come_from_the_model(fitted, views):
+    ep, X, _, _ = fitted
+    row = 0
+    columns = views.whatif_columns()
+    values = views.whatif_values(row)
+    assert values[columns.index("island")] == X["island"].iloc[row]
+    edits = dict(zip(columns, values, strict=True))
+    edits["bill_length_mm"], edits["island"] = 55.0, "Biscoe"
+    text, fig = views.whatif(row, list(edits.values()), k=10, cls="Gentoo")
+    edited = X.iloc[[row]].copy()
+    edited.loc[edited.index[0], ["bill_length_mm", "island"]] = [55.0, "Biscoe"]
+    expected = format_prediction(ep.predict_proba(edited)[0], list(ep.classes_), True)
+    assert text == expected
+    assert text != views.prediction_text(X.iloc[[row]])
+    new = ep.explain_local(edited)
+    bar = fig.data[0]
+    got = dict(zip(bar.y, bar.x, strict=True))
+    for f, v in zip(new.features, new.values[2, 0], strict=True):
+        assert got[f] == pytest.approx(v)
+
+
+def test_edited_row_keeps_dtypes(views):
+    frame = views.data.edited_row(3, {"year": 2009.0, "body_mass_g": None, "sex": "female"})
+    assert frame["year"].dtype == views.data.data["year"].dtype and frame["year"][0] == 2009
+    assert np.isnan(frame["body_mass_g"][0])
+    assert frame["sex"][0] == "female"
+
+
+def test_ice_varies_one_feature_for_the_row_and_others(fitted, views):
+    ep, X, _, _ = fitted
+    grid, rows, curves = views.data.ice_curves(4, "island", n_others=5)
+    assert grid == ["Biscoe", "Dream", "Torgersen"] and rows[0] == 4 and len(rows) == 6
+    for g, level in enumerate(grid):
+        probe = X.iloc[[4]].copy()
+        probe["island"] = level
+        np.testing.assert_allclose(curves[0, g], ep.predict_proba(probe)[0])
+    fig = views.ice_figure(4, "bill_length_mm", "Chinstrap", n_others=5)
+    sel = fig.data[-1]
+    assert sel.name.startswith("row 4")
+    probe = pd.concat([X.iloc[[4]]] * len(sel.x), ignore_index=True)
+    probe["bill_length_mm"] = list(sel.x)
+    np.testing.assert_allclose(sel.y, ep.predict_proba(probe)[:, 1])
+    assert sel.x[0] == X["bill_length_mm"].min() and sel.x[-1] == X["bill_length_mm"].max()
+
+
+def test_large_data_is_sampled_with_a_note_and_top_k():
+    rng = np.random.default_rng(0)
+    n, f = 20_000, 200
+    values = rng.normal(size=(n, f)) * 0.95 ** np.arange(f)
+    names = [f"x{i}" for i in range(f)]
+    local = LocalExplanation(values, 0.0, names, method="tree", space="raw", output="prediction",
+                             data=pd.DataFrame(rng.normal(size=(n, f)), columns=names))  # fmt: skip
+    data = DashboardData(local, max_points=1000)
+    assert data.sampled and len(data.sample) == 1000
+    assert "1,000 of 20,000" in figs.sample_note(data)
+    fig = figs.data_scatter(data, "x0", "x1")
+    assert len(fig.data[0].x) == 1000 and "1,000 of 20,000" in fig.layout.title.text
+    assert list(figs.global_bar(data, 10).data[0].y) == names[:10][::-1]
+    assert len(figs.summary(data, 15).data) == 15
+
+
+def test_global_explanation_needs_its_local_part(fitted):
+    _, _, _, local = fitted
+    glob = GlobalExplanation.from_local(local)
+    assert DashboardData(glob).features == local.features
+    with pytest.raises(AttributeError, match="from_local"):
+        DashboardData(GlobalExplanation.from_local(local, keep_local=False))
+    with pytest.raises(ValueError, match="rows"):
+        DashboardData(local, dataset=local.data.iloc[:10])
+
+
+def test_app_layout_and_static_html(fitted, tmp_path):
+    ep, X, y, local = fitted
+    dash = ExplanationDashboard(local, model=ep, true_y=y)
+    layout = str(dash.app.layout)
+    for id_ in ("data-graph", "importance-graph", "dep-graph", "summary-graph", "local-graph",
+                "whatif-prediction", "ice-graph", "selected-row"):  # fmt: skip
+        assert id_ in layout
+    path = dash.save_html(tmp_path / "dash.html")
+    html = path.read_text()
+    assert html.count("<script") >= 2 and 'src="http' not in html  # plotly.js inlined
+    assert len(re.findall(r'id="graph-(\w+)"', html)) == 5
+    assert html.count("needs a live model") == 2
+    assert local.get_ranked_global_names(top_k=1)[0] in html
+
+
+def test_no_model_views_say_so(fitted):
+    _, _, _, local = fitted
+    dash = ExplanationDashboard(local)
+    layout = str(dash.app.layout)
+    assert "ice-graph" not in layout and layout.count("needs a live model") == 2
+    # without a model the data view shows the explained output per class
+    assert "log_odds(Gentoo)" in dash.data.plot_columns
+
+
+def test_cli_dashboard_command_writes_html(fitted, tmp_path, capsys):
+    import argparse
+
+    from explainable_pipeline.dashboard._cli import add_dashboard_command
+    from explainable_pipeline.persistence import save
+
+    ep, X, y, _ = fitted
+    model_path = save(ep, tmp_path / "model.joblib")
+    csv = tmp_path / "rows.csv"
+    X.assign(species=y).iloc[:60].to_csv(csv, index=False)
+    parser = argparse.ArgumentParser()
+    add_dashboard_command(parser.add_subparsers(dest="command"))
+    out = tmp_path / "out.html"
+    args = parser.parse_args(["dashboard", str(model_path), str(csv), "--html", str(out),
+                              "--target", "species", "--max-rows", "50"])  # fmt: skip
+    assert args.handler(args) == 0
+    assert "Wrote" in capsys.readouterr().out
+    html = out.read_text()
+    assert "50 rows, 7 features" in html and "needs a live model" in html
+    args = parser.parse_args(["dashboard", str(tmp_path / "missing.joblib"), str(csv)])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        args.handler(args)

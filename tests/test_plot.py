@@ -1,0 +1,93 @@
+"""Static matplotlib plots (``explanation.plot``), headless, checked through their artists."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from explainable_pipeline import GlobalExplanation, LocalExplanation  # noqa: E402
+
+
+@pytest.fixture
+def local():
+    rng = np.random.default_rng(0)
+    n = 50
+    data = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n),
+                         "c": rng.choice(["x", "y"], n), "d": rng.normal(size=n)})  # fmt: skip
+    values = np.stack([rng.normal(size=(n, 4)) * [3, 1, 0.5, 2] for _ in range(3)])
+    return LocalExplanation(values, [0.1, 0.2, 0.3], ["a", "b", "c", "d"], classes=["p", "q", "r"],
+                            method="tree", space="raw", output="log_odds", data=data)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _bars(ax):
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    return labels, [p.get_width() for p in ax.patches]
+
+
+def test_global_bars_are_the_top_k_importances(local):
+    labels, widths = _bars(local.plot("global", top_k=3))
+    assert labels == local.get_ranked_global_names(top_k=3)[::-1]
+    np.testing.assert_allclose(widths, local.get_ranked_global_values(top_k=3)[::-1])
+    glob = GlobalExplanation.from_local(local)
+    labels, widths = _bars(glob.plot("global", class_index=2))
+    per_class = dict(zip(glob.features, glob.per_class_values[2], strict=True))
+    np.testing.assert_allclose(widths, [per_class[f] for f in labels])
+    assert widths == sorted(widths)
+
+
+def test_local_bars_are_the_rows_signed_values(local):
+    ax = local.plot("local", row=4, class_index=1, top_k=2)
+    labels, widths = _bars(ax)
+    values = dict(zip(local.features, local.values[1, 4], strict=True))
+    np.testing.assert_allclose(widths, [values[f] for f in labels])
+    assert abs(widths[-1]) == max(abs(v) for v in values.values())
+    colors = [tuple(p.get_facecolor()) for p in ax.patches]
+    red = matplotlib.colors.to_rgba("#d62728")
+    assert [c == red for c in colors] == [w >= 0 for w in widths]
+    # default class: the row's highest explained output
+    auto = _bars(local.plot("local", row=4))[1]
+    c = int(np.argmax(local.values[:, 4].sum(-1) + local.expected_values))
+    assert sorted(auto) == sorted(local.values[c, 4][np.argsort(-np.abs(local.values[c, 4]))])
+
+
+def test_summary_points_are_the_attributions(local):
+    ax = local.plot("summary", class_index=0, top_k=3)
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert names == [f for f in local.get_ranked_per_class_names()[0]][:3][::-1]
+    for coll, name in zip(ax.collections, names, strict=True):
+        np.testing.assert_allclose(coll.get_offsets()[:, 0],
+                                   local.values[0, :, local.features.index(name)])  # fmt: skip
+
+
+def test_dependence_plots_value_against_attribution(local):
+    ax = local.plot("dependence", feature="a", color="d", class_index=2)
+    xy = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(xy[:, 0], local.data["a"])
+    np.testing.assert_allclose(xy[:, 1], local.values[2, :, 0])
+    np.testing.assert_allclose(ax.collections[0].get_array(), local.data["d"])
+    cat = local.plot("dependence", feature="c", class_index=0)
+    assert [t.get_text() for t in cat.get_xticklabels()] == ["x", "y"]
+
+
+def test_plot_errors_name_the_fix(local):
+    with pytest.raises(ValueError, match="kind must be one of"):
+        local.plot("pie")
+    with pytest.raises(AttributeError, match="from_local"):
+        GlobalExplanation.from_local(local, keep_local=False).plot("summary")
+    bare = LocalExplanation(np.ones((2, 2)), 0.0, ["a", "b"], method="tree", space="raw",
+                            output="prediction")  # fmt: skip
+    with pytest.raises(ValueError, match="data="):
+        bare.plot("dependence")
+    fig, ax = plt.subplots()
+    assert bare.plot("local", ax=ax) is ax
