@@ -84,6 +84,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rss-child", nargs=2)
+    parser.add_argument("--tree-rows", type=int, help="rows of the tree throughput run")
+    parser.add_argument("--kernel-rows", type=int, help="rows of the kernel throughput run")
+    parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS table")
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args.rss_child[0], int(args.rss_child[1]))
@@ -94,6 +97,7 @@ def main() -> None:
     from explainable_pipeline import distributed as epd
 
     n_tree, n_kernel, n_rss = (8192, 512, 300_000) if args.quick else (32768, 2048, 1_000_000)
+    n_tree, n_kernel = args.tree_rows or n_tree, args.kernel_rows or n_kernel
     X, y = make_data(3000)
     rows = {"tree": make_data(n_tree, 1)[0], "kernel": make_data(n_kernel, 2)[0]}
     eps = {kind: fitted(kind, X, y) for kind in rows}
@@ -136,7 +140,7 @@ def main() -> None:
                  "speed-up"], results)  # fmt: skip
 
     rss_rows = []
-    for bs in ["1024", "8192", "65536", "in-memory"]:
+    for bs in [] if args.no_rss else ["1024", "8192", "65536", "in-memory"]:
         out = subprocess.run(
             [sys.executable, __file__, "--rss-child", bs, str(n_rss)],
             capture_output=True, text=True, check=True, cwd=os.path.dirname(__file__),
@@ -146,8 +150,9 @@ def main() -> None:
             "explain_local (all in memory)" if bs == "in-memory" else f"to_parquet, batch_size={bs}"
         )
         rss_rows.append([label, f"{n_rss:,}", peak, grown])
-    print(f"\n## Peak RSS vs chunk size (tree, {n_rss:,} rows, 10 raw columns, binary)\n")
-    print_table(["run", "rows", "peak RSS MiB", "peak - RSS before explaining, MiB"], rss_rows)
+    if rss_rows:
+        print(f"\n## Peak RSS vs chunk size (tree, {n_rss:,} rows, 10 raw columns, binary)\n")
+        print_table(["run", "rows", "peak RSS MiB", "peak - RSS before explaining, MiB"], rss_rows)
 
     proj = []
     for kind, (P, t_part, n, overhead) in costs.items():

@@ -166,7 +166,7 @@ def mlflow_server(tmp_path):
         log.close()
 
 
-@pytest.mark.slow  # mlflow_server: runs in CI
+@pytest.mark.mlflow_server  # runs in CI: never skipped there
 def test_mlflow_server_remote_run_flow_and_concurrent_uploads(mlflow_server, tmp_path):
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
