@@ -15,17 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._optional import import_optional
+
 KINDS = ("global", "local", "summary", "dependence")
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "explanation.plot needs matplotlib: pip install 'explainable-pipeline[plot]' "
-            "(or pip install matplotlib)."
-        ) from exc
+    (plt,) = import_optional("matplotlib.pyplot", extra="plot", what="explanation.plot")
     return plt
 
 
@@ -219,3 +215,25 @@ def _plot_dependence(local: Any, feature: Any, color: Any, class_index: int | No
     ax.set_ylabel(f"attribution of {feature}")
     ax.set_title(f"Dependence of {feature}{_class_label(local, c, values3.shape[0])}")
     return ax
+
+
+def save_global_bar(explanation: Any, path: Any, *, title: str, top_k: int = 10) -> None:
+    """Write the ``kind="global"`` bar plot of ``explanation`` to an image file, headless.
+
+    Parameters
+    ----------
+    explanation : GlobalExplanation
+    path : str or path-like
+        Image file to write (the format follows the suffix, e.g. ``.png``).
+    title : str
+    top_k : int, default=10
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    plt = _pyplot()
+    ax = plot_explanation(explanation, "global", top_k=top_k)
+    ax.set_title(title)
+    ax.figure.tight_layout()
+    ax.figure.savefig(path, dpi=110)
+    plt.close(ax.figure)

@@ -138,24 +138,14 @@ def _cmd_serve(args) -> int:
 
 
 def _bar_plot(glob, path: Path, top_k: int) -> None:
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise CLIError(
-            "the plot needs matplotlib: pip install 'explainable-pipeline[plot]' (or use --no-plot)"
-        ) from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ._plot import save_global_bar
 
-    names = glob.get_ranked_global_names(top_k=top_k)[::-1]
-    values = glob.get_ranked_global_values(top_k=top_k)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.2))
-    ax.barh(names, values, color="#1f77b4")
-    ax.set_xlabel(f"mean |local importance| ({glob.output})")
-    ax.set_title(f"Global importance of raw columns ({glob.method})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        save_global_bar(
+            glob, path, title=f"Global importance of raw columns ({glob.method})", top_k=top_k
+        )
+    except ImportError as exc:
+        raise CLIError(f"{exc} (or use --no-plot)") from exc
 
 
 def _local_long(local):

@@ -40,20 +40,9 @@ def _print_local(local, row: int, class_index: int | None, top_k: int = 5, out=s
 
 
 def _save_bar(glob, path: Path, title: str, top_k: int = 10) -> None:
-    import matplotlib
+    from ._plot import save_global_bar
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = glob.get_ranked_global_names(top_k=top_k)[::-1]
-    values = glob.get_ranked_global_values(top_k=top_k)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.2))
-    ax.barh(names, values, color="#3b7dd8")
-    ax.set_xlabel(f"mean |attribution| ({glob.output})")
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_global_bar(glob, path, title=title, top_k=top_k)
 
 
 def breast_cancer_svc(out_dir: Path, out=sys.stdout):

@@ -38,6 +38,7 @@ from ._batch import (
     sampling_seed,
 )
 from ._explanation import GlobalExplanation
+from ._optional import import_optional
 
 __all__ = [
     "PartitionExplanationError",
@@ -54,15 +55,9 @@ _Z95 = 1.959964
 
 
 def _import_dask():
-    try:
-        import dask
-        import dask.dataframe as dd
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "explainable_pipeline.distributed needs Dask: "
-            "pip install 'explainable-pipeline[distributed]' (dask[distributed] and pyarrow)."
-        ) from exc
-    return dask, dd
+    return import_optional(
+        "dask", "dask.dataframe", extra="distributed", what="explainable_pipeline.distributed"
+    )
 
 
 def _check_space(space: str) -> None:

@@ -44,6 +44,7 @@ import pandas as pd
 
 from ._codec import _dec_data, _enc_data
 from ._feature_map import FeatureMap
+from ._optional import import_optional
 from ._pipeline import ExplainablePipeline
 
 __all__ = [
@@ -261,13 +262,7 @@ def _decode(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- skops
 def _skops():
-    try:
-        import skops.io as sio
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "The 'skops' format needs skops: pip install 'explainable-pipeline[serve]' "
-            "(or pip install skops)."
-        ) from exc
+    (sio,) = import_optional("skops.io", extra="serve", what="The 'skops' format")
     return sio
 
 

@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ._optional import import_optional
 from ._pipeline import ExplainablePipeline
 
 __all__ = [
@@ -51,15 +52,7 @@ _NUMERIC_PREFIXES = ("int", "uint", "float", "Int", "UInt", "Float")
 
 
 def _fastapi():
-    try:
-        import fastapi
-        import pydantic
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "The scoring service needs FastAPI and uvicorn: "
-            "pip install 'explainable-pipeline[serve]'."
-        ) from exc
-    return fastapi, pydantic
+    return import_optional("fastapi", "pydantic", extra="serve", what="The scoring service")
 
 
 # --------------------------------------------------------------------------- columns

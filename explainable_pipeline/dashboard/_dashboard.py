@@ -7,20 +7,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .._optional import import_optional
 from ._data import DashboardData
 
 logger = logging.getLogger(__name__)
 
 
 def _require_dash() -> None:
-    try:
-        import dash  # noqa: F401
-        import plotly  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "ExplanationDashboard needs dash and plotly: "
-            "pip install 'explainable-pipeline[dashboard]'."
-        ) from exc
+    import_optional("dash", "plotly", extra="dashboard", what="ExplanationDashboard")
 
 
 class ExplanationDashboard:
