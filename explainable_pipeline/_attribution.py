@@ -39,8 +39,9 @@ class Block:
     surrogate: np.ndarray | None = None  # mimic: surrogate output (n_outputs, n)
 
 
-def engineered_attribution(ep, X):
-    Xt = ep._transform(X)
+def engineered_attribution(ep, X, Xt=None):
+    """Engineered attributions of the rows ``X`` (``Xt``: their transform, when already known)."""
+    Xt = ep._transform(X) if Xt is None else Xt
     output = ep._resolved_output()
     if ep.explainer_ == "tree":
         space = "probability" if output == "probability" else "margin"
@@ -68,8 +69,11 @@ def engineered_attribution(ep, X):
     raise NotImplementedError(f"explainer {ep.explainer_!r} is not available yet.")
 
 
-def explain_block(ep, X, space: str, *, random_state=None, progress=None) -> Block:
-    """Attributions of one block of validated rows (see ``_batch.explain_local_chunked``)."""
+def explain_block(ep, X, space: str, *, random_state=None, progress=None, Xt=None) -> Block:
+    """Attributions of one block of validated rows (see ``_batch.explain_local_chunked``).
+
+    ``Xt``, the rows already transformed, spares the engineered-space explainers a transform.
+    """
     method = ep.explainer_
     if method in RAW_SPACE_METHODS:
         attribution, features, groups = raw_space_attribution(
@@ -77,7 +81,7 @@ def explain_block(ep, X, space: str, *, random_state=None, progress=None) -> Blo
         )
         data = X
     else:
-        attribution, Xt = engineered_attribution(ep, X)
+        attribution, Xt = engineered_attribution(ep, X, Xt)
         if space == "raw":
             values = to_raw(ep, attribution.values)
             features, groups, data = raw_player_names(ep), group_members(ep), X

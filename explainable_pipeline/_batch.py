@@ -165,34 +165,43 @@ def _assemble(ep, blocks: list[Block], space: str, data) -> LocalExplanation:
     )
 
 
-def _explain_one(ep, rows, space, seed, progress):
-    return explain_block(ep, rows, space, random_state=seed, progress=progress)
+def _explain_one(ep, rows, space, seed, progress, Xt=None):
+    return explain_block(ep, rows, space, random_state=seed, progress=progress, Xt=Xt)
 
 
-def _blocks(ep, X, space: str, *, seed, progress: bool) -> Iterator[tuple[int, Any, Block]]:
-    """Yield ``(start, rows, block)`` per chunk, in order, with an outer progress bar."""
+def _blocks(
+    ep, X, space: str, *, seed, progress: bool, Xt=None
+) -> Iterator[tuple[int, Any, Block]]:
+    """Yield ``(start, rows, block)`` per chunk, in order, with an outer progress bar.
+
+    ``Xt`` (optional) is ``X`` already transformed; it is chunked alongside ``X``.
+    """
     size = chunk_rows(ep, X)
     n = X.shape[0] if hasattr(X, "shape") else len(X)
     if n <= size:  # one block: exactly the unchunked computation
-        yield 0, X, _explain_one(ep, X, space, seed, None if progress else False)
+        yield 0, X, _explain_one(ep, X, space, seed, None if progress else False, Xt)
         return
-    chunks = iter_chunks(X, size)
+    engineered = iter_chunks(Xt, size) if Xt is not None else None
+    chunks = (
+        (start, rows, None if engineered is None else next(engineered)[1])
+        for start, rows in iter_chunks(X, size)
+    )
     bar = tqdm(total=n, disable=not progress, desc=f"explain ({ep.explainer_})", unit="row")
     n_jobs = ep.n_jobs
     try:
         if ep.explainer_ in RAW_SPACE_METHODS or n_jobs in (None, 1):
             # the Shapley engine parallelises over its own blocks inside each chunk
-            for start, rows in chunks:
-                yield start, rows, _explain_one(ep, rows, space, seed, False)
+            for start, rows, rows_t in chunks:
+                yield start, rows, _explain_one(ep, rows, space, seed, False, rows_t)
                 bar.update(rows.shape[0])
         else:
             starts, parts = [], []
 
             def tasks():
-                for start, rows in chunks:
+                for start, rows, rows_t in chunks:
                     starts.append(start)
                     parts.append(rows)
-                    yield delayed(_explain_one)(ep, rows, space, seed, False)
+                    yield delayed(_explain_one)(ep, rows, space, seed, False, rows_t)
 
             gen = Parallel(n_jobs=n_jobs, return_as="generator")(tasks())
             for k, block in enumerate(gen):
@@ -204,13 +213,16 @@ def _blocks(ep, X, space: str, *, seed, progress: bool) -> Iterator[tuple[int, A
         bar.close()
 
 
-def explain_local_chunked(ep, X, space: str) -> LocalExplanation:
-    """:meth:`ExplainablePipeline.explain_local` on validated ``X``, ``batch_size`` rows at a time."""
+def explain_local_chunked(ep, X, space: str, Xt=None) -> LocalExplanation:
+    """:meth:`ExplainablePipeline.explain_local` on validated ``X``, ``batch_size`` rows at a time.
+
+    ``Xt``, when given, is ``X`` already transformed by ``ep.preprocessor_`` (not re-done).
+    """
     X = X if isinstance(X, pd.DataFrame) or sp.issparse(X) else _rows(X)
     n = X.shape[0]
     seed = sampling_seed(ep)
     blocks, data = [], []
-    for _, _, block in _blocks(ep, X, space, seed=seed, progress=ep._show_progress(n)):
+    for _, _, block in _blocks(ep, X, space, seed=seed, progress=ep._show_progress(n), Xt=Xt):
         blocks.append(block)
         data.append(block.data)
     if space == "raw":

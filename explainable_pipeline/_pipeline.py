@@ -23,7 +23,6 @@ from ._attribution import importance_interval, output_function
 from ._batch import explain_local_chunked, write_parquet
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._feature_map import FeatureMap, build_feature_map
-from ._scoring import TRANSFORM_MEMO
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -447,9 +446,6 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ delegation
     def _transform(self, X):
-        memo = TRANSFORM_MEMO.get()  # set by predict_and_explain: one transform per call
-        if memo is not None and memo[0] is self and memo[1] is X:
-            return memo[2]
         return X if self.preprocessor_ is None else self.preprocessor_.transform(X)
 
     def _split_params(self, method: str, params: dict):
@@ -680,10 +676,14 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             (n_classes, n_rows, n_features) for classification, with
             ``values.sum(-1) + expected_values`` equal to the explained output.
         """
+        self._check_local_request(X, space, caller="explain_local")
+        return explain_local_chunked(self, X, space)
+
+    def _check_local_request(self, X, space: str, *, caller: str) -> None:
+        """Validate a request for local attributions: fitted, ``space``, method, rows."""
         check_is_fitted(self)
         if space not in ("raw", "engineered"):
             raise ValueError(f"space must be 'raw' or 'engineered', got {space!r}.")
-        self._check_X(X, reset=False, caller="explain_local")
         method = self.explainer_
         if method == "pfi":
             raise ValueError(
@@ -695,7 +695,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                 f"explainer={method!r} attributes raw columns through the whole pipeline; "
                 "space='engineered' needs explainer='tree', 'linear' or 'mimic'."
             )
-        return explain_local_chunked(self, X, space)
+        self._check_X(X, reset=False, caller=caller)
 
     def explain_local_to_parquet(self, X, path, *, space: str = "raw", **kwargs):
         """Explain ``X`` chunk by chunk and write the attributions to a Parquet file.
@@ -722,10 +722,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             ``"expected_value"`` (``"expected_value__<class>"``), indexed like ``X``
             (``pandas.read_parquet`` restores the index).
         """
-        check_is_fitted(self)
-        if space not in ("raw", "engineered"):
-            raise ValueError(f"space must be 'raw' or 'engineered', got {space!r}.")
-        self._check_X(X, reset=False, caller="explain_local_to_parquet")
+        self._check_local_request(X, space, caller="explain_local_to_parquet")
         return write_parquet(self, X, path, space=space, **kwargs)
 
     def predict_and_explain(self, X, top_k: int | None = None) -> dict:

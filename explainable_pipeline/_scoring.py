@@ -1,27 +1,22 @@
 """Predictions and raw local importances for the same rows, as one JSON-ready dict.
 
 The engine of :meth:`ExplainablePipeline.predict_and_explain` (and so of the HTTP service):
-it validates the rows, transforms them once, and explains and predicts from that one
-engineered matrix: :data:`TRANSFORM_MEMO` (a context variable, so safe across threads and
-async tasks) hands the transformed rows to ``ExplainablePipeline._transform`` for the
-duration of the call.
+it validates the rows once, transforms them once, and explains and predicts from that one
+engineered matrix.
 """
 
 from __future__ import annotations
 
 import math
-from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 from sklearn.base import is_classifier
 
+from ._batch import explain_local_chunked
 from ._explanation import _check_top_k
 
-__all__ = ["TRANSFORM_MEMO", "predict_and_explain"]
-
-#: (pipeline, raw rows, transformed rows) while a predict_and_explain call runs, else None.
-TRANSFORM_MEMO: ContextVar[tuple | None] = ContextVar("transform_memo", default=None)
+__all__ = ["predict_and_explain"]
 
 
 def _finite_or_none(values: Any) -> Any:
@@ -46,13 +41,9 @@ def _labels(values: np.ndarray) -> list:
 def predict_and_explain(ep, X, top_k: int | None = None) -> dict:
     """See :meth:`ExplainablePipeline.predict_and_explain`."""
     k = _check_top_k(top_k)
-    ep._check_X(X, reset=False, caller="predict_and_explain")
+    ep._check_local_request(X, "raw", caller="predict_and_explain")
     Xt = ep._transform(X)
-    token = TRANSFORM_MEMO.set((ep, X, Xt))
-    try:
-        local = ep.explain_local(X)
-    finally:
-        TRANSFORM_MEMO.reset(token)
+    local = explain_local_chunked(ep, X, "raw", Xt=Xt)
     est = ep.estimator_
     predictions = est.predict(Xt)
     probabilities = None
