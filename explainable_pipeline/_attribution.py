@@ -93,7 +93,8 @@ def explain_block(ep, X, space: str, *, random_state=None, progress=None, Xt=Non
         attribution.values = values
     teacher = None
     if method == "mimic":  # model output on these rows, for the surrogate's fidelity
-        teacher = teacher_targets(output_function(ep)[0](X), ep._is_classifier()).T
+        model_output = getattr(ep.estimator_, output_method(ep)[0])(Xt)  # Xt: no re-transform
+        teacher = teacher_targets(model_output, ep._is_classifier()).T
     values, expected, predictions = per_class(ep, attribution)
     return Block(values, expected, predictions, features, groups, attribution.output, data,
                  teacher, attribution.predictions if teacher is not None else None)  # fmt: skip
@@ -160,24 +161,28 @@ def to_raw(ep, values):
     return np.stack([raw[..., idx].sum(axis=-1) for idx in players], axis=-1)
 
 
-def output_function(ep):
-    """The whole pipeline as f(raw rows) -> explained output, and the output's name."""
+def output_method(ep) -> tuple[str, str]:
+    """The estimator method that gives the explained output, and the output's name."""
     output = ep._resolved_output()
     est = ep.estimator_
     if output == "prediction":
-        method, name = "predict", "prediction"
-    elif output == "margin" and hasattr(est, "decision_function"):
-        method = "decision_function"
+        return "predict", "prediction"
+    if output == "margin" and hasattr(est, "decision_function"):
         name = "log_odds" if type(est).__name__ == "LogisticRegression" else "decision_function"
-    elif hasattr(est, "predict_proba"):
-        method, name = "predict_proba", "probability"
-    else:
-        raise ValueError(
-            f"{type(est).__name__} has no predict_proba; explain its decision_function with "
-            "model_output='margin'."
-        )
+        return "decision_function", name
+    if hasattr(est, "predict_proba"):
+        return "predict_proba", "probability"
+    raise ValueError(
+        f"{type(est).__name__} has no predict_proba; explain its decision_function with "
+        "model_output='margin'."
+    )
+
+
+def output_function(ep):
+    """The whole pipeline as f(raw rows) -> explained output, and the output's name."""
+    method, name = output_method(ep)
     transform = ep._transform
-    predict = getattr(est, method)
+    predict = getattr(ep.estimator_, method)
 
     def f(rows):
         return predict(transform(rows))
