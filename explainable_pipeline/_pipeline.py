@@ -332,6 +332,8 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
     def _fit_background(self, X):
         """Keep a small summary of the training rows (or the explicit rows given)."""
         if _is_size(self.background):
+            if self.background_weights is not None:
+                raise ValueError(_WEIGHTS_NEED_ROWS.format(self.background))
             size = self._background_size()
             n = _num_samples(X)
             rng = check_random_state(self.random_state)
@@ -339,29 +341,12 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                 # k-means summary (numeric data) or a sample (mixed data), computed on a
                 # bounded subsample so that fitting stays cheap inside a grid search
                 sub = np.sort(rng.choice(n, size=min(n, _SUMMARY_SUBSAMPLE), replace=False))
-                rows = safe_indexing(X, sub)
-                if sp.issparse(rows):
-                    rows = rows.toarray()
-                elif isinstance(rows, pd.DataFrame):
-                    rows = rows.reset_index(drop=True)
-                else:
-                    rows = np.asarray(rows)
-                rows, weights = summarize_background(rows, size, random_state=rng)
-                self.background_, self.background_weights_ = rows, np.asarray(weights, float)
-                if self.background_weights is not None:
-                    raise ValueError(_WEIGHTS_NEED_ROWS.format(self.background))
-                return
-            idx = np.sort(rng.choice(n, size=min(size, n), replace=False))
-            rows = safe_indexing(X, idx)
-            if isinstance(rows, pd.DataFrame):
-                rows = rows.reset_index(drop=True)
-            elif sp.issparse(rows):
-                rows = rows.toarray()
+                rows, weights = summarize_background(_take_rows(X, sub), size, random_state=rng)
+                weights = np.asarray(weights, dtype=float)
             else:
-                rows = np.asarray(rows)
-            weights = np.full(len(idx), 1.0 / len(idx))
-            if self.background_weights is not None:
-                raise ValueError(_WEIGHTS_NEED_ROWS.format(self.background))
+                idx = np.sort(rng.choice(n, size=min(size, n), replace=False))
+                rows = _take_rows(X, idx)
+                weights = np.full(len(idx), 1.0 / len(idx))
         else:
             rows = self.background
             if isinstance(rows, pd.DataFrame):
@@ -860,6 +845,14 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         if self.progress == "auto":
             return n_rows >= 200 and sys.stderr.isatty()
         return bool(self.progress)
+
+
+def _take_rows(X, idx):
+    """Rows ``idx`` of ``X`` as a DataFrame with a fresh index, or a dense ndarray."""
+    rows = safe_indexing(X, idx)
+    if isinstance(rows, pd.DataFrame):
+        return rows.reset_index(drop=True)
+    return rows.toarray() if sp.issparse(rows) else np.asarray(rows)
 
 
 def _row_indexable(X):
