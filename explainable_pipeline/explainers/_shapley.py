@@ -92,6 +92,10 @@ class ShapleyResult:
     converged : bool or None
         ``True`` when every row chunk met ``tol`` (always ``True`` for exact enumeration),
         ``False`` when the budget ran out first, ``None`` when no tolerance was checked.
+    evaluation : str
+        How coalition values were computed: ``"black-box"`` (hybrid raw rows through ``f``),
+        or the name of the evaluator's faster path (``"separable"``, ``"kernel-machine"``),
+        with ``" (black-box on k of n chunks)"`` appended when some chunks fell back.
     """
 
     values: np.ndarray
@@ -99,6 +103,7 @@ class ShapleyResult:
     n_evaluations: int
     method: str
     converged: bool | None = None
+    evaluation: str = "black-box"
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,81 +231,28 @@ def _as_outputs(out, n: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-class _Engine:
-    """Coalition values for one chunk of rows, batched, with a cache of evaluated items.
+class _HybridGame:
+    """Coalition values from hybrid rows passed to ``f`` (the black-box evaluation path).
 
     An *item* is a coalition together with a background row ``j`` (``j = -1`` means the
     weighted mean over every background row). Items are evaluated for every row of the chunk:
     ``n_rows * n_items`` hybrid rows, passed to ``f`` at most ``max_batch_rows`` at a time.
+    ``chunk`` is anything with ``n`` and ``hybrid(i, j, colmask)`` (raw rows here; engineered
+    rows for the separable path of :mod:`._evaluators`), ``player_cols`` maps players to its
+    columns.
     """
 
-    def __init__(self, f, table: _Table, X_chunk, bg_weights, player_cols, f_background,
-                 max_batch_rows):
+    def __init__(self, f, chunk, player_cols, bg_weights, max_batch_rows, n_out):
         self.f = f
-        self.chunk = table.chunk(X_chunk)
-        self.w = bg_weights
-        self.f_background = f_background  # (m, O)
-        self.base = bg_weights @ f_background  # (O,)
+        self.chunk = chunk
         self.player_cols = player_cols  # (M, d) bool
+        self.w = bg_weights
         self.max_batch_rows = max_batch_rows
-        self.n = X_chunk.shape[0]
-        self.n_out = f_background.shape[1]
-        fx = _as_outputs(f(X_chunk), self.n)
-        if fx.shape[1] != self.n_out:
-            raise ValueError(
-                f"`f` returned {fx.shape[1]} outputs on X but {self.n_out} on the background."
-            )
-        self.fx = fx
-        self.n_evaluations = self.n
-        self._index: dict[bytes, int] = {}
-        self._blocks: list[np.ndarray] = []  # (n, k, O) blocks in index order
-        self._stacked = np.empty((self.n, 0, self.n_out))
+        self.n = chunk.n
+        self.n_out = n_out
+        self.n_evaluations = 0
 
-    @staticmethod
-    def _keys(masks: np.ndarray, bg: np.ndarray) -> list[bytes]:
-        packed = np.packbits(masks, axis=1)
-        tags = bg.astype(np.int64).reshape(-1, 1).view(np.uint8)
-        return [row.tobytes() for row in np.hstack([packed, tags])]
-
-    def values(self, masks: np.ndarray, bg=None) -> np.ndarray:
-        """Values (n_rows, n_masks, n_outputs) of ``masks`` (K, M).
-
-        ``bg`` is None (weighted mean over the background), an int, or an int array (K,) of
-        background rows (single-baseline games).
-        """
-        masks = np.asarray(masks, dtype=bool)
-        K, M = masks.shape
-        bg_arr = np.full(K, -1, dtype=np.int64) if bg is None else np.broadcast_to(
-            np.asarray(bg, dtype=np.int64), (K,))
-        sizes = masks.sum(axis=1)
-        interior = (sizes > 0) & (sizes < M)
-        keys = self._keys(masks, bg_arr)
-        new: dict[bytes, int] = {}
-        for q in np.flatnonzero(interior):
-            key = keys[q]
-            if key not in self._index and key not in new:
-                new[key] = q
-        if new:
-            pos = np.fromiter(new.values(), dtype=np.intp, count=len(new))
-            block = self._evaluate(masks[pos], bg_arr[pos])
-            for key in new:
-                self._index[key] = len(self._index)
-            self._blocks.append(block)
-            self._stacked = np.concatenate(self._blocks, axis=1)
-            self._blocks = [self._stacked]
-        out = np.empty((self.n, K, self.n_out))
-        idx = np.array([self._index[keys[q]] for q in np.flatnonzero(interior)], dtype=np.intp)
-        out[:, interior] = self._stacked[:, idx]
-        empty = sizes == 0
-        if empty.any():
-            single = bg_arr[empty]
-            out[:, empty] = np.where(
-                (single < 0)[:, None], self.base, self.f_background[np.maximum(single, 0)]
-            )
-        out[:, sizes == M] = self.fx[:, None, :]
-        return out
-
-    def _evaluate(self, masks: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    def evaluate(self, masks: np.ndarray, bg: np.ndarray) -> np.ndarray:
         """Evaluate items (masks, bg) for every row; returns (n, n_items, O)."""
         m = self.w.shape[0]
         # expand mean-over-background items into one sub-item per background row
@@ -333,6 +285,127 @@ class _Engine:
                 acc[lo : lo + part.shape[0], o] += part
         self.n_evaluations += total
         return acc.reshape(self.n, len(bg), self.n_out)
+
+
+_VERIFY_RTOL = 1e-9
+"""A faster evaluation path is used for a chunk only when it reproduces the model's own output
+on probe coalitions to ``_VERIFY_RTOL * max(1, max |output|)``."""
+
+_N_PROBES = 4
+
+
+class _Engine:
+    """Coalition values for one chunk of rows, batched, with a cache of evaluated items.
+
+    The values come from a *game* (``evaluate(masks, bg) -> (n, n_items, O)``): hybrid rows
+    through ``f`` (:class:`_HybridGame`, always available), or a faster path prepared by an
+    evaluator (:mod:`._evaluators`), used only after it reproduced ``f`` on probe coalitions
+    of this chunk (full, empty and random mixed coalitions).
+    """
+
+    def __init__(self, f, table: _Table, X_chunk, bg_weights, player_cols, f_background,
+                 max_batch_rows, evaluator=None):
+        self.f = f
+        self.w = bg_weights
+        self.f_background = f_background  # (m, O)
+        self.base = bg_weights @ f_background  # (O,)
+        self.player_cols = player_cols  # (M, d) bool
+        self.n = X_chunk.shape[0]
+        self.n_out = f_background.shape[1]
+        fx = _as_outputs(f(X_chunk), self.n)
+        if fx.shape[1] != self.n_out:
+            raise ValueError(
+                f"`f` returned {fx.shape[1]} outputs on X but {self.n_out} on the background."
+            )
+        self.fx = fx
+        self.n_evaluations = self.n
+        self.black_box = _HybridGame(f, table.chunk(X_chunk), player_cols, bg_weights,
+                                     max_batch_rows, self.n_out)
+        self.game = self.black_box
+        self.path = "black-box"
+        if evaluator is not None:
+            game = evaluator.bind(X_chunk, max_batch_rows)
+            if game is not None and self._verify(game):
+                self.game = game
+                self.path = evaluator.name
+        self._index: dict[bytes, int] = {}
+        self._blocks: list[np.ndarray] = []  # (n, k, O) blocks in index order
+        self._stacked = np.empty((self.n, 0, self.n_out))
+
+    def _verify(self, game) -> bool:
+        """Whether ``game`` reproduces ``f`` on probe coalitions of this chunk."""
+        M, m = self.player_cols.shape[0], self.w.shape[0]
+        rng = np.random.RandomState(M * 7919 + m)
+        bg = rng.randint(m, size=_N_PROBES + 2)
+        masks = rng.rand(_N_PROBES + 2, M) < 0.5
+        masks[0], masks[1] = True, False
+        try:
+            got = game.evaluate(masks, bg)
+        except Exception as exc:  # noqa: BLE001 - any failure means: use the black box
+            logger.info("evaluation path %s failed on probes (%r); using the black box",
+                        type(game).__name__, exc)
+            return False
+        mixed = self.black_box.evaluate(masks[2:], bg[2:])
+        want = np.concatenate(
+            [self.fx[:, None], self.f_background[bg[1]][None, None].repeat(self.n, 0), mixed],
+            axis=1,
+        )
+        scale = max(1.0, float(np.abs(want).max(initial=0.0)))
+        err = float(np.abs(got - want).max(initial=0.0)) if got.shape == want.shape else np.inf
+        if not err <= _VERIFY_RTOL * scale:
+            logger.info("evaluation path %s differs from the model by %.3g on probes; using "
+                        "the black box", type(game).__name__, err)
+            return False
+        return True
+
+    @staticmethod
+    def _keys(masks: np.ndarray, bg: np.ndarray) -> list[bytes]:
+        packed = np.packbits(masks, axis=1)
+        tags = bg.astype(np.int64).reshape(-1, 1).view(np.uint8)
+        return [row.tobytes() for row in np.hstack([packed, tags])]
+
+    def values(self, masks: np.ndarray, bg=None) -> np.ndarray:
+        """Values (n_rows, n_masks, n_outputs) of ``masks`` (K, M).
+
+        ``bg`` is None (weighted mean over the background), an int, or an int array (K,) of
+        background rows (single-baseline games).
+        """
+        masks = np.asarray(masks, dtype=bool)
+        K, M = masks.shape
+        bg_arr = np.full(K, -1, dtype=np.int64) if bg is None else np.broadcast_to(
+            np.asarray(bg, dtype=np.int64), (K,))
+        sizes = masks.sum(axis=1)
+        interior = (sizes > 0) & (sizes < M)
+        keys = self._keys(masks, bg_arr)
+        new: dict[bytes, int] = {}
+        for q in np.flatnonzero(interior):
+            key = keys[q]
+            if key not in self._index and key not in new:
+                new[key] = q
+        if new:
+            pos = np.fromiter(new.values(), dtype=np.intp, count=len(new))
+            block = self.game.evaluate(masks[pos], bg_arr[pos])
+            for key in new:
+                self._index[key] = len(self._index)
+            self._blocks.append(block)
+            self._stacked = np.concatenate(self._blocks, axis=1)
+            self._blocks = [self._stacked]
+        out = np.empty((self.n, K, self.n_out))
+        idx = np.array([self._index[keys[q]] for q in np.flatnonzero(interior)], dtype=np.intp)
+        out[:, interior] = self._stacked[:, idx]
+        empty = sizes == 0
+        if empty.any():
+            single = bg_arr[empty]
+            out[:, empty] = np.where(
+                (single < 0)[:, None], self.base, self.f_background[np.maximum(single, 0)]
+            )
+        out[:, sizes == M] = self.fx[:, None, :]
+        return out
+
+    @property
+    def evaluations(self) -> int:
+        n = self.n_evaluations + self.black_box.n_evaluations
+        return n + (self.game.n_evaluations if self.game is not self.black_box else 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -618,8 +691,9 @@ def _run_permutation(eng: _Engine, designs, active, tol):
 
 
 def _run_chunk(f, table, X_chunk, bg_weights, player_cols, f_background, max_batch_rows, method,
-               design, tol):
-    eng = _Engine(f, table, X_chunk, bg_weights, player_cols, f_background, max_batch_rows)
+               design, tol, evaluator=None):
+    eng = _Engine(f, table, X_chunk, bg_weights, player_cols, f_background, max_batch_rows,
+                  evaluator)
     active = np.flatnonzero(bg_weights > 0).tolist()
     if method == "exact":
         masks, W = design
@@ -629,7 +703,7 @@ def _run_chunk(f, table, X_chunk, bg_weights, player_cols, f_background, max_bat
         phi, converged = _run_kernel(eng, design, active, tol)
     else:
         phi, converged = _run_permutation(eng, design, active, tol)
-    return phi, eng.n_evaluations, converged
+    return phi, eng.evaluations, converged, eng.path
 
 
 # --------------------------------------------------------------------------------------------
@@ -692,6 +766,7 @@ def shapley_values(
     n_jobs: int | None = None,
     progress: bool = False,
     tol: float | None = 0.01,
+    evaluator=None,
 ) -> ShapleyResult:
     """Interventional Shapley values of ``f`` for the rows of ``X`` against a background.
 
@@ -731,12 +806,18 @@ def shapley_values(
     tol : float or None, default=0.01
         Kernel and permutation stop sampling when the relative L1 change of a chunk's
         attributions between two doubling rounds is at most ``tol``. None uses the whole budget.
+    evaluator : object, default=None
+        A faster, exact way to compute coalition values, from
+        :func:`~explainable_pipeline.explainers._evaluators.pipeline_evaluator` (column-wise
+        preprocessors, kernel machines). It is used for a chunk of rows only after it
+        reproduced ``f`` on probe coalitions of that chunk; otherwise, or when it does not
+        apply, hybrid raw rows go through ``f``. ``ShapleyResult.evaluation`` records the path.
 
     Returns
     -------
     ShapleyResult
         ``values`` (n_rows, n_players, n_outputs), ``base_values`` (n_outputs,),
-        ``n_evaluations``, ``method``, ``converged``.
+        ``n_evaluations``, ``method``, ``converged``, ``evaluation``.
 
     Examples
     --------
@@ -781,6 +862,9 @@ def shapley_values(
     M = player_cols.shape[0]
 
     f_background = _as_outputs(f(table.background_rows()), m)  # (m, O)
+    prepared = None
+    if evaluator is not None:
+        prepared = evaluator.prepare(table.background_rows(), player_cols, w)
     base = w @ f_background  # (O,)
     n_eval = m
     n_rows = X.shape[0]
@@ -810,7 +894,8 @@ def shapley_values(
         design = [_permutation_design(M, budget, rng, n_rounds) for _ in range(m)]
 
     if n_rows == 0:
-        return ShapleyResult(np.zeros((0, M, base.shape[0])), base, n_eval, method, None)
+        return ShapleyResult(np.zeros((0, M, base.shape[0])), base, n_eval, method, None,
+                             "black-box" if prepared is None else prepared.name)
 
     starts = list(range(0, n_rows, batch_size))
     chunks = [
@@ -818,7 +903,7 @@ def shapley_values(
         for s in starts
     ]
     task = delayed(_run_chunk)
-    args = (w, player_cols, f_background, max_batch_rows, method, design, tol)
+    args = (w, player_cols, f_background, max_batch_rows, method, design, tol, prepared)
     bar = tqdm(total=n_rows, disable=not progress, desc=f"shapley ({method})", unit="row")
     results = []
     try:
@@ -839,5 +924,14 @@ def shapley_values(
     n_eval += sum(r[1] for r in results)
     flags = [r[2] for r in results]
     converged = None if any(fl is None for fl in flags) else all(flags)
-    logger.debug("shapley_values: method=%s players=%d evaluations=%d", method, M, n_eval)
-    return ShapleyResult(values, base, int(n_eval), method, converged)
+    paths = [r[3] for r in results]
+    evaluation = "black-box"
+    if prepared is not None:
+        fallbacks = sum(p == "black-box" for p in paths)
+        if fallbacks < len(paths):
+            evaluation = prepared.name
+            if fallbacks:
+                evaluation += f" (black-box on {fallbacks} of {len(paths)} chunks)"
+    logger.debug("shapley_values: method=%s players=%d evaluations=%d evaluation=%s", method, M,
+                 n_eval, evaluation)
+    return ShapleyResult(values, base, int(n_eval), method, converged, evaluation)
