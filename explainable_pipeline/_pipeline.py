@@ -22,6 +22,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 from ._attribution import importance_interval, output_function
 from ._batch import explain_local_chunked, write_parquet
 from ._explanation import GlobalExplanation, LocalExplanation
+from ._fast_transform import FAST_TRANSFORM_MAX_ROWS, Fallback, compiled_transform
 from ._feature_map import FeatureMap, build_feature_map
 from ._sklearn_compat import (
     HasMethods,
@@ -280,6 +281,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                 "ExplainablePipeline(preprocessor, LogisticRegression())."
             )
         self._check_X(X, reset=True, caller="fit")
+        self.__dict__.pop("_cache", None)  # built from the previous fit's objects
         if y is not None and _num_samples(y) != _num_samples(X):
             raise ValueError(
                 f"y has {_num_samples(y)} entries but X has {_num_samples(X)} rows; "
@@ -325,7 +327,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                 self.engineered_mean_ = weighted_mean(Xt)
             else:
                 self.engineered_mean_ = weighted_mean(
-                    self._transform(self.background_), self.background_weights_
+                    self._transform(self.background_, fast=False), self.background_weights_
                 )
         return self
 
@@ -430,8 +432,28 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         return len(raw_names)
 
     # ------------------------------------------------------------ delegation
-    def _transform(self, X):
-        return X if self.preprocessor_ is None else self.preprocessor_.transform(X)
+    def _transform(self, X, *, fast: bool = True):
+        """``preprocessor_.transform(X)``; a few rows take the compiled fast path when exact.
+
+        ``fast=False`` inside ``fit``: compiling (a few probe transforms) pays off when
+        serving, not in a grid search.
+        """
+        if self.preprocessor_ is None:
+            return X
+        if fast and _num_samples(X) <= FAST_TRANSFORM_MAX_ROWS:
+            fast = compiled_transform(self.preprocessor_, self._background_frame)
+            if fast is not None:
+                try:
+                    return fast(X)
+                except Fallback:
+                    pass
+        return self.preprocessor_.transform(X)
+
+    def _background_frame(self):
+        rows = self.background_
+        if not isinstance(rows, pd.DataFrame) and hasattr(self, "feature_names_in_"):
+            rows = pd.DataFrame(rows, columns=list(self.feature_names_in_))
+        return rows
 
     def _split_params(self, method: str, params: dict):
         """Route ``params`` to (preprocessor, estimator) for ``method``."""
@@ -451,7 +473,10 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         self._check_X(X, reset=False, caller=method)
         pre_params, est_params = self._split_params(method, params)
-        Xt = X if self.preprocessor_ is None else self.preprocessor_.transform(X, **pre_params)
+        if pre_params:
+            Xt = self.preprocessor_.transform(X, **pre_params)
+        else:
+            Xt = self._transform(X)
         return getattr(self.estimator_, method)(Xt, **est_params)
 
     @available_if(_estimator_has("predict"))
@@ -829,7 +854,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         teacher, output = output_function(self)
         if self.augment_data:
             X = augment_rows(X, self.max_num_of_augmentations, random_state=self.random_state)
-            Xt = self._transform(X)
+            Xt = self._transform(X, fast=False)
         targets = teacher_targets(teacher(X), self._is_classifier())
         self.surrogate_ = fit_surrogate(
             self.surrogate, Xt, targets, output, random_state=self.random_state

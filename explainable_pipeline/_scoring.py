@@ -38,6 +38,29 @@ def _labels(values: np.ndarray) -> list:
     return [None if isinstance(v, float) and not math.isfinite(v) else v for v in out]
 
 
+#: Classifiers whose own ``predict`` is ``classes_[argmax(predict_proba(X))]`` (read in their
+#: source; SVC is not one: its ``predict`` uses the decision function, not Platt's probabilities).
+_ARGMAX_PROBA_CLASSIFIERS = {
+    "lightgbm": {"LGBMClassifier"},
+    "sklearn": {
+        "DecisionTreeClassifier",
+        "ExtraTreeClassifier",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "HistGradientBoostingClassifier",
+    },
+}
+
+
+def _predict_is_argmax_proba(est) -> bool:
+    """Whether ``est.predict`` is the argmax of ``est.predict_proba`` (labels for free)."""
+    package = type(est).__module__.split(".")[0]
+    if type(est).__name__ not in _ARGMAX_PROBA_CLASSIFIERS.get(package, ()):
+        return False
+    # LightGBM returns raw scores from predict with a custom objective
+    return not callable(getattr(est, "objective", None)) and hasattr(est, "classes_")
+
+
 def predict_and_explain(ep, X, top_k: int | None = None) -> dict:
     """See :meth:`ExplainablePipeline.predict_and_explain`."""
     k = _check_top_k(top_k)
@@ -45,10 +68,16 @@ def predict_and_explain(ep, X, top_k: int | None = None) -> dict:
     Xt = ep._transform(X)
     local = explain_local_chunked(ep, X, "raw", Xt=Xt)
     est = ep.estimator_
-    predictions = est.predict(Xt)
     probabilities = None
     if is_classifier(est) and hasattr(est, "predict_proba"):
-        probabilities = _finite_or_none(est.predict_proba(Xt))
+        proba = est.predict_proba(Xt)
+        probabilities = _finite_or_none(proba)
+        if _predict_is_argmax_proba(est):  # one model call instead of two
+            predictions = est.classes_[np.argmax(proba, axis=1)]
+        else:
+            predictions = est.predict(Xt)
+    else:
+        predictions = est.predict(Xt)
     expected = local.expected_values
     out = {
         "n_rows": int(local.n_rows),

@@ -9,6 +9,8 @@ Contents
 --------
 onehot_n_outputs_per_feature
     Output width of each input feature of a fitted ``OneHotEncoder``.
+column_transformer_input_indices
+    Input column positions of each fitted ``ColumnTransformer`` transformer.
 load_sklearn_pandas
     Import ``sklearn_pandas`` (for ``DataFrameMapper``) on scikit-learn >= 1.7.
 fit_context, HasMethods, Interval, StrOptions
@@ -34,6 +36,7 @@ from sklearn.utils.metadata_routing import _routing_enabled as routing_enabled
 
 __all__ = [
     "HasMethods",
+    "column_transformer_input_indices",
     "Interval",
     "StrOptions",
     "fit_context",
@@ -44,6 +47,16 @@ __all__ = [
 ]
 
 _PANDAS_MAPPER_HINT = 'pip install "explainable-pipeline[pandas-mapper]"'
+
+
+def column_transformer_input_indices(ct: Any) -> dict[str, np.ndarray] | None:
+    """Input column positions of each transformer of a fitted ``ColumnTransformer``.
+
+    Reads the private ``_transformer_to_input_indices`` (name -> positions, the
+    remainder included) that ``transform`` itself uses; None when it is missing.
+    """
+    indices = getattr(ct, "_transformer_to_input_indices", None)
+    return None if indices is None else dict(indices)
 
 
 def onehot_n_outputs_per_feature(encoder: Any) -> list[int]:

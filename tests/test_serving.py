@@ -84,8 +84,8 @@ def test_predict_and_explain_matches_predict_and_explain_local(lgbm):
 def test_predict_and_explain_transforms_the_rows_once(lgbm, monkeypatch):
     ep, X = lgbm
     calls = []
-    original = ep.preprocessor_.transform
-    monkeypatch.setattr(ep.preprocessor_, "transform", lambda Z: calls.append(1) or original(Z))
+    original = ep._transform
+    monkeypatch.setattr(ep, "_transform", lambda Z: calls.append(1) or original(Z))
     ep.predict_and_explain(X.iloc[:3])
     assert len(calls) == 1
 
