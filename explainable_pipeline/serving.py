@@ -100,13 +100,25 @@ def coerce_frame(ep: ExplainablePipeline, frame: pd.DataFrame) -> pd.DataFrame |
     missing = [c for c in kinds if c not in frame.columns]
     if missing:
         raise ValueError(f"Missing raw column(s) {missing}; the model needs all of {list(kinds)}.")
-    frame = frame[list(kinds)]
     if not getattr(ep, "feature_dtypes_", None):
-        return frame.to_numpy(dtype=float)
+        return frame[list(kinds)].to_numpy(dtype=float)
+    return _coerce_columns(ep, kinds, {col: frame[col] for col in kinds}, frame.index)
+
+
+def _coerce_columns(ep, kinds: dict, columns: dict, index) -> pd.DataFrame | np.ndarray:
+    """:func:`coerce_frame` on columns given as Series or lists of JSON values.
+
+    The service builds the columns straight from the request (a few hundred microseconds
+    less per request than a DataFrame of objects).
+    """
+    if not getattr(ep, "feature_dtypes_", None):
+        return np.column_stack([np.asarray(columns[c], dtype=float) for c in kinds])
     background = ep.background_ if isinstance(ep.background_, pd.DataFrame) else None
     out = {}
     for col, kind in kinds.items():
-        series = frame[col]
+        series = columns[col]
+        if not isinstance(series, pd.Series):
+            series = pd.Series(series, index=index, dtype=object)
         fit_dtype = ep.feature_dtypes_[col]
         try:
             if kind == "number":
@@ -128,7 +140,7 @@ def coerce_frame(ep: ExplainablePipeline, frame: pd.DataFrame) -> pd.DataFrame |
                 f"Column {col!r} cannot be converted to its fit dtype {fit_dtype}: {exc}"
             ) from exc
         out[col] = series
-    return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame(out, index=index)
 
 
 def _nullable_columns(ep: ExplainablePipeline, columns: list[str]) -> set[str]:
@@ -485,12 +497,12 @@ def create_app(
     ):
         """Predict and explain rows given as records or split JSON."""
         if isinstance(body, SplitFrame):
-            frame = pd.DataFrame([list(r) for r in body.data], columns=columns, dtype=object)
+            values = {c: [row[j] for row in body.data] for j, c in enumerate(columns)}
         else:
             records = [r.model_dump(by_alias=True) for r in body]
-            frame = pd.DataFrame.from_records(records, columns=columns).astype(object)
+            values = {c: [r.get(c) for r in records] for c in columns}
         try:
-            X = coerce_frame(ep, frame)
+            X = _coerce_columns(ep, kinds, values, pd.RangeIndex(len(next(iter(values.values())))))
             result = ep.predict_and_explain(X, top_k=top_k)
         except Exception as exc:  # noqa: BLE001 - any model failure is this request's problem
             if not isinstance(exc, (ValueError, TypeError)):
