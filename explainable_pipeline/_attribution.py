@@ -196,6 +196,7 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
     ``random_state`` (default: the ``random_state`` parameter) seeds the coalition
     design; ``progress`` (default: :meth:`_show_progress`) shows the inner progress bar.
     """
+    from .explainers._evaluators import pipeline_evaluator
     from .explainers._shapley import shapley_values
 
     f, name = output_function(ep)
@@ -211,6 +212,9 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
         random_state=ep.random_state if random_state is None else random_state,
         n_jobs=ep.n_jobs,
         progress=ep._show_progress(_num_samples(X)) if progress is None else progress,
+        evaluator=pipeline_evaluator(
+            ep.preprocessor_, ep.estimator_, output_method(ep)[0], ep.feature_map_
+        ),
     )
     values = np.ascontiguousarray(result.values.transpose(2, 0, 1))  # (outputs, n, players)
     attribution = EngineeredAttribution(values, np.asarray(result.base_values), name)

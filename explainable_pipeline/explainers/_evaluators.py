@@ -190,17 +190,34 @@ def _dense(Xt) -> np.ndarray:
 
 
 class _ArrayChunk:
-    """Transformed explained rows and background, mixed block by block."""
+    """Transformed explained rows and background, mixed block by block.
 
-    def __init__(self, Xt: np.ndarray, Bt: np.ndarray, wrap):
+    Explained rows stacked over background rows, split per player into contiguous column
+    blocks: each player's part of a batch of hybrid rows is one row gather.
+    """
+
+    def __init__(self, Xt: np.ndarray, Bt: np.ndarray, players: np.ndarray, wrap):
         dtype = np.result_type(Xt.dtype, Bt.dtype)
-        self.X = Xt.astype(dtype, copy=False)
-        self.B = Bt.astype(dtype, copy=False)
+        S = np.vstack([Xt.astype(dtype), Bt.astype(dtype)])
         self.n = Xt.shape[0]
+        self.d = S.shape[1]
+        self.dtype = dtype
+        self.blocks = []
+        for p, member in enumerate(players):
+            cols = np.flatnonzero(member)
+            if cols.size == 0:
+                continue
+            if cols[-1] - cols[0] + 1 == cols.size:  # contiguous: write through a slice
+                cols = slice(int(cols[0]), int(cols[-1]) + 1)
+            self.blocks.append((p, cols, np.ascontiguousarray(S[:, cols])))
         self.wrap = wrap
 
-    def hybrid(self, i, j, colmask):
-        return self.wrap(np.where(colmask, self.X[i], self.B[j]))
+    def hybrid(self, i, j, pmask, owner):
+        out = np.empty((i.shape[0], self.d), dtype=self.dtype)
+        bg_pos = j + self.n
+        for p, cols, Sp in self.blocks:
+            out[:, cols] = np.take(Sp, np.where(pmask[:, p], i, bg_pos), axis=0)
+        return self.wrap(out)
 
 
 class _Separable:
@@ -227,7 +244,7 @@ class _Separable:
         from ._shapley import _HybridGame
 
         Xt = _dense(self.owner._transform(X_chunk))
-        chunk = _ArrayChunk(Xt, self.Bd, self._wrap)
+        chunk = _ArrayChunk(Xt, self.Bd, self.players, self._wrap)
         return _HybridGame(self.predict, chunk, self.players, self.w, max_batch_rows, self.n_out)
 
 
@@ -343,6 +360,9 @@ class _KernelMachine:
         self.A, self.B = spec.get("A"), spec.get("B")
         self.n_out = 2 if self.output == "probability" else 1
         self.players = players  # (M, d_e)
+        # rbf: the background average of a coalition is one matrix product (see the notes);
+        # linear: one effective support vector, every coalition value is a few flops
+        self.cheap_background_mean = self.kernel in ("rbf", "linear")
         self.blocks = [np.flatnonzero(p) for p in players]
         self.w = weights
         sv, dual = spec["sv"], spec["dual"]

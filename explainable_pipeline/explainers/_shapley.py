@@ -201,15 +201,19 @@ class _ChunkTable:
         else:
             self.X = np.asarray(X_chunk).astype(table.dtype, copy=False)
 
-    def hybrid(self, i: np.ndarray, j: np.ndarray, colmask: np.ndarray):
-        """Rows mixing explained row ``i`` (where ``colmask``) with background row ``j``."""
+    def hybrid(self, i: np.ndarray, j: np.ndarray, pmask: np.ndarray, owner: np.ndarray):
+        """Rows mixing explained row ``i`` with background row ``j``.
+
+        Column ``c`` comes from the explained row where ``pmask[:, owner[c]]`` (the mask of
+        the player owning the column).
+        """
         t = self.table
         if not t.is_frame:
-            return np.where(colmask, self.X[i], t.bg[j])
+            return np.where(pmask[:, owner], self.X[i], t.bg[j])
         bg_pos = j + self.n
         arrays = []
         for c, arr in enumerate(self.cols):
-            m = colmask[:, c]
+            m = pmask[:, owner[c]]
             arrays.append(arr.take(np.where(m, i, bg_pos)))
         return t._frame(arrays)
 
@@ -237,15 +241,16 @@ class _HybridGame:
     An *item* is a coalition together with a background row ``j`` (``j = -1`` means the
     weighted mean over every background row). Items are evaluated for every row of the chunk:
     ``n_rows * n_items`` hybrid rows, passed to ``f`` at most ``max_batch_rows`` at a time.
-    ``chunk`` is anything with ``n`` and ``hybrid(i, j, colmask)`` (raw rows here; engineered
-    rows for the separable path of :mod:`._evaluators`), ``player_cols`` maps players to its
-    columns.
+    ``chunk`` is anything with ``n`` and ``hybrid(i, j, pmask, owner)`` (raw rows here;
+    engineered rows for the separable path of :mod:`._evaluators`); ``player_cols`` (M, d)
+    maps players to the chunk's columns.
     """
 
     def __init__(self, f, chunk, player_cols, bg_weights, max_batch_rows, n_out):
         self.f = f
         self.chunk = chunk
         self.player_cols = player_cols  # (M, d) bool
+        self.owner = np.argmax(player_cols, axis=0)  # player of each column
         self.w = bg_weights
         self.max_batch_rows = max_batch_rows
         self.n = chunk.n
@@ -263,7 +268,6 @@ class _HybridGame:
             [np.arange(m) if mi else [b] for mi, b in zip(mean_items, bg, strict=True)]
         ).astype(np.intp)
         sub_w = np.where(mean_items[item_of], self.w[sub_bg], 1.0)
-        colmask = (masks.astype(np.uint8) @ self.player_cols.astype(np.uint8)) > 0  # (K, d)
         L = len(sub_bg)
         acc = np.zeros((self.n * len(bg), self.n_out))
         total = self.n * L
@@ -271,7 +275,7 @@ class _HybridGame:
             flat = np.arange(start, min(total, start + self.max_batch_rows), dtype=np.int64)
             i, sub = np.divmod(flat, L)
             item = item_of[sub]
-            rows = self.chunk.hybrid(i, sub_bg[sub], colmask[item])
+            rows = self.chunk.hybrid(i, sub_bg[sub], masks[item], self.owner)
             y = _as_outputs(self.f(rows), flat.shape[0])
             if y.shape[1] != self.n_out:
                 raise ValueError(
@@ -633,7 +637,33 @@ def _rel_change(new: np.ndarray, old: np.ndarray) -> float:
     return float(np.abs(new - old).sum() / max(np.abs(new).sum(), 1e-300))
 
 
+def _run_kernel_shared(eng: _Engine, design: _KernelDesign, tol):
+    """KernelSHAP of the background-averaged game with one design (see ``kernel_design``)."""
+    phi, converged = None, None
+    complete = design.complete and not design.strata
+    for t in range(design.n_rounds):
+        masks, weights = design.round(t)
+        fit = (masks, weights, eng.values(masks), eng.fx, eng.base)
+        terms = []
+        if not complete:
+            pilot = _kernel_solve(*fit)
+            terms = _interaction_terms(np.abs(pilot).mean(axis=(0, 2)), len(masks))
+        new = _kernel_solve(*fit, terms=terms)
+        if phi is not None and tol is not None:
+            converged = _rel_change(new, phi) <= tol
+        phi = new
+        if converged:
+            break
+    if complete:
+        converged = True
+    elif tol is not None and converged is None:
+        converged = False
+    return phi, converged
+
+
 def _run_kernel(eng: _Engine, designs, active, tol):
+    if isinstance(designs, _KernelDesign):
+        return _run_kernel_shared(eng, designs, tol)
     w = eng.w
     phi, converged = None, None
     n_rounds = designs[active[0]].n_rounds
@@ -746,9 +776,18 @@ def _player_columns(groups, X, n_columns: int) -> np.ndarray:
     return G
 
 
-def _auto_budget(M: int) -> int:
-    """Default number of coalitions per row for kernel and permutation."""
-    return int(min(2**M - 2, max(8 * M + 64, 128), 4096)) if M < 63 else 8 * M + 64
+def _auto_budget(M: int, cheap: bool = False) -> int:
+    """Default number of coalitions per row for kernel and permutation.
+
+    ``min(2**M - 2, max(8 M + 64, 128), 4096)``; eight times that (still at most
+    ``2**M - 2``) when the evaluation path averages over the background cheaply
+    (``kernel_design="shared"``), where a coalition costs about one model row instead of one
+    per background row.
+    """
+    base = int(min(2**M - 2, max(8 * M + 64, 128), 4096)) if M < 63 else 8 * M + 64
+    if cheap:
+        return int(min(2**M - 2, 8 * base)) if M < 63 else 8 * base
+    return base
 
 
 def shapley_values(
@@ -767,6 +806,7 @@ def shapley_values(
     progress: bool = False,
     tol: float | None = 0.01,
     evaluator=None,
+    kernel_design: str = "auto",
 ) -> ShapleyResult:
     """Interventional Shapley values of ``f`` for the rows of ``X`` against a background.
 
@@ -790,7 +830,9 @@ def shapley_values(
         partition the columns. Default: each column is a player.
     n_samples : int or "auto", default="auto"
         Coalitions evaluated per row (kernel; permutation uses ``n_samples // (2 (M - 1))``
-        antithetic pairs of permutations). ``"auto"`` is ``min(2**M - 2, max(8 M + 64, 128), 4096)``.
+        antithetic pairs of permutations). ``"auto"`` is ``min(2**M - 2, max(8 M + 64, 128),
+        4096)``, and eight times that (at most ``2**M - 2``) for ``method="kernel"`` with a
+        shared design (see ``kernel_design``).
     batch_size : int, default=None
         Explained rows per task (``DEFAULT_BATCH_SIZE``, 128, when None). Tasks are fixed
         independently of ``n_jobs`` so results do not depend on it.
@@ -812,6 +854,14 @@ def shapley_values(
         preprocessors, kernel machines). It is used for a chunk of rows only after it
         reproduced ``f`` on probe coalitions of that chunk; otherwise, or when it does not
         apply, hybrid raw rows go through ``f``. ``ShapleyResult.evaluation`` records the path.
+    kernel_design : {"auto", "independent", "shared"}, default="auto"
+        Coalition design of ``method="kernel"``. ``"independent"``: one design per background
+        row (single-baseline games, averaged with the weights); each coalition costs one model
+        row per background row either way, and independent errors average out. ``"shared"``:
+        one design for the background-averaged game; better when averaging over the background
+        is much cheaper than separate model rows, as on the ``"kernel-machine"`` path with an
+        rbf kernel (the average is one matrix product). ``"auto"`` picks ``"shared"`` exactly
+        then.
 
     Returns
     -------
@@ -869,8 +919,17 @@ def shapley_values(
     n_eval = m
     n_rows = X.shape[0]
 
+    if kernel_design not in ("auto", "independent", "shared"):
+        raise ValueError(
+            "`kernel_design` must be 'auto', 'independent' or 'shared'; got "
+            f"{kernel_design!r}."
+        )
+    if kernel_design == "auto":
+        cheap = prepared is not None and getattr(prepared, "cheap_background_mean", False)
+        kernel_design = "shared" if cheap else "independent"
+
     if n_samples == "auto":
-        budget = _auto_budget(M)
+        budget = _auto_budget(M, cheap=method == "kernel" and kernel_design == "shared")
     elif isinstance(n_samples, numbers.Integral) and n_samples >= 1:
         budget = int(n_samples)
     else:
@@ -889,7 +948,10 @@ def shapley_values(
         design = (masks, _exact_weights(masks))
     elif method == "kernel":
         # one independent design per background row (single-baseline games, averaged)
-        design = [_KernelDesign(M, budget, rng, n_rounds) for _ in range(m)]
+        if kernel_design == "shared":
+            design = _KernelDesign(M, budget, rng, n_rounds)
+        else:
+            design = [_KernelDesign(M, budget, rng, n_rounds) for _ in range(m)]
     else:
         design = [_permutation_design(M, budget, rng, n_rounds) for _ in range(m)]
 
