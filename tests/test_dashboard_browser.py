@@ -64,8 +64,18 @@ def _shot(page, name: str) -> None:
 
 
 def _open_tab(page, label: str, graph: str) -> None:
+    """Select a tab and wait until its callback has drawn a real figure in ``graph``.
+
+    Graphs of tabs not yet opened hold a blank placeholder (no title), so waiting for a
+    title rather than for any ``.main-svg`` waits for the figure computed for this tab.
+    """
     page.get_by_text(label, exact=True).click()
     page.wait_for_selector(f"#{graph} .main-svg", state="visible")
+    page.wait_for_function(
+        "g => { const t = document.querySelector(`#${g} .gtitle`);"
+        " return t !== null && t.textContent.length > 0; }",
+        arg=graph,
+    )
 
 
 def _selected_row(page) -> int:
@@ -96,6 +106,10 @@ def test_views_render_and_click_selects_a_row(served):
     page.wait_for_function("!document.querySelector('#selected-row-text')"
                            ".innerText.endsWith(': 0')")  # fmt: skip
     row = _selected_row(page)
+    # the scatter is re-drawn with the selected row starred, at its full height
+    page.wait_for_function(f"document.querySelector('#data-graph .legend').textContent"
+                           f".includes('row {row}')")  # fmt: skip
+    assert page.locator("#data-graph .main-svg").first.bounding_box()["height"] >= 400
     _open_tab(page, "Local importance", "local-graph")
     page.wait_for_function(
         f"document.querySelector('#local-top').innerText.startsWith('Row {row}:')"
@@ -109,8 +123,11 @@ def test_views_render_and_click_selects_a_row(served):
 
     # what-if: change bill_length_mm, the prediction text becomes the model's answer
     _open_tab(page, "What-if", "whatif-graph")
-    before = page.inner_text("#whatif-prediction")
-    assert before == format_prediction(ep.predict_proba(X.iloc[[row]])[0], list(ep.classes_), True)
+    before = format_prediction(ep.predict_proba(X.iloc[[row]])[0], list(ep.classes_), True)
+    page.wait_for_function(  # filled when the tab opens, for the row selected above
+        "e => document.querySelector('#whatif-prediction').innerText === e", arg=before
+    )
+    assert page.inner_text("#whatif-original") == f"Original: {before}"
     box = page.locator('[id*="bill_length_mm"] input, input[id*="bill_length_mm"]').first
     box.fill("59")
     box.press("Enter")

@@ -1,14 +1,25 @@
-"""Dash layout and callback wiring (the computing is in ``_callbacks.Views``)."""
+"""Dash layout and callback wiring (the computing is in ``_callbacks.Views``).
+
+First paint: only the landing tab's figure is in the initial layout. Every other graph starts
+as a light placeholder and its callback computes the figure when its tab is selected (and
+again, while it is selected, when an input changes), so the page a browser first receives is
+small whatever the data. plotly.js, which dominates the time to first paint, is the smaller
+cartesian bundle (``_plotlyjs``), loaded with a plain ``<script>`` tag among the page's own
+scripts (:class:`DashboardApp`) instead of on demand once the layout has arrived.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from . import _figures as figs
 from ._callbacks import Views, row_from_click
 from ._data import AUTO_CLASS, DashboardData
+from ._plotlyjs import ASSETS, cartesian_bundle
 
 _ROW = {"display": "flex", "gap": "12px", "alignItems": "center", "flexWrap": "wrap"}
 _CTRL = {"minWidth": "220px"}
@@ -18,6 +29,7 @@ NEEDS_MODEL = (
     "(or run `explainable-pipeline dashboard MODEL DATA.csv`)."
 )
 # Global importance first: a bar chart paints fastest, the scatters follow on click.
+LANDING = "importance"
 TABS = [
     ("importance", "Global importance"),
     ("data", "Data exploration"),
@@ -27,6 +39,46 @@ TABS = [
     ("whatif", "What-if"),
     ("ice", "ICE"),
 ]
+# The full plotly.js bundle as dash serves it (the URL dcc.Graph loads on demand).
+PLOTLYJS_PATH = "_dash-component-suites/plotly/package_data/plotly.min.js"
+# What a graph of a tab not yet opened holds: no axes, no data (a few bytes of layout).
+PLACEHOLDER = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False},
+                                      "height": figs.HEIGHT}}  # fmt: skip
+
+
+class DashboardApp(Dash):
+    """``dash.Dash`` whose index page loads plotly.js up front, the smallest bundle that fits.
+
+    By default ``dcc.Graph`` fetches plotly.js only once the layout has been fetched and
+    rendered, and the browser then spends over a second compiling the full 4.8 MB bundle
+    before the first graph is drawn. Here a ``<script>`` tag among the page's own scripts
+    loads the cartesian partial bundle (``_plotlyjs.cartesian_bundle``, from the package's
+    assets folder; the full bundle when it does not match plotly.py's plotly.js), so the
+    browser downloads and compiles it while it evaluates the Dash bundles, and ``dcc.Graph``
+    uses the ``window.Plotly`` already defined. With ``serve_locally=False`` Dash's own loading
+    is kept.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The assets folder holds the bundle; interpolate_index loads it explicitly.
+        kwargs.setdefault("assets_folder", str(ASSETS))
+        kwargs.setdefault("assets_ignore", r".*")
+        super().__init__(*args, **kwargs)
+
+    def plotlyjs_url(self) -> str | None:
+        """URL of the plotly.js bundle the page loads (``None``: Dash's default loading)."""
+        if not self.config.serve_locally:
+            return None
+        bundle = cartesian_bundle()
+        if bundle is not None and Path(self.config.assets_folder) == bundle.parent:
+            return self.get_asset_url(bundle.name)
+        return f"{self.config.requests_pathname_prefix or '/'}{PLOTLYJS_PATH}"
+
+    def interpolate_index(self, **kwargs: Any) -> str:
+        url = self.plotlyjs_url()
+        if url is not None:
+            kwargs["scripts"] = kwargs.get("scripts", "") + f'\n<script src="{url}"></script>'
+        return super().interpolate_index(**kwargs)
 
 
 def _labelled(label: str, component: Any) -> html.Div:
@@ -38,8 +90,10 @@ def _dropdown(id_: str, options: list, value: Any, clearable: bool = False) -> d
                         value=value, clearable=clearable)  # fmt: skip
 
 
-def _graph(id_: str, figure: Any) -> dcc.Graph:
-    return dcc.Graph(id=id_, figure=figure, config=_GRAPH_CONFIG)
+def _graph(id_: str, figure: Any = None) -> dcc.Graph:
+    """A graph; without a figure, a blank placeholder its tab's callback fills."""
+    return dcc.Graph(id=id_, figure=PLACEHOLDER if figure is None else figure,
+                     config=_GRAPH_CONFIG)  # fmt: skip
 
 
 def _defaults(data: DashboardData) -> dict:
@@ -102,9 +156,9 @@ def _header(data: DashboardData, views: Views, d: dict) -> html.Div:
 
 
 def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
+    """Each tab's controls and graphs. Only the landing tab's figure is computed here."""
     row, k = views.initial_row, d["k"]
     cols, raw = data.plot_columns, data.columns
-    fig, text, table = views.local(row, k, AUTO_CLASS)
     out = {
         "data": [
             html.Div(
@@ -115,7 +169,7 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
                 ],
                 style=_ROW,
             ),  # fmt: skip
-            _graph("data-graph", views.data_figure(d["x"], d["y"], d["color"], row)),
+            _graph("data-graph"),
         ],
         "importance": [_graph("importance-graph", views.importance_figure(k))],
         "dependence": [
@@ -131,7 +185,7 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
                 ],
                 style=_ROW,
             ),  # fmt: skip
-            _graph("dep-graph", views.dependence_figure(d["dep_feature"], None, AUTO_CLASS, row)),
+            _graph("dep-graph"),
         ],
         "summary": [
             dcc.RadioItems(
@@ -140,12 +194,12 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
                 value="beeswarm",
                 inline=True,
             ),  # fmt: skip
-            _graph("summary-graph", views.summary_figure(k, "beeswarm", AUTO_CLASS)),
+            _graph("summary-graph"),
         ],
         "local": [
-            html.Div(text, id="local-top", style={"margin": "8px 0"}),
-            html.Div([_graph("local-graph", fig)], style={"flex": "2"}),
-            html.Div(_table(table), id="local-table", style={"flex": "1"}),
+            html.Div(id="local-top", style={"margin": "8px 0"}),
+            html.Div([_graph("local-graph")], style={"flex": "2"}),
+            html.Div(id="local-table", style={"flex": "1"}),
         ],
     }
     if data.model is None:
@@ -162,12 +216,9 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
             ctrl = dcc.Input(id=id_, type="number", value=value, debounce=True,
                              style={"width": "100%"})  # fmt: skip
         inputs.append(_labelled(col, ctrl))
-    frame = data.row_frame(row)
-    pred = views.prediction_text(frame)
-    text0, fig0 = views.whatif(row, views.whatif_values(row), k, AUTO_CLASS)
     out["whatif"] = [
-        html.Div(f"Original: {pred}", id="whatif-original"),
-        html.Div(text0, id="whatif-prediction", style={"fontWeight": "bold", "margin": "6px 0"}),
+        html.Div(id="whatif-original"),
+        html.Div(id="whatif-prediction", style={"fontWeight": "bold", "margin": "6px 0"}),
         html.Div(
             [
                 html.Div(
@@ -179,7 +230,7 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
                         "gridTemplateColumns": "repeat(2, 1fr)",
                     },
                 ),
-                html.Div(_graph("whatif-graph", fig0), style={"flex": "1"}),
+                html.Div(_graph("whatif-graph"), style={"flex": "1"}),
             ],
             style={"display": "flex", "gap": "16px"},
         ),  # fmt: skip
@@ -189,7 +240,7 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
         html.Div(
             [_labelled("feature", _dropdown("ice-feature", ice_cols, ice_cols[0]))], style=_ROW
         ),  # fmt: skip
-        _graph("ice-graph", views.ice_figure(row, ice_cols[0], AUTO_CLASS)),
+        _graph("ice-graph"),
     ]
     return out
 
@@ -201,18 +252,31 @@ def _table(rows: list) -> html.Table:
 
 
 def build_app(data: DashboardData, **dash_kwargs: Any) -> Dash:
-    """The Dash app: a header (class, top K, selected row) over one tab per view."""
+    """The Dash app: a header (class, top K, selected row) over one tab per view.
+
+    Parameters
+    ----------
+    data : DashboardData
+        The rows, explanation and model to show.
+    **dash_kwargs
+        Passed to :class:`dash.Dash` (e.g. ``requests_pathname_prefix``).
+
+    Returns
+    -------
+    DashboardApp
+        The app; its ``server`` is the Flask application to serve.
+    """
     views = Views(data)
     d = _defaults(data)
     contents = _tab_contents(data, views, d)
-    app = Dash(__name__, title="Explanation dashboard", **dash_kwargs)
+    app = DashboardApp(__name__, title="Explanation dashboard", **dash_kwargs)
     app.layout = html.Div(
         [
             dcc.Store(id="selected-row", data=views.initial_row),
             _header(data, views, d),
             dcc.Tabs(
                 id="tabs",
-                value="importance",
+                value=LANDING,
                 children=[
                     dcc.Tab(
                         label=label,
@@ -231,9 +295,16 @@ def build_app(data: DashboardData, **dash_kwargs: Any) -> Dash:
     return app
 
 
+def _shown(tab: str, view: str) -> None:
+    """Skip a view's callback while its tab is hidden (it runs when the tab is selected)."""
+    if tab != view:
+        raise PreventUpdate
+
+
 def _register(app: Dash, views: Views, data: DashboardData) -> None:  # noqa: C901
     row_in, k_in, cls_in = Input("selected-row", "data"), Input("topk-slider", "value"), Input(
         "class-dropdown", "value")  # fmt: skip
+    tab_in = Input("tabs", "value")
     once = {"prevent_initial_call": True}
 
     @app.callback(Output("selected-row", "data"), Input("data-graph", "clickData"),
@@ -243,52 +314,63 @@ def _register(app: Dash, views: Views, data: DashboardData) -> None:  # noqa: C9
             ctx.triggered_id
         )
         row = row_from_click(click)
-        return no_update if row is None else row
+        if row is None:
+            raise PreventUpdate
+        return row
 
     @app.callback(Output("selected-row-text", "children"), row_in, **once)
     def _row_text(row):
         return f"Selected row: {row}"
 
     @app.callback(Output("data-graph", "figure"), Input("data-x", "value"),
-                  Input("data-y", "value"), Input("data-color", "value"), row_in, **once)  # fmt: skip
-    def _data(x, y, color, row):
+                  Input("data-y", "value"), Input("data-color", "value"), row_in, tab_in,
+                  **once)  # fmt: skip
+    def _data(x, y, color, row, tab):
+        _shown(tab, "data")
         return views.data_figure(x, y, color, row)
 
-    @app.callback(Output("importance-graph", "figure"), k_in, **once)
-    def _importance(k):
+    @app.callback(Output("importance-graph", "figure"), k_in, tab_in, **once)
+    def _importance(k, tab):
+        _shown(tab, "importance")
         return views.importance_figure(k)
 
     @app.callback(Output("dep-graph", "figure"), Input("dep-feature", "value"),
-                  Input("dep-color", "value"), cls_in, row_in, **once)  # fmt: skip
-    def _dependence(feature, color, cls, row):
+                  Input("dep-color", "value"), cls_in, row_in, tab_in, **once)  # fmt: skip
+    def _dependence(feature, color, cls, row, tab):
+        _shown(tab, "dependence")
         return views.dependence_figure(feature, color, cls, row)
 
     @app.callback(Output("summary-graph", "figure"), k_in, Input("summary-kind", "value"), cls_in,
-                  **once)  # fmt: skip
-    def _summary(k, kind, cls):
+                  tab_in, **once)  # fmt: skip
+    def _summary(k, kind, cls, tab):
+        _shown(tab, "summary")
         return views.summary_figure(k, kind, cls)
 
     @app.callback(Output("local-graph", "figure"), Output("local-top", "children"),
-                  Output("local-table", "children"), row_in, k_in, cls_in, **once)  # fmt: skip
-    def _local(row, k, cls):
+                  Output("local-table", "children"), row_in, k_in, cls_in, tab_in, **once)  # fmt: skip
+    def _local(row, k, cls, tab):
+        _shown(tab, "local")
         fig, text, table = views.local(row, k, cls)
         return fig, text, _table(table)
 
     if data.model is None:
         return
 
-    @app.callback(Output({"type": "whatif", "column": ALL}, "value"),
-                  Output("whatif-original", "children"), row_in, **once)  # fmt: skip
+    @app.callback(Output({"type": "whatif", "column": ALL}, "value"), row_in, **once)
     def _whatif_reset(row):
-        return views.whatif_values(row), f"Original: {views.prediction_text(data.row_frame(row))}"
+        return views.whatif_values(row)
 
-    @app.callback(Output("whatif-prediction", "children"), Output("whatif-graph", "figure"),
-                  Input({"type": "whatif", "column": ALL}, "value"), k_in, cls_in,
-                  State("selected-row", "data"), **once)  # fmt: skip
-    def _whatif(values, k, cls, row):
-        return views.whatif(row, values, k, cls)
+    @app.callback(Output("whatif-original", "children"), Output("whatif-prediction", "children"),
+                  Output("whatif-graph", "figure"), Input({"type": "whatif", "column": ALL}, "value"),
+                  k_in, cls_in, tab_in, State("selected-row", "data"), **once)  # fmt: skip
+    def _whatif(values, k, cls, tab, row):
+        _shown(tab, "whatif")
+        original = f"Original: {views.prediction_text(data.row_frame(row))}"
+        text, fig = views.whatif(row, values, k, cls)
+        return original, text, fig
 
     @app.callback(Output("ice-graph", "figure"), Input("ice-feature", "value"), row_in, cls_in,
-                  **once)  # fmt: skip
-    def _ice(column, row, cls):
+                  tab_in, **once)  # fmt: skip
+    def _ice(column, row, cls, tab):
+        _shown(tab, "ice")
         return views.ice_figure(row, column, cls)

@@ -17,11 +17,23 @@ POS, NEG, GREY = "#d62728", "#1f77b4", "#b0b0b0"
 # A light explicit style: plotly's named templates cost ~0.15 s per figure to copy.
 _LAYOUT = dict(template="none", margin=dict(l=10, r=10, t=60, b=40), plot_bgcolor="white",
                font=dict(family="sans-serif", size=12))  # fmt: skip
+HEIGHT = 450
 _AXIS = dict(gridcolor="#e5e5e5", zerolinecolor="#999", automargin=True)
 
 
-def _layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.01), **_LAYOUT, **kwargs)
+def _f4(values: Any) -> np.ndarray:
+    """float32 copy of values that are shown to 4 decimals or only positioned (jitter).
+
+    plotly.py sends numpy arrays base64-encoded with their dtype: half the bytes of float64.
+    Raw feature values keep float64 (their hover shows them in full).
+    """
+    return np.asarray(values, dtype=np.float32)
+
+
+def _layout(fig: go.Figure, title: str, height: int = HEIGHT, **kwargs: Any) -> go.Figure:
+    # An explicit height: a responsive dcc.Graph sized by its parent collapses to nothing
+    # when a figure without one replaces another (e.g. after a click re-draws the scatter).
+    fig.update_layout(title=dict(text=title, x=0.01), height=height, **_LAYOUT, **kwargs)
     fig.update_xaxes(**_AXIS)
     fig.update_yaxes(**_AXIS)
     return fig
@@ -120,7 +132,7 @@ def dependence(data: DashboardData, feature: str, color: str | None = None, cls:
     c = data.class_index(cls)
     j = data.features.index(feature)
     rows = data.sample
-    attribution = pd.Series(data.values[c, rows, j], name=f"attribution of {feature}")
+    attribution = pd.Series(_f4(data.values[c, rows, j]), name=f"attribution of {feature}")
     x = data.data[feature].iloc[rows].reset_index(drop=True) if feature in data.columns else None
     if x is None:
         x = pd.Series(np.zeros(len(rows)), name=feature)
@@ -149,7 +161,7 @@ def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any =
     rng = np.random.default_rng(1)
     for pos, j in enumerate(top):
         name = data.features[j]
-        vals = data.values[c, rows, j]
+        vals = _f4(data.values[c, rows, j])
         if kind == "box":
             fig.add_trace(go.Box(x=vals, name=name, orientation="h", showlegend=False,
                                  marker_color=NEG, boxpoints=False))  # fmt: skip
@@ -164,12 +176,13 @@ def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any =
                 lo, hi = np.nanpercentile(v, [5, 95]) if np.isfinite(v).any() else (0.0, 1.0)
                 shade = np.clip((v - lo) / ((hi - lo) or 1.0), 0, 1)
                 shade = np.where(np.isfinite(shade), shade, 0.5)
+            shade = np.round(shade * 100).astype(np.uint8)  # 1 byte a point, 0 (low)..100
             fig.add_trace(go.Scatter(
-                x=vals, y=pos + rng.uniform(-0.3, 0.3, len(rows)), mode="markers",
+                x=vals, y=_f4(pos + rng.uniform(-0.3, 0.3, len(rows))), mode="markers",
                 customdata=rows.tolist(), name=name, showlegend=False,
-                marker=dict(size=4, color=shade, colorscale="Bluered", cmin=0, cmax=1,
+                marker=dict(size=4, color=shade, colorscale="Bluered", cmin=0, cmax=100,
                             showscale=pos == 0,
-                            colorbar=dict(title="feature value", tickvals=[0, 1],
+                            colorbar=dict(title="feature value", tickvals=[0, 100],
                                           ticktext=["low", "high"], thickness=12)),
                 hovertemplate=f"{name}<br>row %{{customdata}}<br>attribution=%{{x:.4f}}"
                 "<extra></extra>",

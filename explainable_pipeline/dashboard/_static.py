@@ -10,12 +10,12 @@ import html
 from pathlib import Path
 
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
 from . import _figures as figs
 from ._app import NEEDS_MODEL
 from ._callbacks import Views
 from ._data import AUTO_CLASS, DashboardData
+from ._plotlyjs import plotlyjs_source
 
 MAX_LOCAL_ROWS = 50
 MAX_DEPENDENCE_FEATURES = 10
@@ -98,7 +98,7 @@ def write_html(data: DashboardData, path: Path) -> Path:
 <html lang="en"><head><meta charset="utf-8"><title>Explanation dashboard</title>
 <style>body{{font-family:sans-serif;margin:0 16px}} section{{margin:16px 0}}
 .note{{color:#a05a00}} .needs-model{{color:#666;font-style:italic}}</style>
-<script type="text/javascript">{get_plotlyjs()}</script></head>
+<script type="text/javascript">{plotlyjs_source()}</script></head>
 <body><h1>Explanation dashboard (static export)</h1><p>{html.escape(summary)}</p>
 <p class="note">{html.escape(note)}</p>
 {"".join(parts)}
