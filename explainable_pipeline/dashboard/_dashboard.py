@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ class ExplanationDashboard:
     --------
     >>> dash = ExplanationDashboard(ep.explain_local(X), model=ep)  # doctest: +SKIP
     >>> url = dash.serve(port=8050)  # doctest: +SKIP
+    >>> dash  # in Jupyter: the dashboard inline  # doctest: +SKIP
     >>> dash.stop()  # doctest: +SKIP
     >>> dash.save_html("explanation.html")  # doctest: +SKIP
     """
@@ -93,12 +96,50 @@ class ExplanationDashboard:
             self._thread.join(timeout=10)
         self._server = self._thread = self.url = None
 
-    def show(self, mode: str = "inline", port: int = 8050, height: int = 900) -> None:
-        """Render in Jupyter through Dash's jupyter mode (``"inline"``, ``"tab"``, ...)."""
-        self.app.run(jupyter_mode=mode, port=port, jupyter_height=height)
+    def show(self, mode: str = "inline", port: int = 0, height: int = 900,
+             width: str = "100%") -> None:  # fmt: skip
+        """Display the dashboard in a Jupyter notebook.
 
-    def _ipython_display_(self) -> None:  # pragma: no cover - needs a notebook kernel
-        self.show()
+        Serves it from the kernel (:meth:`serve` on ``port``, ``0``: a free one) unless it is
+        already served, then displays it. :meth:`stop` stops the server. Displaying the object
+        itself (a cell ending with ``dashboard``) shows the same iframe through
+        :meth:`_repr_html_`.
+
+        Parameters
+        ----------
+        mode : {"inline", "external"}, default="inline"
+            ``"inline"``: an iframe in the cell output (in Google Colab, through Colab's
+            kernel-port proxy); ``"external"``: a link that opens the dashboard in a tab.
+        port : int, default=0
+            Port on 127.0.0.1 (the browser running the notebook must reach it).
+        height : int, default=900
+            Height of the iframe in pixels.
+        width : str or int, default="100%"
+            Width of the iframe.
+        """
+        if mode not in ("inline", "external"):
+            raise ValueError(f"mode must be 'inline' or 'external'; got {mode!r}.")
+        from IPython.display import HTML, IFrame, display
+
+        url = self.url or self.serve(port=port)
+        if mode == "external":
+            display(HTML(f'<a href="{html.escape(url)}" target="_blank">{html.escape(url)}</a>'))
+        elif "google.colab" in sys.modules:  # pragma: no cover - needs Colab
+            from google.colab import output
+
+            output.serve_kernel_port_as_iframe(self._server.server_port, height=height)
+        else:
+            display(IFrame(url, width=width, height=height))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: an iframe of the dashboard, served on a free port if needed.
+
+        Only front ends that render HTML ask for it (a notebook, not a terminal IPython), so a
+        server starts only where the iframe can be shown; :meth:`stop` stops it.
+        """
+        url = html.escape(self.url or self.serve(port=0))
+        return (f'<iframe src="{url}" width="100%" height="900" frameborder="0" '
+                'title="Explanation dashboard"></iframe>')  # fmt: skip
 
     def save_html(self, path: str | Path) -> Path:
         """Write one self-contained HTML file (plotly.js inlined) with the static views.
