@@ -199,6 +199,7 @@ def test_app_layout_and_static_html(fitted, tmp_path):
     path = dash.save_html(tmp_path / "dash.html")
     html = path.read_text()
     assert html.count("<script") >= 2 and 'src="http' not in html  # plotly.js inlined
+    assert "plotly.js (cartesian - minified)" in html and len(html) < 4_000_000
     assert len(re.findall(r'id="graph-(\w+)"', html)) == 5
     assert html.count("needs a live model") == 2
     assert local.get_ranked_global_names(top_k=1)[0] in html
@@ -235,3 +236,92 @@ def test_cli_dashboard_command_writes_html(fitted, tmp_path, capsys):
     args = parser.parse_args(["dashboard", str(tmp_path / "missing.joblib"), str(csv)])
     with pytest.raises(FileNotFoundError, match="does not exist"):
         args.handler(args)
+
+
+def _graphs(layout) -> dict:
+    """{graph id: figure} of every dcc.Graph in a Dash layout."""
+    from dash import dcc
+
+    out, stack = {}, [layout]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dcc.Graph):
+            out[node.id] = node.figure
+        children = getattr(node, "children", None)
+        if children is not None:  # a single component child is falsy (no children of its own)
+            stack.extend(children if isinstance(children, list) else [children])
+    return out
+
+
+def test_first_paint_layout_holds_only_the_landing_figure(fitted):
+    from dash._utils import to_json
+
+    from explainable_pipeline.dashboard._app import LANDING, PLACEHOLDER
+
+    ep, X, y, local = fitted
+    dash = ExplanationDashboard(local, model=ep, true_y=y)
+    graphs = _graphs(dash.app.layout)
+    assert set(graphs) == {"importance-graph", "data-graph", "dep-graph", "summary-graph",
+                           "local-graph", "whatif-graph", "ice-graph"}  # fmt: skip
+    assert LANDING == "importance" and len(graphs.pop("importance-graph").data) == 3  # per class
+    assert all(fig is PLACEHOLDER for fig in graphs.values())
+    assert len(to_json(dash.app.layout)) < 20_000
+
+
+def _post_update(client, output: str, inputs: list, state: list | None = None):
+    """One ``/_dash-update-component`` request, as dash-renderer sends it."""
+    graph, prop = output.split(".")
+    payload = {"output": output, "outputs": {"id": graph, "property": prop},
+               "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+               "changedPropIds": ["tabs.value"], "state": state or []}  # fmt: skip
+    return client.post("/_dash-update-component", json=payload)
+
+
+def test_views_are_computed_when_their_tab_is_selected(fitted):
+    ep, X, y, local = fitted
+    client = ExplanationDashboard(local, model=ep, true_y=y).app.server.test_client()
+    inputs = [("data-x", "value", "bill_length_mm"), ("data-y", "value", "island"),
+              ("data-color", "value", "predicted"), ("selected-row", "data", 5)]  # fmt: skip
+    hidden = _post_update(client, "data-graph.figure", [*inputs, ("tabs", "value", "importance")])
+    assert hidden.status_code == 204  # PreventUpdate: nothing computed for a hidden tab
+    shown = _post_update(client, "data-graph.figure", [*inputs, ("tabs", "value", "data")])
+    assert shown.status_code == 200
+    fig = shown.get_json()["response"]["data-graph"]["figure"]
+    assert fig["layout"]["title"]["text"].startswith("island vs bill_length_mm")
+    assert fig["data"][-1]["name"] == "row 5"  # the selected row is starred
+
+
+def test_page_loads_the_cartesian_plotly_bundle_up_front(fitted, monkeypatch):
+    from explainable_pipeline.dashboard import _plotlyjs
+    from explainable_pipeline.dashboard._app import PLOTLYJS_PATH
+
+    ep, X, y, local = fitted
+    app = ExplanationDashboard(local).app
+    client = app.server.test_client()
+    index = client.get("/").get_data(as_text=True)
+    scripts = re.findall(r'<script src="([^"]+)"', index)
+    assert scripts[-1] == "/assets/plotly-cartesian.min.js"  # after Dash's, before the renderer
+    assert index.index(scripts[-1]) < index.index('id="_dash-renderer"')
+    assert not any("plotly.min.js" in s for s in scripts)
+    bundle = client.get(scripts[-1]).get_data(as_text=True)
+    assert "plotly.js (cartesian - minified) v" in bundle[:200]
+    # every trace type the views draw is in that bundle
+    views = Views(DashboardData(local, ep, true_y=y))
+    figures = [views.data_figure("bill_length_mm", "island", "island", 3),
+               views.importance_figure(5), views.dependence_figure("island", "sex", "Adelie", 3),
+               *(views.summary_figure(5, kind, AUTO_CLASS) for kind in ("beeswarm", "box", "violin")),
+               views.local(3, 5, AUTO_CLASS)[0], views.whatif(3, views.whatif_values(3), 5,
+                                                               AUTO_CLASS)[1],
+               views.ice_figure(3, "island", AUTO_CLASS), figs.empty("x")]  # fmt: skip
+    used = {trace.type for fig in figures for trace in fig.data}
+    assert used <= _plotlyjs.CARTESIAN_TRACES and {"scatter", "bar", "box", "violin"} <= used
+    # a plotly.py whose plotly.js differs from the bundle's version: the full bundle, up front
+    monkeypatch.setattr("plotly.offline.get_plotlyjs_version", lambda: "0.0.1")
+    _plotlyjs.cartesian_bundle.cache_clear()
+    try:
+        index = ExplanationDashboard(local).app.server.test_client().get("/").get_data(True)
+        assert f'<script src="/{PLOTLYJS_PATH}"></script>' in index
+        assert "plotly-cartesian" not in index
+        assert "plotly.js (cartesian" not in _plotlyjs.plotlyjs_source()[:300]
+    finally:
+        _plotlyjs.cartesian_bundle.cache_clear()
