@@ -2,10 +2,16 @@
 
 Run from the repository root::
 
-    python benchmarks/agnostic.py            # full run (~5 min on 2 cores)
-    python benchmarks/agnostic.py --quick    # smaller sizes (~1 min)
+    python benchmarks/agnostic.py            # full run (~10 min on 2 cores)
+    python benchmarks/agnostic.py --quick    # smaller sizes (~2 min)
     python benchmarks/agnostic.py --readme   # also rewrite the "agnostic.py" section of
                                              # benchmarks/README.md with the figures
+
+Our side runs through the public API (``ExplainablePipeline(...).explain_local`` then
+``GlobalExplanation.from_local``: explain_local + explain_global from one local pass), which
+picks the exact fast evaluation path by itself (column ``path``): ``kernel-machine`` for SVMs,
+``separable`` for column-wise preprocessors, otherwise ``black-box``. Rows marked "black-box
+path" call the engine with the model as an opaque function (no fast path) for comparison.
 
 Workloads
 ---------
@@ -15,13 +21,14 @@ Workloads
    ``random_state=0`` is added to the SVC so its Platt scaling (internal CV) is reproducible:
    without it every refit is a different model and references do not transfer.
    a. 12-feature variant (first 12 columns, model retrained): reference = exact enumeration.
-   b. full 30 features: reference = our kernel estimator with 10x the default budget and another
-      seed (its self-consistency against a second seed is printed).
-2. 6 categorical columns x 40 levels + 4 numeric, OneHotEncoder (244 engineered columns) + SVC:
-   raw-space exact (10 players) vs shap.KernelExplainer on the engineered matrix with the
-   attributions summed back to the raw columns.
-3. Same workload, exact through the engineered matrix with ``groups`` = one-hot blocks.
-4. Memory: kernel over 100k rows (30k with --quick) with a bounded batch of hybrid rows; peak RSS.
+   b. full 30 features: reference = our kernel estimator with 16,384 coalitions per row and
+      another seed (its error against a third seed is printed).
+   c. the same 30 features with a black-box model, ``StandardScaler`` + ``MLPClassifier``.
+2. 6 categorical columns x 40 levels + 4 numeric, OneHotEncoder (244 engineered columns) + SVC
+   (and + MLP): raw-space exact (10 players) vs shap.KernelExplainer on the engineered matrix
+   with the attributions summed back to the raw columns.
+3. Memory: kernel over 100k rows (30k with --quick) with a bounded batch of hybrid rows, in a
+   fresh subprocess that only builds the data and explains; its peak RSS before and after.
 
 Error = relative mean absolute error, sum |phi - ref| / sum |ref|.
 """
@@ -29,9 +36,11 @@ Error = relative mean absolute error, sum |phi - ref| / sum |ref|.
 from __future__ import annotations
 
 import argparse
+import os
 import re
-import resource
+import subprocess
 import sys
+import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -41,6 +50,8 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
+from explainable_pipeline import ExplainablePipeline, GlobalExplanation  # noqa: E402
+from explainable_pipeline.explainers._evaluators import pipeline_evaluator  # noqa: E402
 from explainable_pipeline.explainers._shapley import shapley_values  # noqa: E402
 
 
@@ -48,7 +59,10 @@ def rel_err(phi, ref) -> float:
     return float(np.abs(np.asarray(phi) - ref).sum() / np.abs(ref).sum())
 
 
-def timed(fn):
+def timed(fn, warm_up=None):
+    """(result, seconds) of ``fn()``; ``warm_up()`` runs first, untimed (first-call costs)."""
+    if warm_up is not None:
+        warm_up()
     t0 = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t0
@@ -65,54 +79,113 @@ def shap_kernel(f, background, X, **kw):
     return values if values.ndim == 3 else values[..., None]  # (rows, features, outputs)
 
 
-def svc_workload(n_features: int, quick: bool):
+def ours(ep, X):
+    """explain_local + explain_global (from the same local pass) through the public API."""
+    local = ep.explain_local(X)
+    GlobalExplanation.from_local(local)
+    values = np.asarray(local.local_importance_values)  # (classes, rows, features)
+    ours.expected = np.asarray(local.expected_values)
+    return np.moveaxis(values, 0, -1)  # (rows, features, classes)
+
+
+def path_of(ep, X) -> str:
+    """The evaluation path ExplainablePipeline takes (what explain_local ran)."""
+    from explainable_pipeline._attribution import output_method
+
+    ev = pipeline_evaluator(ep.preprocessor_, ep.estimator_, output_method(ep)[0],
+                            ep.feature_map_)
+    res = shapley_values(ep.predict_proba, X[:2], ep.background_, ep.background_weights_,
+                         method="kernel", n_samples=8, evaluator=ev)
+    return res.evaluation
+
+
+def breast_cancer(n_features: int, quick: bool):
     import shap
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
-    from sklearn.svm import SVC
 
     X, y = load_breast_cancer(return_X_y=True)
     X = X[:, :n_features]
     x_train, x_test, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
     if quick:
         x_test = x_test[:30]
-    model = SVC(gamma=0.001, C=100.0, probability=True, random_state=0).fit(x_train, y_train)
-    summary = shap.kmeans(x_train, 10)
-    return model.predict_proba, x_test, summary.data, summary.weights, summary
+    return x_train, x_test, y_train, shap.kmeans(x_train, 10)
 
 
-def run_svc(n_features: int, quick: bool, rows: list, budgets):
-    f, x_test, bg, bw, summary = svc_workload(n_features, quick)
-    if n_features <= 16:
-        ref_res, t_ref = timed(lambda: shapley_values(f, x_test, bg, bw, method="exact"))
-        ref, ref_name = ref_res.values, "exact enumeration"
-    else:
-        big = 2000 if not quick else 1000
-        ref_res, t_ref = timed(lambda: shapley_values(
-            f, x_test, bg, bw, method="kernel", n_samples=big, random_state=12345, tol=None,
-            n_jobs=2, batch_size=max(1, len(x_test) // 2)))
-        ref = ref_res.values
-        check = shapley_values(f, x_test, bg, bw, method="kernel", n_samples=big,
-                               random_state=54321, tol=None, n_jobs=2,
-                               batch_size=max(1, len(x_test) // 2)).values
-        ref_name = f"our kernel, n_samples={big} (seed-to-seed error {rel_err(check, ref):.2%})"
-    shap_vals, t_shap = timed(lambda: shap_kernel(f, summary, x_test))
-    e_shap = rel_err(shap_vals, ref)
-    label = f"SVC breast cancer, {n_features} features, {len(x_test)} rows"
-    rows.append((label, "shap.KernelExplainer (default nsamples)", t_shap, 1.0, e_shap, ref_name))
-    for budget in budgets:
-        res, t = timed(lambda b=budget: shapley_values(f, x_test, bg, bw, method="kernel",
-                                                        n_samples=b, random_state=0))
-        name = f"ours kernel n_samples={budget}" + (" (auto)" if budget == "auto" else "")
-        rows.append((label, name, t, t_shap / t, rel_err(res.values, ref), ref_name))
-    return t_ref
+def reference(f, x_test, summary, evaluator, budget: int):
+    kw = dict(method="kernel", n_samples=budget, tol=None, evaluator=evaluator,
+              kernel_design="shared" if evaluator is not None else "independent")
+    ref = shapley_values(f, x_test, summary.data, summary.weights, random_state=12345, **kw)
+    check = shapley_values(f, x_test, summary.data, summary.weights, random_state=54321, **kw)
+    return ref.values, f"our kernel, n_samples={budget} (seed-to-seed {rel_err(check.values, ref.values):.2%})"
 
 
-def run_onehot(quick: bool, rows: list):
-    from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+def run_svc(n_features: int, quick: bool, rows: list):
     from sklearn.svm import SVC
 
+    x_train, x_test, y_train, summary = breast_cancer(n_features, quick)
+    label = f"SVC breast cancer, {n_features} features, {len(x_test)} rows"
+
+    def make(explainer):
+        return ExplainablePipeline(
+            None, SVC(gamma=0.001, C=100.0, probability=True, random_state=0),
+            explainer=explainer, background=summary.data,
+            background_weights=summary.weights, random_state=0,
+        ).fit(x_train, y_train)
+
+    ep = make("kernel")
+    f = ep.estimator_.predict_proba
+    ev = pipeline_evaluator(None, ep.estimator_, "predict_proba")
+    if n_features <= 16:
+        ref = shapley_values(f, x_test, summary.data, summary.weights, method="exact",
+                             evaluator=ev).values
+        ref_name = "exact enumeration"
+    else:
+        ref, ref_name = reference(f, x_test, summary, ev, 8192 if quick else 16384)
+    shap_vals, t_shap = timed(lambda: shap_kernel(f, summary, x_test),
+                              lambda: shap_kernel(f, summary, x_test[:1]))
+    rows.append((label, "shap.KernelExplainer (default nsamples)", "", t_shap, 1.0,
+                 rel_err(shap_vals, ref), ref_name))
+    candidates = [("kernel", ep)]
+    if n_features <= 12:
+        candidates.insert(0, ("auto (= exact)", make("auto")))
+    for name, model in candidates:
+        vals, t = timed(lambda m=model: ours(m, x_test), lambda m=model: ours(m, x_test[:1]))
+        rows.append((label, f"ours explainer={name!r}", path_of(model, x_test), t, t_shap / t,
+                     rel_err(vals, ref), ref_name))
+    res, t = timed(lambda: shapley_values(f, x_test, summary.data, summary.weights,
+                                          method="kernel", random_state=0))
+    rows.append((label, "ours kernel, black-box path (model as opaque f)", res.evaluation, t,
+                 t_shap / t, rel_err(res.values, ref), ref_name))
+
+
+def run_mlp(quick: bool, rows: list):
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, x_test, y_train, summary = breast_cancer(30, quick)
+    label = f"StandardScaler + MLP breast cancer, 30 features, {len(x_test)} rows"
+    ep = ExplainablePipeline(
+        StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), max_iter=1000, random_state=0),
+        explainer="kernel", background=summary.data, background_weights=summary.weights,
+        random_state=0,
+    ).fit(x_train, y_train)
+    f = ep.predict_proba
+    ref, ref_name = reference(f, x_test, summary, None, 1000 if quick else 2000)
+    shap_vals, t_shap = timed(lambda: shap_kernel(f, summary, x_test),
+                              lambda: shap_kernel(f, summary, x_test[:1]))
+    rows.append((label, "shap.KernelExplainer (default nsamples)", "", t_shap, 1.0,
+                 rel_err(shap_vals, ref), ref_name))
+    vals, t = timed(lambda: ours(ep, x_test), lambda: ours(ep, x_test[:1]))
+    rows.append((label, "ours explainer='kernel'", path_of(ep, x_test), t, t_shap / t,
+                 rel_err(vals, ref), ref_name))
+    res, t = timed(lambda: shapley_values(f, x_test, summary.data, summary.weights,
+                                          method="kernel", random_state=0))
+    rows.append((label, "ours kernel, black-box path (pipeline as opaque f)", res.evaluation, t,
+                 t_shap / t, rel_err(res.values, ref), ref_name))
+
+
+def onehot_data():
     rng = np.random.RandomState(0)
     n = 600
     cats = {f"c{i}": rng.randint(0, 40, size=n) for i in range(6)}
@@ -121,86 +194,123 @@ def run_onehot(quick: bool, rows: list):
         frame[f"x{i}"] = rng.normal(size=n)
     score = sum((cats[f"c{i}"] % (i + 2) == 0) * (i + 1.0) for i in range(6)) + frame["x0"] * 2
     target = (score + rng.normal(size=n) > np.median(score)).astype(int)
+    return frame, target
+
+
+def run_onehot(quick: bool, rows: list):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.svm import SVC
+
+    frame, target = onehot_data()
     cat_cols, num_cols = [f"c{i}" for i in range(6)], [f"x{i}" for i in range(4)]
     pre = ColumnTransformer([
         ("cat", OneHotEncoder(categories=[[f"L{v}" for v in range(40)]] * 6,
                               sparse_output=False), cat_cols),
         ("num", StandardScaler(), num_cols),
     ])
-    pre.fit(frame)
-    model = SVC(C=1.0, probability=True, random_state=0).fit(pre.transform(frame), target)
     n_rows = 5 if quick else 20
     X = frame.iloc[:n_rows]
     background = frame.iloc[300:310].reset_index(drop=True)
-
-    def f_raw(df):
-        return model.predict_proba(pre.transform(df))
-
-    ours, t_ours = timed(lambda: shapley_values(f_raw, X, background, method="exact"))
-    Xe, Be = pre.transform(X), pre.transform(background)
-    shap_vals, t_shap = timed(lambda: shap_kernel(model.predict_proba, Be, Xe))
-    # engineered -> raw: the one-hot block of each categorical column, then the numerics
     owner = np.concatenate([np.repeat(np.arange(6), 40), 6 + np.arange(4)])
-    shap_raw = np.stack([shap_vals[:, owner == r].sum(axis=1) for r in range(10)], axis=1)
-    label = f"OneHot 6x40 + 4 num (244 engineered) + SVC, {n_rows} rows"
-    ref_name = "our raw-space exact (10 players)"
-    add = np.abs(ours.values.sum(axis=1) + ours.base_values - f_raw(X)).max()
-    rows.append((label, "shap.KernelExplainer on 244 columns, summed to raw", t_shap, 1.0,
-                 rel_err(shap_raw, ours.values), ref_name))
-    rows.append((label, f"ours exact in raw space (additivity error {add:.1e})", t_ours,
-                 t_shap / t_ours, 0.0, ref_name))
-    # Same players through the engineered matrix: groups = one-hot blocks. For column-wise
-    # preprocessors (each engineered column has one raw parent) this is the same game, without
-    # re-running the encoder on every hybrid row.
-    groups = [np.flatnonzero(owner == r).tolist() for r in range(10)]
-    grouped, t_grp = timed(lambda: shapley_values(model.predict_proba, Xe, Be, method="exact",
-                                                  groups=groups))
-    rows.append((label, "ours exact, engineered matrix with raw-column groups", t_grp,
-                 t_shap / t_grp, rel_err(grouped.values, ours.values), ref_name))
+    models = [("SVC", SVC(C=1.0, probability=True, random_state=0)),
+              ("MLP", MLPClassifier(hidden_layer_sizes=(32,), max_iter=500, random_state=0))]
+    for name, est in models:
+        ep = ExplainablePipeline(pre, est, explainer="exact", background=background,
+                                 random_state=0).fit(frame, target)
+        label = f"OneHot 6x40 + 4 num (244 engineered) + {name}, {n_rows} rows"
+        ref_name = "our raw-space exact (10 players)"
+        vals, t_ours = timed(lambda ep=ep: ours(ep, X), lambda ep=ep: ours(ep, X[:1]))
+        Xe, Be = ep.preprocessor_.transform(X), ep.preprocessor_.transform(background)
+        model = ep.estimator_
+        shap_vals, t_shap = timed(
+            lambda m=model, Be=Be, Xe=Xe: shap_kernel(m.predict_proba, Be, Xe),
+            lambda m=model, Be=Be, Xe=Xe: shap_kernel(m.predict_proba, Be, Xe[:1]))
+        shap_raw = np.stack([shap_vals[:, owner == r].sum(axis=1) for r in range(10)], axis=1)
+        add = np.abs(vals.sum(axis=1) + ours.expected - ep.predict_proba(X)).max()
+        rows.append((label, "shap.KernelExplainer on 244 columns, summed to raw", "", t_shap,
+                     1.0, rel_err(shap_raw, vals), ref_name))
+        rows.append((label, f"ours explainer='exact' (additivity error {add:.1e})",
+                     path_of(ep, X), t_ours, t_shap / t_ours, 0.0, ref_name))
+        res, t = timed(lambda ep=ep: shapley_values(ep.predict_proba, X, background,
+                                                    method="exact"))
+        rows.append((label, "ours exact, black-box path (pipeline as opaque f)", res.evaluation,
+                     t, t_shap / t, rel_err(res.values, vals), ref_name))
+
+
+_MEMORY_CHILD = """
+import json, resource, sys, time
+import numpy as np
+def peak_mib():
+    # VmHWM: peak RSS of this process image. ru_maxrss would include the parent's peak, which
+    # Linux carries over fork + exec.
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from sklearn.linear_model import LogisticRegression
+from explainable_pipeline.explainers._shapley import shapley_values
+n_rows, d, m, n_samples, max_batch = {n_rows}, 8, 5, 32, 50_000
+rng = np.random.RandomState(0)
+X = rng.normal(size=(n_rows, d))
+y = (X[:, 0] * X[:, 1] + X[:, 2] > 0).astype(int)
+model = LogisticRegression().fit(X[:2000], y[:2000])
+biggest = [0]
+def f(Z):
+    biggest[0] = max(biggest[0], len(Z))
+    return model.predict_proba(Z)
+shapley_values(f, X[:256], X[:m], method="kernel", n_samples=n_samples, random_state=0)
+before = peak_mib()
+t0 = time.perf_counter()
+res = shapley_values(f, X, X[:m], method="kernel", n_samples=n_samples, random_state=0,
+                     max_batch_rows=max_batch, tol=None)
+seconds = time.perf_counter() - t0
+after = peak_mib()
+json.dump(dict(before=before, after=after, seconds=seconds, biggest=biggest[0],
+               evaluations=res.n_evaluations, out_mb=res.values.nbytes / 2**20), sys.stdout)
+"""
 
 
 def run_memory(quick: bool, rows: list):
-    from sklearn.linear_model import LogisticRegression
+    import json
 
-    rng = np.random.RandomState(0)
     n_rows, d, m, n_samples, max_batch = (30_000 if quick else 100_000), 8, 5, 32, 50_000
-    X = rng.normal(size=(n_rows, d))
-    y = (X[:, 0] * X[:, 1] + X[:, 2] > 0).astype(int)
-    model = LogisticRegression().fit(X[:2000], y[:2000])
-    biggest = [0]
-
-    def f(Z):
-        biggest[0] = max(biggest[0], len(Z))
-        return model.predict_proba(Z)
-
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    res, t = timed(lambda: shapley_values(f, X, X[:m], method="kernel", n_samples=n_samples,
-                                          random_state=0, max_batch_rows=max_batch, tol=None))
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    code = textwrap.dedent(_MEMORY_CHILD.format(n_rows=n_rows))
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONWARNINGS="ignore"))
+    r = json.loads(out.stdout)
     hybrid_total = n_rows * n_samples * m
     naive_mb = hybrid_total * d * 8 / 2**20
     label = f"memory: kernel, {n_rows} rows x {d} cols, {n_samples} coalitions x {m} background"
-    rows.append((label, f"largest f call {biggest[0]} rows (bound {max_batch}); "
-                        f"{res.n_evaluations} rows evaluated", t, float("nan"), float("nan"),
-                 f"peak RSS {after:.0f} MiB (was {before:.0f} before the run); materialising all "
+    rows.append((label, f"largest f call {r['biggest']} rows (bound {max_batch}); "
+                        f"{r['evaluations']:,} rows evaluated", "black-box", r["seconds"],
+                 float("nan"), float("nan"),
+                 f"fresh subprocess: peak RSS {r['before']:.0f} MiB after setup (data, model, "
+                 f"warm-up) -> {r['after']:.0f} MiB after explaining (+{r['after'] - r['before']:.0f}"
+                 f" MiB, of which {r['out_mb']:.0f} MiB is the result array); materialising all "
                  f"{hybrid_total:,} hybrid rows at once would take {naive_mb:,.0f} MiB"))
 
 
 def format_table(rows) -> str:
-    lines = ["| workload | explainer | time (s) | speed-up vs shap | rel. MAE | reference / note |",
-             "|---|---|---:|---:|---:|---|"]
-    for label, name, t, ratio, err, note in rows:
+    lines = ["| workload | explainer | path | time (s) | speed-up vs shap | rel. MAE | "
+             "reference / note |", "|---|---|---|---:|---:|---:|---|"]
+    for label, name, path, t, ratio, err, note in rows:
         r = "" if np.isnan(ratio) else f"{ratio:.1f}x"
         e = "" if np.isnan(err) else f"{err:.2%}"
-        lines.append(f"| {label} | {name} | {t:.2f} | {r} | {e} | {note} |")
+        lines.append(f"| {label} | {name} | {path} | {t:.2f} | {r} | {e} | {note} |")
     return "\n".join(lines)
 
 
-def write_readme(table: str, command: str) -> None:
+def write_readme(table: str, command: str, load: str) -> None:
     path = Path(__file__).with_name("README.md")
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = (f"## agnostic.py\n\nCommand: `{command}` (2-core machine; timings include "
-               "model evaluation, which dominates).\n\n" + table + "\n")
+    section = (f"## agnostic.py\n\nCommand: `{command}` (2-core machine; {load}; other jobs ran "
+               "concurrently, so absolute times vary, ratios are same-run).\n\n" + table + "\n")
     pattern = re.compile(r"^## agnostic\.py\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text)
@@ -209,20 +319,37 @@ def write_readme(table: str, command: str) -> None:
     path.write_text(text)
 
 
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (~1 min)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (~2 min)")
     parser.add_argument("--readme", action="store_true", help="update benchmarks/README.md")
+    parser.add_argument("--only", choices=["svc12", "svc30", "mlp", "onehot", "memory"],
+                        action="append", help="run only these workloads")
     args = parser.parse_args(argv)
+    start_load = load_average()
     rows: list = []
-    run_svc(12, args.quick, rows, budgets=["auto"])
-    run_svc(30, args.quick, rows, budgets=["auto", 200])
-    run_onehot(args.quick, rows)
-    run_memory(args.quick, rows)
+    todo = args.only or ["svc12", "svc30", "mlp", "onehot", "memory"]
+    if "svc12" in todo:
+        run_svc(12, args.quick, rows)
+    if "svc30" in todo:
+        run_svc(30, args.quick, rows)
+    if "mlp" in todo:
+        run_mlp(args.quick, rows)
+    if "onehot" in todo:
+        run_onehot(args.quick, rows)
+    if "memory" in todo:
+        run_memory(args.quick, rows)
     table = format_table(rows)
-    sys.stdout.write(table + "\n")
+    load = f"{start_load} at the start, {load_average()} at the end"
+    sys.stdout.write(table + "\n" + load + "\n")
     if args.readme:
-        write_readme(table, "python benchmarks/agnostic.py" + (" --quick" if args.quick else ""))
+        write_readme(table, "python benchmarks/agnostic.py" + (" --quick" if args.quick else ""),
+                     load)
 
 
 if __name__ == "__main__":

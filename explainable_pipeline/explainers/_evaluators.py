@@ -303,49 +303,49 @@ def _couple_two(r: np.ndarray):
 
     ``r`` is the clipped pairwise probability of class 0 against class 1. libsvm iterates
     until ``max_t |(Q p)_t - p'Qp| < 0.005 / k``, so its answer differs from ``r`` by up to
-    about that tolerance; this reproduces the iteration operation by operation.
+    about that tolerance; this reproduces the iteration operation by operation (in blocks that
+    stay in cache; values that have stopped are left as they are).
     """
     shape = r.shape
-    r01 = r.ravel()
+    flat = r.ravel()
+    p0 = np.empty_like(flat)
+    p1 = np.empty_like(flat)
+    step = 1 << 15
+    for a in range(0, flat.shape[0], step):
+        p0[a : a + step], p1[a : a + step] = _couple_two_block(flat[a : a + step])
+    return p0.reshape(shape), p1.reshape(shape)
+
+
+def _couple_two_block(r01: np.ndarray):
     r10 = 1.0 - r01
     Q00, Q11, Q01 = r10 * r10, r01 * r01, -r10 * r01
     p0 = np.full(r01.shape, 0.5)
     p1 = np.full(r01.shape, 0.5)
     eps = 0.005 / 2
-    active = np.arange(r01.shape[0])
     for _ in range(100):
-        if active.size == 0:
+        Qp0 = Q00 * p0 + Q01 * p1
+        Qp1 = Q01 * p0 + Q11 * p1
+        pQp = p0 * Qp0 + p1 * Qp1
+        go = np.maximum(np.abs(Qp0 - pQp), np.abs(Qp1 - pQp)) >= eps
+        if not go.any():
             break
-        q00, q11, q01 = Q00[active], Q11[active], Q01[active]
-        a0, a1 = p0[active], p1[active]
-        Qp0 = q00 * a0 + q01 * a1
-        Qp1 = q01 * a0 + q11 * a1
-        pQp = a0 * Qp0 + a1 * Qp1
-        err = np.maximum(np.abs(Qp0 - pQp), np.abs(Qp1 - pQp))
-        go = err >= eps
-        active = active[go]
-        if active.size == 0:
-            break
-        q00, q11, q01 = q00[go], q11[go], q01[go]
-        a0, a1, Qp0, Qp1, pQp = a0[go], a1[go], Qp0[go], Qp1[go], pQp[go]
+        a0, a1 = p0, p1
         # t = 0
-        diff = (-Qp0 + pQp) / q00
+        diff = (-Qp0 + pQp) / Q00
         a0 = a0 + diff
-        pQp = (pQp + diff * (diff * q00 + 2 * Qp0)) / (1 + diff) / (1 + diff)
-        Qp0 = (Qp0 + diff * q00) / (1 + diff)
+        pQp = (pQp + diff * (diff * Q00 + 2 * Qp0)) / (1 + diff) / (1 + diff)
+        Qp0 = (Qp0 + diff * Q00) / (1 + diff)
         a0 = a0 / (1 + diff)
-        Qp1 = (Qp1 + diff * q01) / (1 + diff)
+        Qp1 = (Qp1 + diff * Q01) / (1 + diff)
         a1 = a1 / (1 + diff)
         # t = 1
-        diff = (-Qp1 + pQp) / q11
+        diff = (-Qp1 + pQp) / Q11
         a1 = a1 + diff
-        pQp = (pQp + diff * (diff * q11 + 2 * Qp1)) / (1 + diff) / (1 + diff)
-        Qp0 = (Qp0 + diff * q01) / (1 + diff)
         a0 = a0 / (1 + diff)
-        Qp1 = (Qp1 + diff * q11) / (1 + diff)
         a1 = a1 / (1 + diff)
-        p0[active], p1[active] = a0, a1
-    return p0.reshape(shape), p1.reshape(shape)
+        p0 = np.where(go, a0, p0)
+        p1 = np.where(go, a1, p1)
+    return p0, p1
 
 
 class _KernelMachine:
@@ -398,7 +398,11 @@ class _KernelMachine:
 
     def _kappa(self, s: np.ndarray) -> np.ndarray:
         if self.kernel == "rbf":
-            return np.exp(np.multiply(s, -self.gamma, out=s), out=s)
+            # Arguments below -708 (kernel values under 3.3e-308, subnormal or zero) are clipped
+            # there: numpy's exp takes a slow path on underflow, and the change to any output
+            # is far below double precision.
+            np.multiply(s, -self.gamma, out=s)
+            return np.exp(np.maximum(s, -708.0, out=s), out=s)
         if self.kernel == "poly":
             return (self.gamma * s + self.coef0) ** self.degree
         if self.kernel == "sigmoid":
