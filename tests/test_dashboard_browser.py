@@ -91,6 +91,21 @@ def test_views_render_and_click_selects_a_row(served):
         ("Explanation exploration", "dep-graph"): "Dependence of",
         ("Summary importance", "summary-graph"): "Summary of attributions",
     }
+    # top K: the importance chart shows the K most important features
+    k_box = page.locator("#topk-slider input")
+    k_box.fill("3")
+    k_box.press("Tab")  # the slider takes the typed value on blur
+    page.wait_for_function(
+        "document.querySelector('#importance-graph .gtitle').textContent.endsWith('top 3')"
+    )
+    ticks = page.locator("#importance-graph .yaxislayer-above .ytick").all_text_contents()
+    assert ticks == local.get_ranked_global_names(top_k=3)[::-1]
+    k_box.fill(str(len(local.features)))
+    k_box.press("Tab")
+    page.wait_for_function(
+        f"document.querySelector('#importance-graph .gtitle').textContent"
+        f".endsWith('top {len(local.features)}')"
+    )
     for (label, graph), title in titles.items():
         _open_tab(page, label, graph)
         assert title in page.text_content(f"#{graph} .gtitle")
@@ -148,3 +163,18 @@ def test_views_render_and_click_selects_a_row(served):
     assert f"row {served_row} (selected)" in legend and "mean (PD)" in legend
     assert page.locator("#ice-graph .scatterlayer .trace").count() == 22  # 20 others, mean, row
     _shot(page, "ice")
+
+    # per class: the local view of the selected row for another class than its top one
+    page.locator("#class-dropdown").click()
+    page.get_by_role("option", name="Gentoo").click()
+    page.get_by_text("Local importance", exact=True).click()
+    page.wait_for_function(
+        "document.querySelector('#local-graph .gtitle').textContent.endsWith('class Gentoo')"
+    )
+    top = local.features[int(np.argmax(np.abs(local.values[2, row])))]
+    assert f"Top feature: {top}" in page.inner_text("#local-top")
+
+    # one plotly.js for the whole session: the cartesian bundle, loaded with the page
+    bundles = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"
+                            ".filter(n => n.includes('plotly'))")  # fmt: skip
+    assert [b.rsplit("/", 1)[-1] for b in bundles] == ["plotly-cartesian.min.js"]
