@@ -930,6 +930,9 @@ def shapley_values(
     prepared = None
     if evaluator is not None:
         prepared = evaluator.prepare(table.background_rows(), player_cols, w)
+        if prepared is None:
+            logger.debug("shapley_values: no fast evaluation path (%s); hybrid raw rows go "
+                         "through f", getattr(evaluator, "reason", None))
     base = w @ f_background  # (O,)
     n_eval = m
     n_rows = X.shape[0]
