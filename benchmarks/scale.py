@@ -3,9 +3,12 @@
 Run: ``python benchmarks/scale.py`` (``--quick`` for a smaller run). Prints three tables:
 
 1. rows/s of tree (TreeSHAP, GradientBoostingClassifier) and kernel (raw-space KernelSHAP,
-   MLPClassifier) explanations in one process (``ep.explain_local``) and on a
+   MLPClassifier) explanations in one process (``ep.explain_local``, with the default BLAS /
+   OpenMP threads and with one thread, as a Dask worker has) and on a
    ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``
-   (``explainable_pipeline.distributed.explain_local(...).compute()``), with the ratio;
+   (``explainable_pipeline.distributed.explain_local(...).compute()``) started with Dask's
+   default worker environment and with ``distributed.worker_environ()`` (no
+   ``MALLOC_TRIM_THRESHOLD_``); the speed-up is the latter against the faster one-process run;
 2. peak RSS of ``explain_local_to_parquet`` on many rows against ``batch_size`` (each in a fresh
    subprocess), next to ``explain_local`` holding every attribution;
 3. a projection for N workers from the measured per-partition cost:
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -91,8 +95,10 @@ def main() -> None:
     if args.rss_child:
         rss_child(args.rss_child[0], int(args.rss_child[1]))
         return
+    import dask
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
+    from threadpoolctl import threadpool_limits
 
     from explainable_pipeline import distributed as epd
 
@@ -103,41 +109,58 @@ def main() -> None:
     eps = {kind: fitted(kind, X, y) for kind in rows}
     n_parts = 8
     results, costs = [], {}
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        client.wait_for_workers(2)
-        for kind, data in rows.items():
-            ep = eps[kind]
-            chunk = math.ceil(len(data) / n_parts / 128) * 128  # whole 128-row blocks
-            ddf = dd.from_pandas(data, chunksize=chunk)
-            epd.explain_local(ep, dd.from_pandas(data.iloc[:256], npartitions=2)).compute()  # warm
+    one, one_1t, dask_t, chunks = {}, {}, {}, {}
+    for kind, data in rows.items():
+        ep = eps[kind]
+        ep.explain_local(data.iloc[:256])  # warm caches
+        start = time.perf_counter()
+        ep.explain_local(data)
+        one[kind] = time.perf_counter() - start
+        with threadpool_limits(1):  # what a Dask worker runs with (OMP/BLAS threads = 1)
             start = time.perf_counter()
             ep.explain_local(data)
-            t_one = time.perf_counter() - start
-            start = time.perf_counter()
-            out = epd.explain_local(ep, ddf).compute()
-            t_dask = time.perf_counter() - start
-            assert len(out) == len(data)
-            # per-partition cost, measured in one process on one partition
-            part = data.iloc[:chunk]
-            start = time.perf_counter()
-            ep.explain_local(part)
-            t_part = time.perf_counter() - start
-            costs[kind] = (
-                ddf.npartitions,
-                t_part,
-                len(data),
-                max(t_dask - t_part * ddf.npartitions / 2, 0),
-            )
-            results.append([kind, len(data), ddf.npartitions, f"{len(data) / t_one:,.0f}",
-                            f"{len(data) / t_dask:,.0f}", f"{t_one / t_dask:.2f}x"])  # fmt: skip
+            one_1t[kind] = time.perf_counter() - start
+        chunks[kind] = math.ceil(len(data) / n_parts / 128) * 128  # whole 128-row blocks
+    envs = {
+        "Dask default": dict(dask.config.get("distributed.nanny.pre-spawn-environ")),
+        "worker_environ()": epd.worker_environ(),
+    }
+    for env_name, env in envs.items():
+        with (
+            dask.config.set({"distributed.nanny.pre-spawn-environ": env}),
+            warnings.catch_warnings(),
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            warnings.simplefilter("ignore", RuntimeWarning)  # the MALLOC_TRIM hint
+            client.wait_for_workers(2)
+            for kind, data in rows.items():
+                ep = eps[kind]
+                ddf = dd.from_pandas(data, chunksize=chunks[kind])
+                warm = dd.from_pandas(data.iloc[:256], npartitions=2)
+                epd.explain_local(ep, warm, client=client).compute()
+                start = time.perf_counter()
+                out = epd.explain_local(ep, ddf, client=client).compute()
+                dask_t[env_name, kind] = time.perf_counter() - start
+                assert len(out) == len(data)
+    for kind, data in rows.items():
+        n = len(data)
+        P = -(-n // chunks[kind])
+        best_one = min(one[kind], one_1t[kind])
+        t_dask = dask_t["worker_environ()", kind]
+        # per-partition cost: the single-threaded in-process time per partition
+        t_part = one_1t[kind] / P
+        costs[kind] = (P, t_part, n, max(t_dask - t_part * P / 2, 0))
+        results.append([kind, n, P, f"{n / one[kind]:,.0f}", f"{n / one_1t[kind]:,.0f}",
+                        f"{n / dask_t['Dask default', kind]:,.0f}", f"{n / t_dask:,.0f}",
+                        f"{best_one / t_dask:.2f}x"])  # fmt: skip
     print(f"\n## Throughput (2 cores, load average {os.getloadavg()[0]:.1f} at the end)\n")
-    print_table(["explainer", "rows", "partitions", "1 process rows/s", "2 Dask workers rows/s",
-                 "speed-up"], results)  # fmt: skip
+    print_table(["explainer", "rows", "partitions", "1 process rows/s (default threads)",
+                 "1 process rows/s (1 thread)", "2 workers rows/s (Dask default env)",
+                 "2 workers rows/s (worker_environ())",
+                 "speed-up (worker_environ() vs best 1 process)"], results)  # fmt: skip
 
     rss_rows = []
     for bs in [] if args.no_rss else ["1024", "8192", "65536", "in-memory"]:

@@ -15,6 +15,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from explainable_pipeline import ExplainablePipeline
 
+dask = pytest.importorskip("dask")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 from explainable_pipeline import distributed as epd  # noqa: E402
@@ -64,6 +65,7 @@ def _fit(name):
 @pytest.fixture(scope="module")
 def client():
     with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": epd.worker_environ()}),
         distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
@@ -168,3 +170,28 @@ def test_without_client_uses_local_scheduler():
     ep, X = _fit("tree-reg")
     got = epd.explain_local(ep, _ddf(X), client=False).compute(scheduler="synchronous")
     assert_array_equal(got[NUM + CAT].to_numpy(), ep.explain_local(X).values)
+
+
+# ------------------------------------------------------------------ worker allocator
+def test_workers_started_with_worker_environ_keep_the_adaptive_allocator(client):
+    env = epd.worker_environ()
+    assert epd.MALLOC_TRIM not in env and env  # the rest of Dask's environment stays
+    assert set(client.run(epd._malloc_trim_threshold).values()) == {None}
+
+
+def test_a_cluster_with_malloc_trim_set_gets_one_warning(monkeypatch):
+    class FakeClient:
+        class scheduler:
+            address = "tcp://fake:1"
+
+        def run(self, fn):
+            return {"tcp://w1": "65536", "tcp://w2": "65536"}
+
+    monkeypatch.setattr(epd, "_CHECKED_CLUSTERS", set())
+    with pytest.warns(RuntimeWarning, match="2 Dask worker.*MALLOC_TRIM_THRESHOLD_=65536.*worker_environ"):
+        epd._check_worker_allocator(FakeClient())
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        epd._check_worker_allocator(FakeClient())  # once per cluster
