@@ -37,6 +37,7 @@ class Block:
     data: Any  # the rows explained (raw, or engineered frame)
     teacher: np.ndarray | None = None  # mimic: model output (n_outputs, n)
     surrogate: np.ndarray | None = None  # mimic: surrogate output (n_outputs, n)
+    evaluation: str | None = None  # raw-space methods: the coalition-value path that ran
 
 
 def engineered_attribution(ep, X, Xt=None):
@@ -75,8 +76,9 @@ def explain_block(ep, X, space: str, *, random_state=None, progress=None, Xt=Non
     ``Xt``, the rows already transformed, spares the engineered-space explainers a transform.
     """
     method = ep.explainer_
+    evaluation = None
     if method in RAW_SPACE_METHODS:
-        attribution, features, groups = raw_space_attribution(
+        attribution, features, groups, evaluation = raw_space_attribution(
             ep, X, random_state=random_state, progress=progress
         )
         data = X
@@ -97,7 +99,8 @@ def explain_block(ep, X, space: str, *, random_state=None, progress=None, Xt=Non
         teacher = teacher_targets(model_output, ep._is_classifier()).T
     values, expected, predictions = per_class(ep, attribution)
     return Block(values, expected, predictions, features, groups, attribution.output, data,
-                 teacher, attribution.predictions if teacher is not None else None)  # fmt: skip
+                 teacher, attribution.predictions if teacher is not None else None,
+                 evaluation)  # fmt: skip
 
 
 def per_class(ep, attribution):
@@ -195,6 +198,7 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
 
     ``random_state`` (default: the ``random_state`` parameter) seeds the coalition
     design; ``progress`` (default: :meth:`_show_progress`) shows the inner progress bar.
+    Returns ``(attribution, player names, groups, evaluation path)``.
     """
     from .explainers._evaluators import pipeline_evaluator
     from .explainers._shapley import shapley_values
@@ -218,7 +222,7 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
     )
     values = np.ascontiguousarray(result.values.transpose(2, 0, 1))  # (outputs, n, players)
     attribution = EngineeredAttribution(values, np.asarray(result.base_values), name)
-    return attribution, names, group_members(ep)
+    return attribution, names, group_members(ep), result.evaluation
 
 
 def importance_interval(values: np.ndarray, n_total: int, z: float = 1.959964) -> np.ndarray:

@@ -150,6 +150,9 @@ def _assemble(ep, blocks: list[Block], space: str, data) -> LocalExplanation:
         teacher = np.concatenate([b.teacher for b in blocks], axis=-1)
         surrogate = np.concatenate([b.surrogate for b in blocks], axis=-1)
         meta = {"fidelity": fidelity(teacher, surrogate, ep._is_classifier(), first.output)}
+    paths = list(dict.fromkeys(b.evaluation for b in blocks if b.evaluation is not None))
+    if paths:  # raw-space methods: which exact evaluation path computed the coalition values
+        meta = {"evaluation": "; ".join(paths)}
     return LocalExplanation(
         values,
         first.expected,

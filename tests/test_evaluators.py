@@ -343,6 +343,10 @@ def test_explainable_pipeline_uses_fast_path_and_stays_additive(mixed):
     res = shapley_values(ep.predict_proba, X, ep.background_, ep.background_weights_,
                          method="exact", evaluator=ev)
     assert res.evaluation == "kernel-machine"
+    assert local.meta["evaluation"] == "kernel-machine"  # recorded on the explanation
+    ep_mlp = ExplainablePipeline(_preprocessor(False), MLPClassifier((4,), max_iter=50, random_state=0),
+                                 explainer="exact", background=4, random_state=0).fit(df, y)
+    assert ep_mlp.explain_local(X[:2]).meta["evaluation"] in ("separable", "black-box")
 
 
 def test_kernel_design_is_validated(binary):
