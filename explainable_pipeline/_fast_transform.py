@@ -316,21 +316,55 @@ def _same(a, b) -> bool:
     return bool(all(x == y or (x != x and y != y) for x, y in zip(a.ravel(), b.ravel())))
 
 
-def _edge_rows(rows: pd.DataFrame) -> list[pd.DataFrame]:
-    """Copies of the first row with, per column, a NaN, a None or an unseen category
-    (keeping the column's dtype)."""
-    first = rows.iloc[[0]]
-    edges = []
+def _edge_rows(rows: pd.DataFrame) -> pd.DataFrame | None:
+    """Copies of the first row with, per column, a NaN, a None or an unseen category put in
+    (keeping each column's dtype; values a column cannot hold are left out), as one frame."""
+    first = rows.iloc[0]
+    plan = []  # (column, value) per edge row
     for col in rows.columns:
-        numeric = pd.api.types.is_numeric_dtype(rows[col])
+        dtype = rows[col].dtype
+        if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, np.dtype):
+            continue  # NumPy integers cannot hold a missing value
+        numeric = pd.api.types.is_numeric_dtype(dtype)
         for value in (np.nan, None) if numeric else (np.nan, None, "__unseen_category__"):
-            probe = first.copy()
+            plan.append((col, value))
+    if not plan:
+        return None
+    columns = {}
+    for col in rows.columns:
+        values = [first[col]] * len(plan)
+        changed = [i for i, (c, _) in enumerate(plan) if c == col]
+        for i in changed:
+            values[i] = plan[i][1]
+        try:
+            columns[col] = pd.Series(values, dtype=rows[col].dtype)
+        except (TypeError, ValueError):  # the column cannot hold one of them: keep the row's
+            columns[col] = pd.Series([first[col]] * len(plan), dtype=rows[col].dtype)
+    return pd.DataFrame(columns)
+
+
+def _agree_on_edges(preprocessor, fast, edges: pd.DataFrame) -> bool:
+    """Whether ``fast`` is exact on every edge row it accepts (refusing one is always safe:
+    the real transform then runs)."""
+    try:
+        fast(edges)
+        accepted = np.arange(len(edges))
+    except Fallback:
+        accepted = []
+        for i in range(len(edges)):
             try:
-                probe[col] = pd.Series([value], index=probe.index, dtype=rows[col].dtype)
-            except (TypeError, ValueError):  # e.g. NaN in an integer column
+                fast(edges.iloc[[i]])
+                accepted.append(i)
+            except Fallback:
                 continue
-            edges.append(probe)
-    return edges
+            except Exception:  # noqa: BLE001 - a compiler gap: do not use the fast path
+                return False
+        accepted = np.asarray(accepted, dtype=np.intp)
+    except Exception:  # noqa: BLE001
+        return False
+    if len(accepted) == 0:
+        return True
+    return _agree(preprocessor, fast, edges.iloc[accepted])
 
 
 def _agree(preprocessor, fast, probe) -> bool:
@@ -387,23 +421,13 @@ def compile_transform(preprocessor, rows) -> Callable | None:
 
     if frame is None and hasattr(preprocessor, "feature_names_in_"):
         return None  # fitted on a DataFrame but no frame to probe with
-    if frame is None:
-        probes = [rows, rows[:1]]
-    else:
-        # the rows as one batch and one row alone; the edge rows as one batch (transforms
-        # are row-wise), or one by one when that batch fails (e.g. handle_unknown="error")
-        edges = _edge_rows(frame)
-        probes = [frame, frame.iloc[:1]]
-        if edges:
-            batch = pd.concat(edges, ignore_index=True)
-            try:
-                preprocessor.transform(batch)
-                probes.append(batch)
-            except Exception:  # noqa: BLE001
-                probes.extend(edges)
-    if all(_agree(preprocessor, fast, probe) for probe in probes):
-        return fast
-    return None
+    probes = [rows, rows[:1]] if frame is None else [frame, frame.iloc[:1]]
+    if not all(_agree(preprocessor, fast, probe) for probe in probes):
+        return None
+    edges = None if frame is None else _edge_rows(frame)
+    if edges is not None and not _agree_on_edges(preprocessor, fast, edges):
+        return None
+    return fast
 
 
 # One compiled function per fitted preprocessor object, kept outside the estimator (so
