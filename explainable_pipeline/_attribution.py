@@ -217,7 +217,7 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
         n_jobs=ep.n_jobs,
         progress=ep._show_progress(_num_samples(X)) if progress is None else progress,
         evaluator=pipeline_evaluator(
-            ep.preprocessor_, ep.estimator_, output_method(ep)[0], ep.feature_map_
+            ep.preprocessor_, ep.estimator_, output_method(ep)[0], ep.feature_map_, ep._transform
         ),
     )
     values = np.ascontiguousarray(result.values.transpose(2, 0, 1))  # (outputs, n, players)

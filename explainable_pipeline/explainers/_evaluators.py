@@ -56,7 +56,7 @@ _MAX_ELEMENTS = 1 << 22
 _MIN_PROB = 1e-7  # libsvm's clipping of pairwise probabilities
 
 
-def pipeline_evaluator(preprocessor, estimator, method: str, feature_map=None):
+def pipeline_evaluator(preprocessor, estimator, method: str, feature_map=None, transform=None):
     """The exact fast evaluation of a fitted pipeline's coalition values, for the engine.
 
     Parameters
@@ -69,6 +69,9 @@ def pipeline_evaluator(preprocessor, estimator, method: str, feature_map=None):
     feature_map : FeatureMap, default=None
         The fitted map from engineered to raw columns (needed with a preprocessor: the fast
         paths apply only when it is exact, one raw parent per engineered column).
+    transform : callable, default=None
+        Used instead of ``preprocessor.transform`` (``ExplainablePipeline`` passes its own,
+        which compiles a checked fast path for few rows).
 
     Returns
     -------
@@ -77,7 +80,7 @@ def pipeline_evaluator(preprocessor, estimator, method: str, feature_map=None):
         ``path`` is ``"kernel-machine"``, ``"separable"`` or None, with ``reason`` saying why
         no fast path applied.
     """
-    return PipelineEvaluator(preprocessor, estimator, method, feature_map)
+    return PipelineEvaluator(preprocessor, estimator, method, feature_map, transform)
 
 
 class PipelineEvaluator:
@@ -86,8 +89,9 @@ class PipelineEvaluator:
     See :func:`pipeline_evaluator`.
     """
 
-    def __init__(self, preprocessor, estimator, method, feature_map=None):
+    def __init__(self, preprocessor, estimator, method, feature_map=None, transform=None):
         self.preprocessor = preprocessor
+        self.transform = transform
         self.estimator = estimator
         self.method = method
         self.feature_map = feature_map
@@ -95,7 +99,9 @@ class PipelineEvaluator:
         self.reason = None
 
     def _transform(self, X):
-        return X if self.preprocessor is None else self.preprocessor.transform(X)
+        if self.preprocessor is None:
+            return X
+        return self.preprocessor.transform(X) if self.transform is None else self.transform(X)
 
     def _engineered_players(self, player_cols: np.ndarray, n_engineered: int):
         """(M, n_engineered) bool: the engineered columns of each player, or None."""
