@@ -103,7 +103,7 @@ def main() -> None:
 
     from explainable_pipeline import distributed as epd
 
-    n_tree, n_kernel, n_rss = (8192, 1024, 300_000) if args.quick else (65536, 8192, 1_000_000)
+    n_tree, n_kernel, n_rss = (8192, 1024, 300_000) if args.quick else (65536, 16384, 1_000_000)
     n_tree, n_kernel = args.tree_rows or n_tree, args.kernel_rows or n_kernel
     X, y = make_data(3000)
     rows = {"tree": make_data(n_tree, 1)[0], "kernel": make_data(n_kernel, 2)[0]}
