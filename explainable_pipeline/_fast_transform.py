@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numbers
 import threading
+import warnings
 import weakref
 from collections.abc import Callable
 
@@ -177,11 +178,13 @@ def _onehot(step) -> Callable:
     total = start
     columns = np.concatenate([offsets[j] + keep[j] for j in range(len(keep))])
     ignore = step.handle_unknown != "error"
+    # with drop, scikit-learn warns about unknown categories: let it (via Fallback)
+    silent = ignore and drop is None
     dtype = step.dtype
 
     def encode(A):
         codes = _codes(np.asarray(A, dtype=object), indexes)
-        if not ignore and (codes < 0).any():
+        if not silent and (codes < 0).any():
             raise Fallback("unknown category")
         full = np.zeros((A.shape[0], total), dtype=dtype)
         rows = np.arange(A.shape[0])
@@ -325,8 +328,9 @@ def _edge_rows(rows: pd.DataFrame) -> pd.DataFrame | None:
         dtype = rows[col].dtype
         if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, np.dtype):
             continue  # NumPy integers cannot hold a missing value
-        numeric = pd.api.types.is_numeric_dtype(dtype)
-        for value in (np.nan, None) if numeric else (np.nan, None, "__unseen_category__"):
+        # a categorical dtype cannot hold an unseen category; numbers need none
+        plain = pd.api.types.is_numeric_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
+        for value in (np.nan, None) if plain else (np.nan, None, "__unseen_category__"):
             plan.append((col, value))
     if not plan:
         return None
@@ -370,7 +374,9 @@ def _agree_on_edges(preprocessor, fast, edges: pd.DataFrame) -> bool:
 def _agree(preprocessor, fast, probe) -> bool:
     """Whether ``fast`` reproduces ``preprocessor.transform`` on ``probe`` (errors included)."""
     try:
-        expected = preprocessor.transform(probe)
+        with warnings.catch_warnings():  # probes, not the user's rows: no "unknown categories"
+            warnings.simplefilter("ignore")
+            expected = preprocessor.transform(probe)
     except Exception:  # noqa: BLE001 - the fast path must then refuse too
         try:
             fast(probe)
