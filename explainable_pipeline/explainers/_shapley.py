@@ -650,18 +650,21 @@ def _rel_change(new: np.ndarray, old: np.ndarray) -> float:
     return float(np.abs(new - old).sum() / max(np.abs(new).sum(), 1e-300))
 
 
-def _run_kernel_shared(eng: _Engine, design: _KernelDesign, tol):
-    """KernelSHAP of the background-averaged game with one design (see ``kernel_design``)."""
+def _kernel_rounds(n_rounds: int, complete: bool, tol, round_solver):
+    """Run KernelSHAP rounds until the estimate is stable (or the design is exhausted).
+
+    ``round_solver(t)`` returns ``(solve, n_coalitions)`` for round ``t``: ``solve(terms)`` is the
+    Shapley estimate of the coalitions drawn so far with interaction control variates ``terms``.
+    Unless the design enumerates every coalition, a pilot fit without terms picks them.
+    """
     phi, converged = None, None
-    complete = design.complete and not design.strata
-    for t in range(design.n_rounds):
-        masks, weights = design.round(t)
-        fit = (masks, weights, eng.values(masks), eng.fx, eng.base)
+    for t in range(n_rounds):
+        solve, n_coalitions = round_solver(t)
         terms = []
         if not complete:
-            pilot = _kernel_solve(*fit)
-            terms = _interaction_terms(np.abs(pilot).mean(axis=(0, 2)), len(masks))
-        new = _kernel_solve(*fit, terms=terms)
+            pilot = solve(())
+            terms = _interaction_terms(np.abs(pilot).mean(axis=(0, 2)), n_coalitions)
+        new = solve(terms)
         if phi is not None and tol is not None:
             converged = _rel_change(new, phi) <= tol
         phi = new
@@ -675,13 +678,21 @@ def _run_kernel_shared(eng: _Engine, design: _KernelDesign, tol):
 
 
 def _run_kernel(eng: _Engine, designs, active, tol):
-    if isinstance(designs, _KernelDesign):
-        return _run_kernel_shared(eng, designs, tol)
+    if isinstance(designs, _KernelDesign):  # one design for the background-averaged game
+        design = designs
+
+        def shared_round(t):
+            masks, weights = design.round(t)
+            fit = (masks, weights, eng.values(masks), eng.fx, eng.base)
+            return (lambda terms: _kernel_solve(*fit, terms=terms)), len(masks)
+
+        complete = design.complete and not design.strata
+        return _kernel_rounds(design.n_rounds, complete, tol, shared_round)
+
     w = eng.w
-    phi, converged = None, None
-    n_rounds = designs[active[0]].n_rounds
-    complete = designs[active[0]].complete and not designs[active[0]].strata
-    for t in range(n_rounds):
+    first = designs[active[0]]
+
+    def independent_round(t):  # one design per background row, weighted by the row's weight
         rounds = {j: designs[j].round(t) for j in active}
         masks = np.concatenate([rounds[j][0] for j in active])
         bg = np.concatenate([np.full(len(rounds[j][0]), j) for j in active])
@@ -690,21 +701,14 @@ def _run_kernel(eng: _Engine, designs, active, tol):
         per_game = dict(zip(active, np.split(values, stops, axis=1), strict=True))
         fits = {j: (rounds[j][0], rounds[j][1], per_game[j], eng.fx, eng.f_background[j])
                 for j in active}
-        terms = []
-        if not complete:
-            pilot = sum(w[j] * _kernel_solve(*fits[j]) for j in active)
-            terms = _interaction_terms(np.abs(pilot).mean(axis=(0, 2)), len(rounds[active[0]][0]))
-        new = sum(w[j] * _kernel_solve(*fits[j], terms=terms) for j in active)
-        if phi is not None and tol is not None:
-            converged = _rel_change(new, phi) <= tol
-        phi = new
-        if converged:
-            break
-    if complete:
-        converged = True
-    elif tol is not None and converged is None:
-        converged = False
-    return phi, converged
+
+        def solve(terms):
+            return sum(w[j] * _kernel_solve(*fits[j], terms=terms) for j in active)
+
+        return solve, len(rounds[active[0]][0])
+
+    complete = first.complete and not first.strata
+    return _kernel_rounds(first.n_rounds, complete, tol, independent_round)
 
 
 def _run_permutation(eng: _Engine, designs, active, tol):
