@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,3 +75,23 @@ def mixed_preprocessor(**onehot):
             ("cat", OneHotEncoder(handle_unknown="ignore", **onehot), ["city", "plan"]),
         ]
     )
+
+
+def brute_force_shapley_rows(f, x, background, weights):
+    """Shapley values of the row ``x`` (1-D array) by enumerating every permutation (M! orderings):
+    a coalition keeps ``x``'s columns and takes the others from the weighted background rows."""
+    M = x.shape[0]
+
+    def v(S):
+        rows = background.copy()
+        rows[:, list(S)] = x[list(S)]
+        return weights @ f(rows)
+
+    phi = np.zeros(M)
+    perms = list(itertools.permutations(range(M)))
+    for perm in perms:
+        prefix: list[int] = []
+        for i in perm:
+            phi[i] += v(prefix + [i]) - v(prefix)
+            prefix.append(i)
+    return phi / len(perms)

@@ -6,12 +6,12 @@ floating-point precision, and fall back to the black box whenever it does not ap
 
 from __future__ import annotations
 
-import itertools
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import brute_force_shapley_rows
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.decomposition import PCA
@@ -109,21 +109,8 @@ def test_kernel_machine_exact_equals_brute_force(binary):
     ev = pipeline_evaluator(None, model, "predict_proba")
     res = shapley_values(model.predict_proba, x, bg, w, method="exact", evaluator=ev)
     assert res.evaluation == "kernel-machine"
-    M = x.shape[1]
-
-    def v(S):
-        rows = bg.copy()
-        rows[:, list(S)] = x[0, list(S)]
-        return w @ model.predict_proba(rows)[:, 1]
-
-    phi = np.zeros(M)
-    perms = list(itertools.permutations(range(M)))
-    for perm in perms:
-        prefix: list[int] = []
-        for i in perm:
-            phi[i] += v(prefix + [i]) - v(prefix)
-            prefix.append(i)
-    np.testing.assert_allclose(res.values[0, :, 1], phi / len(perms), rtol=0, atol=TOL)
+    phi = brute_force_shapley_rows(lambda rows: model.predict_proba(rows)[:, 1], x[0], bg, w)
+    np.testing.assert_allclose(res.values[0, :, 1], phi, rtol=0, atol=TOL)
     # additivity
     total = res.values[0, :, :].sum(axis=0) + res.base_values
     np.testing.assert_allclose(total, model.predict_proba(x)[0], rtol=0, atol=1e-12)

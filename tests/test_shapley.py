@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import brute_force_shapley_rows
 
 from explainable_pipeline.explainers._background import summarize_background
 from explainable_pipeline.explainers._shapley import (
@@ -29,25 +29,6 @@ def _nonlinear(Z):
 def _two_outputs(Z):
     y = _nonlinear(Z)
     return np.column_stack([y, -2.0 * y + np.asarray(Z, dtype=float)[:, 0]])
-
-
-def _brute_force(f, x, background, weights):
-    """Shapley values by enumerating every permutation (M! orderings)."""
-    M = x.shape[0]
-
-    def v(S):
-        rows = background.copy()
-        rows[:, list(S)] = x[list(S)]
-        return weights @ f(rows)
-
-    phi = np.zeros(M)
-    perms = list(itertools.permutations(range(M)))
-    for perm in perms:
-        prefix: list[int] = []
-        for i in perm:
-            phi[i] += v(prefix + [i]) - v(prefix)
-            prefix.append(i)
-    return phi / len(perms)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +76,7 @@ def test_exact_matches_permutation_enumeration(problem):
 
     res = shapley_values(f, X, background, weights)
     for r in range(X.shape[0]):
-        ref = _brute_force(f, X[r], background, weights / weights.sum())
+        ref = brute_force_shapley_rows(f, X[r], background, weights / weights.sum())
         np.testing.assert_allclose(res.values[r, :, 0], ref, rtol=1e-10, atol=1e-12)
 
 
