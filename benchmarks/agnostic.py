@@ -134,6 +134,30 @@ def reference(f, x_test, summary, evaluator, budget: int):
     return ref.values, f"our kernel, n_samples={budget} (seed-to-seed {rel_err(check.values, ref.values):.2%})"
 
 
+def reference_and_peer(label, f, x_test, summary, evaluator, budget: int, rows: list):
+    """The reference values (exact up to 16 features, else a high-budget kernel run) and the
+    shap.KernelExplainer row; returns (reference, its name, shap's time)."""
+    if x_test.shape[1] <= 16:
+        ref = shapley_values(f, x_test, summary.data, summary.weights, method="exact",
+                             evaluator=evaluator).values
+        ref_name = "exact enumeration"
+    else:
+        ref, ref_name = reference(f, x_test, summary, evaluator, budget)
+    shap_vals, t_shap = timed(lambda: shap_kernel(f, summary, x_test),
+                              lambda: shap_kernel(f, summary, x_test[:1]))
+    rows.append((label, "shap.KernelExplainer (default nsamples)", "", t_shap, 1.0,
+                 rel_err(shap_vals, ref), ref_name))
+    return ref, ref_name, t_shap
+
+
+def black_box_row(label, what, f, x_test, summary, ref, ref_name, t_shap, rows: list):
+    """Our kernel estimator with the model as an opaque function (no fast evaluation path)."""
+    res, t = timed(lambda: shapley_values(f, x_test, summary.data, summary.weights,
+                                          method="kernel", random_state=0))
+    rows.append((label, f"ours kernel, black-box path ({what} as opaque f)", res.evaluation, t,
+                 t_shap / t, rel_err(res.values, ref), ref_name))
+
+
 def run_svc(n_features: int, quick: bool, rows: list):
     from sklearn.svm import SVC
 
@@ -150,16 +174,8 @@ def run_svc(n_features: int, quick: bool, rows: list):
     ep = make("kernel")
     f = ep.estimator_.predict_proba
     ev = pipeline_evaluator(None, ep.estimator_, "predict_proba")
-    if n_features <= 16:
-        ref = shapley_values(f, x_test, summary.data, summary.weights, method="exact",
-                             evaluator=ev).values
-        ref_name = "exact enumeration"
-    else:
-        ref, ref_name = reference(f, x_test, summary, ev, 8192 if quick else 16384)
-    shap_vals, t_shap = timed(lambda: shap_kernel(f, summary, x_test),
-                              lambda: shap_kernel(f, summary, x_test[:1]))
-    rows.append((label, "shap.KernelExplainer (default nsamples)", "", t_shap, 1.0,
-                 rel_err(shap_vals, ref), ref_name))
+    ref, ref_name, t_shap = reference_and_peer(label, f, x_test, summary, ev,
+                                               8192 if quick else 16384, rows)
     candidates = [("kernel", ep)]
     if n_features <= 12:
         candidates.insert(0, ("auto (= exact)", make("auto")))
@@ -167,10 +183,7 @@ def run_svc(n_features: int, quick: bool, rows: list):
         vals, t = timed(lambda m=model: ours(m, x_test), lambda m=model: ours(m, x_test[:1]))
         rows.append((label, f"ours explainer={name!r}", path_of(model, x_test), t, t_shap / t,
                      rel_err(vals, ref), ref_name))
-    res, t = timed(lambda: shapley_values(f, x_test, summary.data, summary.weights,
-                                          method="kernel", random_state=0))
-    rows.append((label, "ours kernel, black-box path (model as opaque f)", res.evaluation, t,
-                 t_shap / t, rel_err(res.values, ref), ref_name))
+    black_box_row(label, "model", f, x_test, summary, ref, ref_name, t_shap, rows)
 
 
 def run_mlp(n_features: int, quick: bool, rows: list):
@@ -185,22 +198,12 @@ def run_mlp(n_features: int, quick: bool, rows: list):
         random_state=0,
     ).fit(x_train, y_train)
     f = ep.predict_proba
-    if n_features <= 16:
-        ref = shapley_values(f, x_test, summary.data, summary.weights, method="exact").values
-        ref_name = "exact enumeration"
-    else:
-        ref, ref_name = reference(f, x_test, summary, None, 4096 if quick else 16384)
-    shap_vals, t_shap = timed(lambda: shap_kernel(f, summary, x_test),
-                              lambda: shap_kernel(f, summary, x_test[:1]))
-    rows.append((label, "shap.KernelExplainer (default nsamples)", "", t_shap, 1.0,
-                 rel_err(shap_vals, ref), ref_name))
+    ref, ref_name, t_shap = reference_and_peer(label, f, x_test, summary, None,
+                                               4096 if quick else 16384, rows)
     vals, t = timed(lambda: ours(ep, x_test), lambda: ours(ep, x_test[:1]))
     rows.append((label, "ours explainer='kernel'", path_of(ep, x_test), t, t_shap / t,
                  rel_err(vals, ref), ref_name))
-    res, t = timed(lambda: shapley_values(f, x_test, summary.data, summary.weights,
-                                          method="kernel", random_state=0))
-    rows.append((label, "ours kernel, black-box path (pipeline as opaque f)", res.evaluation, t,
-                 t_shap / t, rel_err(res.values, ref), ref_name))
+    black_box_row(label, "pipeline", f, x_test, summary, ref, ref_name, t_shap, rows)
 
 
 def onehot_data():
