@@ -95,3 +95,15 @@ def brute_force_shapley_rows(f, x, background, weights):
             phi[i] += v(prefix + [i]) - v(prefix)
             prefix.append(i)
     return phi / len(perms)
+
+
+def penguin_lgbm(X, y):
+    """The small LightGBM ExplainablePipeline that persistence and serving tests share."""
+    lightgbm = pytest.importorskip("lightgbm")
+    from explainable_pipeline import ExplainablePipeline
+
+    return ExplainablePipeline(
+        penguin_preprocessor(),
+        lightgbm.LGBMClassifier(n_estimators=15, num_leaves=7, verbose=-1, n_jobs=1),
+        random_state=0,
+    ).fit(X, y)

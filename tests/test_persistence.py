@@ -9,7 +9,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import penguin_preprocessor
+from conftest import penguin_lgbm, penguin_preprocessor
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
@@ -33,11 +33,7 @@ LGBM_TYPES = {"lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier"}
 @pytest.fixture(scope="module")
 def penguin_models(penguins):
     X, y = penguins
-    lgbm = ExplainablePipeline(
-        penguin_preprocessor(),
-        lightgbm.LGBMClassifier(n_estimators=15, num_leaves=7, verbose=-1, n_jobs=1),
-        random_state=0,
-    ).fit(X, y)
+    lgbm = penguin_lgbm(X, y)
     logreg = ExplainablePipeline(
         penguin_preprocessor(), LogisticRegression(max_iter=300), random_state=0
     ).fit(X, y)

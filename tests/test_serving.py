@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import penguin_preprocessor
+from conftest import penguin_lgbm
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
@@ -32,12 +32,7 @@ from explainable_pipeline.serving import create_app  # noqa: E402
 @pytest.fixture(scope="module")
 def lgbm(penguins):
     X, y = penguins
-    ep = ExplainablePipeline(
-        penguin_preprocessor(),
-        lightgbm.LGBMClassifier(n_estimators=15, num_leaves=7, verbose=-1, n_jobs=1),
-        random_state=0,
-    ).fit(X, y)
-    return ep, X
+    return penguin_lgbm(X, y), X
 
 
 @pytest.fixture(scope="module")
