@@ -100,8 +100,6 @@ def coerce_frame(ep: ExplainablePipeline, frame: pd.DataFrame) -> pd.DataFrame |
     missing = [c for c in kinds if c not in frame.columns]
     if missing:
         raise ValueError(f"Missing raw column(s) {missing}; the model needs all of {list(kinds)}.")
-    if not getattr(ep, "feature_dtypes_", None):
-        return frame[list(kinds)].to_numpy(dtype=float)
     return _coerce_columns(ep, kinds, {col: frame[col] for col in kinds}, frame.index)
 
 
