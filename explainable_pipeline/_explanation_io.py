@@ -45,6 +45,7 @@ import logging
 import os
 import re
 import secrets
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,17 @@ from typing import Any
 import numpy as np
 
 from ._explanation import GlobalExplanation, LocalExplanation
+from ._fileio import (
+    atomic_write_bytes,
+    check_dense_size,
+    check_npy_members,
+    child,
+    directory_lock,
+    fsync_dir,
+    read_json,
+    reading,
+    temp_name,
+)
 
 __all__ = [
     "FILE_FORMAT_VERSION",
@@ -75,30 +87,6 @@ class ExplanationFormatError(ValueError):
 
 
 # --------------------------------------------------------------------------- helpers
-def _fsync_dir(path: Path) -> None:
-    if os.name == "nt":  # pragma: no cover - directories cannot be opened on Windows
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_bytes_atomic(target: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temp file beside ``target``, fsync it, then ``os.replace``."""
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _write_npz(target: Path, arrays: dict[str, np.ndarray]) -> None:
     with open(target, "wb") as f:
         np.savez_compressed(f, **arrays)
@@ -154,6 +142,9 @@ def save_explanation(explanation: LocalExplanation | GlobalExplanation, path: An
     """Save an explanation to the directory ``path`` (created; an older save is replaced).
 
     The write is atomic: a crash leaves the previous explanation or none, never a mix.
+    Concurrent saves to one directory (threads or processes) serialise on a lock for their
+    last step: the last one wins and the directory always loads. Only files this call
+    created, and array files of earlier saves, are ever removed.
 
     Parameters
     ----------
@@ -200,17 +191,27 @@ def save_explanation(explanation: LocalExplanation | GlobalExplanation, path: An
         "explanation": body,
     }
     payload = json.dumps(doc, allow_nan=False, ensure_ascii=False).encode("utf-8")
-    if npz_name is not None:
-        try:
-            _write_npz(path / npz_name, arrays)
-        except BaseException:
-            (path / npz_name).unlink(missing_ok=True)
-            raise
-    _write_bytes_atomic(path / METADATA_FILE, payload)
-    _fsync_dir(path)
-    for stale in path.iterdir():  # older array files and temp files of crashed writes
-        if stale.name != npz_name and (_ARRAYS_RE.match(stale.name) or stale.name.endswith(".tmp")):
-            stale.unlink(missing_ok=True)
+    npz_tmp = None if npz_name is None else temp_name(path / npz_name)
+    placed = None
+    try:
+        if npz_tmp is not None:  # the slow part, outside the lock, under a name of this call
+            _write_npz(npz_tmp, arrays)
+        with directory_lock(path):
+            if npz_tmp is not None:
+                placed = path / npz_name
+                os.replace(npz_tmp, placed)
+            atomic_write_bytes(path / METADATA_FILE, payload)
+            placed = None  # referenced now
+            # array files of earlier saves; under the lock no other save has one in flight
+            for stale in path.iterdir():
+                if stale.name != npz_name and _ARRAYS_RE.match(stale.name):
+                    stale.unlink(missing_ok=True)
+            fsync_dir(path)
+    except BaseException:
+        for mine in (npz_tmp, placed):  # only files this call created
+            if mine is not None:
+                mine.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -241,7 +242,8 @@ def load_explanation(path: Any) -> LocalExplanation | GlobalExplanation:
     if (path / METADATA_FILE).is_file():
         return _read_native(path)
     if (path / IC_METADATA_FILE).is_file():
-        return _read_interpret_community(path)
+        with reading(path, ExplanationFormatError):
+            return _read_interpret_community(path)
     raise FileNotFoundError(
         f"No saved explanation at {path}: expected {METADATA_FILE} (explainable-pipeline) or "
         f"{IC_METADATA_FILE} (interpret-community) in that directory."
@@ -249,15 +251,40 @@ def load_explanation(path: Any) -> LocalExplanation | GlobalExplanation:
 
 
 def _read_json(file: Path) -> Any:
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ExplanationFormatError(f"Cannot read {file}: corrupt or truncated ({exc}).") from exc
+    return read_json(file, ExplanationFormatError)
+
+
+#: Reads retried when a concurrent save replaced the array file between two reads.
+_READ_ATTEMPTS = 5
 
 
 def _read_native(path: Path) -> LocalExplanation | GlobalExplanation:
     file = path / METADATA_FILE
-    doc = _read_json(file)
+    for attempt in range(_READ_ATTEMPTS):
+        doc = _read_json(file)
+        _check_native_header(doc, file)
+        npz_name = doc.get("arrays")
+        arrays = None
+        if npz_name is not None:
+            if not isinstance(npz_name, str) or not _ARRAYS_RE.match(npz_name):
+                raise ExplanationFormatError(
+                    f"{file} names the array file {npz_name!r}; expected 'arrays.<hex>.npz' in "
+                    "the same directory. The file may have been tampered with."
+                )
+            npz = child(path, npz_name, "array file", file, ExplanationFormatError)
+            if not npz.is_file() and attempt + 1 < _READ_ATTEMPTS:
+                continue  # a concurrent save replaced it: read the new explanation.json
+            arrays = _read_npz(npz)
+        break
+    with reading(file, ExplanationFormatError):
+        body = _join_arrays(doc.get("explanation"), arrays, str(file))
+        if not isinstance(body, dict):
+            raise ExplanationFormatError(f"{file} has no 'explanation' object.")
+        cls = GlobalExplanation if body.get("kind") == "global" else LocalExplanation
+        return cls.from_dict(body)
+
+
+def _check_native_header(doc: Any, file: Path) -> None:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise ExplanationFormatError(f"{file} is not an explainable-pipeline explanation file.")
     version = doc.get("format_version")
@@ -266,25 +293,23 @@ def _read_native(path: Path) -> LocalExplanation | GlobalExplanation:
     if version > FILE_FORMAT_VERSION:
         raise ExplanationFormatError(
             f"{file} uses format_version {version}, written by explainable-pipeline "
-            f"{doc.get('library_version', '?')}; this version reads format_version <= "
+            f"{str(doc.get('library_version', '?'))[:40]}; this version reads format_version <= "
             f"{FILE_FORMAT_VERSION}. Upgrade explainable-pipeline to load it."
         )
-    arrays = None
-    if doc.get("arrays") is not None:
-        npz = path / str(doc["arrays"])
-        try:
-            with np.load(npz, allow_pickle=False) as npz_file:
-                arrays = {k: npz_file[k] for k in npz_file.files}
-        except Exception as exc:  # zipfile.BadZipFile, OSError, ValueError, EOFError
-            raise ExplanationFormatError(f"Cannot read {npz}: corrupt or missing ({exc}).") from exc
-    body = _join_arrays(doc.get("explanation"), arrays, str(file))
-    if not isinstance(body, dict):
-        raise ExplanationFormatError(f"{file} has no 'explanation' object.")
-    cls = GlobalExplanation if body.get("kind") == "global" else LocalExplanation
+
+
+def _read_npz(npz: Path) -> dict[str, np.ndarray]:
+    """The arrays of ``npz``; declared shapes are checked before anything is allocated."""
     try:
-        return cls.from_dict(body)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ExplanationFormatError(f"{file} holds an invalid explanation: {exc}") from exc
+        with open(npz, "rb") as f, zipfile.ZipFile(f) as zf:
+            check_npy_members(zf, npz, ExplanationFormatError)
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as npz_file:
+                return {k: npz_file[k] for k in npz_file.files}
+    except ExplanationFormatError:
+        raise
+    except Exception as exc:  # zipfile.BadZipFile, OSError, ValueError, EOFError, ...
+        raise ExplanationFormatError(f"Cannot read {npz}: corrupt or missing ({exc}).") from exc
 
 
 # --------------------------------------------------------------------------- interpret-community
@@ -296,21 +321,28 @@ def _ic_value(file: Path) -> Any:
             f"{file} lacks the 'data' key of interpret-community's layout."
         )
     kind, data = doc.get("metadata"), doc["data"]
-    if kind in ("sparse", "DatasetWrapperSparse"):
-        return _ic_sparse(data)
-    if kind in ("ndarray", "DataFrame", "DatasetWrapper"):
-        return np.asarray(data)
+    with reading(file, ExplanationFormatError):
+        if kind in ("sparse", "DatasetWrapperSparse"):
+            return _ic_sparse(data, file)
+        if kind in ("ndarray", "DataFrame", "DatasetWrapper"):
+            return np.asarray(data)
     return data  # "list", "other"
 
 
-def _ic_sparse(data: list) -> np.ndarray:
-    """``[data, indices, indptr, shape]`` (or one such list per class) -> dense array."""
+def _ic_sparse(data: list, file: Path) -> np.ndarray:
+    """``[data, indices, indptr, shape]`` (or one such list per class) -> dense array.
+
+    The declared shape is checked before the dense array is allocated.
+    """
     from scipy.sparse import csr_matrix
 
     if isinstance(data[0][0], list):
-        return np.stack([_ic_sparse(d) for d in data])
+        return np.stack([_ic_sparse(d, file) for d in data])
     values, indices, indptr, shape = data
-    return csr_matrix((values, indices, indptr), shape=tuple(shape)).toarray()
+    shape = check_dense_size(shape, 8, file, ExplanationFormatError)
+    if len(shape) != 2:
+        raise ExplanationFormatError(f"{file} declares a sparse matrix of shape {shape}.")
+    return csr_matrix((values, indices, indptr), shape=shape).toarray()
 
 
 def _read_interpret_community(path: Path) -> LocalExplanation | GlobalExplanation:
@@ -330,7 +362,11 @@ def _read_interpret_community(path: Path) -> LocalExplanation | GlobalExplanatio
         raise ExplanationFormatError(
             f"{meta_file} lacks the 'global'/'local' flags of interpret-community's layout."
         )
-    props = {p.stem: p for p in path.glob("*.json") if p.name != IC_METADATA_FILE}
+    props = {
+        p.stem: child(path, p.name, "property file", path, ExplanationFormatError)
+        for p in path.glob("*.json")
+        if p.name != IC_METADATA_FILE
+    }
 
     def get(name: str) -> Any:
         return _ic_value(props[name]) if name in props else None

@@ -44,11 +44,15 @@ import pandas as pd
 
 from ._codec import _dec_data, _enc_data
 from ._feature_map import FeatureMap
+from ._fileio import atomic_write, atomic_write_bytes, check_npy_members, loads_json, reading
 from ._optional import import_optional
+from ._pickle_header import envelope_items
 from ._pipeline import ExplainablePipeline
 
 __all__ = [
     "FORMAT_VERSION",
+    "ModelFileError",
+    "UnsafeModelFileError",
     "UntrustedTypesError",
     "VersionMismatchWarning",
     "get_untrusted_types",
@@ -70,7 +74,22 @@ _CHECKED = ("explainable-pipeline", "scikit-learn")
 _DIST_NAMES = {"sklearn": "scikit-learn", "explainable_pipeline": "explainable-pipeline"}
 
 
-class UntrustedTypesError(TypeError):
+class ModelFileError(ValueError):
+    """A model file cannot be loaded: truncated, corrupt, not written by :func:`save`, of a newer
+    ``format_version``, or refused by safe loading. The message names the file and the problem;
+    ``path`` is the file."""
+
+    def __init__(self, path: str | os.PathLike, message: str):
+        self.path = str(path)
+        super().__init__(message)
+
+
+class UnsafeModelFileError(ModelFileError):
+    """Safe loading (``trusted=``, a ``.skops`` suffix, ``allow_pickle=False``, the CLI's
+    ``--safe-only``) met a file that is not a skops zip. Nothing in it was unpickled."""
+
+
+class UntrustedTypesError(ModelFileError, TypeError):
     """A skops file holds types outside the trusted list; ``types`` lists them.
 
     Inspect the types, then pass the ones you trust to
@@ -78,12 +97,12 @@ class UntrustedTypesError(TypeError):
     """
 
     def __init__(self, path: str | os.PathLike, types: list[str]):
-        self.path = str(path)
         self.types = list(types)
         super().__init__(
-            f"{self.path} holds types that are not trusted by default: {self.types}. If you "
+            path,
+            f"{path} holds types that are not trusted by default: {self.types}. If you "
             f"trust the file's origin and these types, load it with "
-            f"load({self.path!r}, trusted={self.types!r})."
+            f"load({str(path)!r}, trusted={self.types!r}).",
         )
 
 
@@ -179,15 +198,17 @@ def _check_versions(meta: dict, path: str) -> None:
 
 def _check_envelope(obj: Any, path: str) -> dict:
     if not (isinstance(obj, dict) and obj.get("format") == _FORMAT_NAME):
-        raise ValueError(
+        raise ModelFileError(
+            path,
             f"{path} is not an explainable-pipeline file (no envelope found); save models with "
-            "explainable_pipeline.save(ep, path)."
+            "explainable_pipeline.save(ep, path).",
         )
     version = obj.get("format_version")
-    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
-        raise ValueError(
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= FORMAT_VERSION:
+        raise ModelFileError(
+            path,
             f"{path} has file format_version {version!r}; this explainable-pipeline reads "
-            f"1..{FORMAT_VERSION}. Upgrade explainable-pipeline to load it."
+            f"1..{FORMAT_VERSION}. Upgrade explainable-pipeline to load it.",
         )
     return obj
 
@@ -266,9 +287,71 @@ def _skops():
     return sio
 
 
-def _is_zip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(4) == b"PK\x03\x04"
+_ZIP_MAGIC = b"PK\x03\x04"
+#: The skops zip member every skops file has.
+_SKOPS_SCHEMA_MEMBER = "schema.json"
+#: Bytes of a joblib file scanned for its metadata (the metadata precedes the model).
+_HEADER_BYTES = 16 << 20
+_SAFE_ONLY = (
+    "safe loading (trusted=, a .skops name, allow_pickle=False or --safe-only) accepts skops "
+    "zip files only"
+)
+
+
+def _open_model(path: Path):
+    """Open ``path`` for reading once (no check-then-open race), refusing what is not a file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {path}.")
+    return open(path, "rb")
+
+
+def _skops_zip(data: bytes, path: Path) -> zipfile.ZipFile:
+    """``data`` as a skops zip whose array members declare sizes they store, else an error."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ModelFileError(path, f"{path} is a damaged zip file ({exc}).") from exc
+    if _SKOPS_SCHEMA_MEMBER not in names:
+        raise ModelFileError(path, f"{path} is a zip file but not a skops file (no schema.json).")
+    with reading(path, ModelFileError):
+        check_npy_members(zf, path, ModelFileError)
+    return zf
+
+
+def _skops_metadata(zf: zipfile.ZipFile, path: Path) -> dict:
+    if _SKOPS_METADATA_MEMBER not in zf.namelist():
+        raise ModelFileError(path, f"{path} is a zip file without explainable-pipeline metadata.")
+    with reading(path, ModelFileError):
+        info = zf.getinfo(_SKOPS_METADATA_MEMBER)
+        if info.file_size > _HEADER_BYTES:
+            raise ModelFileError(path, f"{path}: the metadata member is {info.file_size} bytes.")
+        meta = loads_json(zf.read(info), f"{path} ({_SKOPS_METADATA_MEMBER})", ModelFileError)
+    return _check_metadata(meta, path)
+
+
+def _joblib_metadata(head: bytes, path: Path) -> dict:
+    """The metadata of a joblib file from its first bytes, without unpickling (any version)."""
+    try:
+        items = envelope_items(head)
+    except ValueError as exc:
+        raise ModelFileError(
+            path,
+            f"{path} is not an explainable-pipeline file (no envelope found); save models with "
+            "explainable_pipeline.save(ep, path).",
+        ) from exc
+    _check_envelope(items, str(path))
+    if "metadata" not in items:
+        raise ModelFileError(path, f"{path} has no readable metadata (truncated or damaged).")
+    return _check_metadata(items["metadata"], path)
+
+
+def _check_metadata(meta: Any, path: Path) -> dict:
+    """Plain JSON data (a dict), copied; anything else is a damaged file."""
+    if not isinstance(meta, dict):
+        raise ModelFileError(path, f"{path}: the metadata is not a JSON object.")
+    with reading(path, ModelFileError):
+        return json.loads(json.dumps(meta))
 
 
 def get_untrusted_types(path: str | os.PathLike) -> list[str]:
@@ -284,18 +367,30 @@ def get_untrusted_types(path: str | os.PathLike) -> list[str]:
     list of str
         Fully qualified type names, e.g. ``["lightgbm.basic.Booster"]``; empty when the
         file loads with the default trust.
+
+    Raises
+    ------
+    UnsafeModelFileError
+        The file is not a skops zip (nothing is unpickled).
     """
     path = Path(path)
-    if not _is_zip(path):
-        raise ValueError(f"{path} is not a skops file; untrusted types apply to skops files only.")
-    return list(_skops().get_untrusted_types(file=path))
+    with _open_model(path) as f:
+        data = f.read()
+    if data[:4] != _ZIP_MAGIC:
+        raise UnsafeModelFileError(
+            path, f"{path} is not a skops file; untrusted types apply to skops files only."
+        )
+    _skops_zip(data, path)
+    with reading(path, ModelFileError):
+        return list(_skops().get_untrusted_types(data=data))
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The version and model record of a saved file, without building the model.
 
-    For skops files nothing is unpickled. For joblib files the file is unpickled (joblib has
-    no other way), so call it on trusted files only.
+    Nothing is ever unpickled or imported, whatever the file holds: skops files keep the
+    record in a JSON zip member; joblib files (of every version) keep it before the model,
+    where it is read as plain data by walking the pickle opcodes without executing them.
 
     Parameters
     ----------
@@ -307,21 +402,27 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         ``format_version``, ``serialization``, ``created``, ``versions`` (library ->
         version), ``model_libraries``, ``estimator``, ``explainer``, ``feature_names``,
         ``classes``.
+
+    Raises
+    ------
+    ModelFileError
+        The file is damaged or not an explainable-pipeline file.
     """
     path = Path(path)
-    if _is_zip(path):
-        with zipfile.ZipFile(path) as zf:
-            if _SKOPS_METADATA_MEMBER not in zf.namelist():
-                raise ValueError(f"{path} is a zip file without explainable-pipeline metadata.")
-            return json.loads(zf.read(_SKOPS_METADATA_MEMBER).decode("utf-8"))
-    import joblib
-
-    return dict(_check_envelope(joblib.load(path), str(path))["metadata"])
+    with _open_model(path) as f:
+        head = f.read(_HEADER_BYTES)
+        if head[:4] == _ZIP_MAGIC:
+            return _skops_metadata(_skops_zip(head + f.read(), path), path)
+    return _joblib_metadata(head, path)
 
 
 # --------------------------------------------------------------------------- public API
 def save(ep: ExplainablePipeline, path: str | os.PathLike, format: str = "joblib") -> Path:
     """Save a fitted ExplainablePipeline with a record of the library versions.
+
+    The write is atomic: the file is written under a temporary name in the same folder,
+    fsynced and renamed over ``path``, so a crash (even ``kill -9``) leaves the previous file
+    or none, never a truncated one, and readers never see a partial file.
 
     Parameters
     ----------
@@ -367,13 +468,14 @@ def save(ep: ExplainablePipeline, path: str | os.PathLike, format: str = "joblib
     if format == "joblib":
         import joblib
 
-        envelope = {
+        envelope = {  # key order matters: read_metadata reads what precedes "model"
             "format": _FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "metadata": meta,
             "model": ep,
         }
-        joblib.dump(envelope, path)
+        with atomic_write(path) as f:
+            joblib.dump(envelope, f)
         return path
     sio = _skops()
     state = _encode(ep.__getstate__())
@@ -388,20 +490,48 @@ def save(ep: ExplainablePipeline, path: str | os.PathLike, format: str = "joblib
     meta["untrusted_types"] = list(sio.get_untrusted_types(data=buffer.getvalue()))
     with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(_SKOPS_METADATA_MEMBER, json.dumps(meta, indent=1))
-    path.write_bytes(buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
-def load(path: str | os.PathLike, trusted: list[str] | None = None) -> ExplainablePipeline:
+def _safe_only(path: Path, trusted: Any, allow_pickle: Any) -> bool:
+    """Whether only skops files may load (see :func:`load`)."""
+    if allow_pickle is not None and not isinstance(allow_pickle, bool):
+        raise TypeError(f"allow_pickle must be None or a bool; got {allow_pickle!r}.")
+    if trusted is not None and (
+        isinstance(trusted, str) or not all(isinstance(t, str) for t in trusted)
+    ):
+        raise TypeError(
+            f"trusted must be a list of type names such as ['lightgbm.basic.Booster']; "
+            f"got {trusted!r}."
+        )
+    if allow_pickle and trusted is not None:
+        raise ValueError(
+            "trusted= asks for safe loading (skops files only); it cannot be combined with "
+            "allow_pickle=True."
+        )
+    return trusted is not None or path.suffix.lower() == ".skops" or allow_pickle is False
+
+
+def load(
+    path: str | os.PathLike,
+    trusted: list[str] | None = None,
+    *,
+    allow_pickle: bool | None = None,
+) -> ExplainablePipeline:
     """Load a file written by :func:`save`; the format is detected from the file.
 
     Parameters
     ----------
     path : str or path-like
     trusted : list of str, default=None
-        skops files only: fully qualified type names to trust beyond skops' defaults (see
-        :func:`get_untrusted_types`). Ignored for joblib files, which are pickles: load
-        those from trusted sources only.
+        Types to trust beyond skops' defaults (see :func:`get_untrusted_types`). Passing it
+        (even ``[]``) asks for **safe loading**: only a skops zip is accepted, and any other
+        file is refused before a byte of it is unpickled.
+    allow_pickle : bool, default=None
+        Whether a joblib file (a pickle: loading it runs code) may be loaded. None means
+        True, unless ``trusted`` is given or the file name ends in ``.skops``: both always
+        mean safe loading. Pass False to insist on safe loading.
 
     Returns
     -------
@@ -409,10 +539,16 @@ def load(path: str | os.PathLike, trusted: list[str] | None = None) -> Explainab
 
     Raises
     ------
+    UnsafeModelFileError
+        Safe loading was asked for and the file is not a skops zip (nothing was unpickled).
     UntrustedTypesError
         A skops file holds types neither trusted by default nor listed in ``trusted``.
-    ValueError
-        The file is not an explainable-pipeline file or has a newer format version.
+    ModelFileError
+        The file is truncated, damaged, not an explainable-pipeline file or has a newer
+        format version (the message names the file and the problem). The two errors above
+        are ModelFileErrors too.
+    FileNotFoundError
+        There is no file at ``path``.
 
     Warns
     -----
@@ -421,35 +557,57 @@ def load(path: str | os.PathLike, trusted: list[str] | None = None) -> Explainab
         the file was saved with.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No model file at {path}.")
-    if trusted is not None and (
-        isinstance(trusted, str) or not all(isinstance(t, str) for t in trusted)
-    ):
-        raise TypeError(
-            f"trusted must be a list of type names such as ['lightgbm.basic.Booster']; "
-            f"got {trusted!r}."
-        )
-    if not _is_zip(path):
-        import joblib
+    safe_only = _safe_only(path, trusted, allow_pickle)
+    with _open_model(path) as f:
+        head = f.read(4)
+        if head == _ZIP_MAGIC:
+            data = head + f.read()
+        elif safe_only:
+            raise UnsafeModelFileError(
+                path,
+                f"{path} is not a skops zip file (it looks like a pickle/joblib file) and "
+                f"{_SAFE_ONLY}; it was refused without unpickling anything. Load it only if "
+                "you trust its origin: load(path) with allow_pickle=True and no trusted=.",
+            )
+        else:
+            f.seek(0)
+            return _load_joblib(f, path)
+    return _load_skops(data, path, list(trusted or []))
 
-        envelope = _check_envelope(joblib.load(path), str(path))
-        _check_versions(envelope["metadata"], str(path))
-        model = envelope["model"]
-        if not isinstance(model, ExplainablePipeline):
-            raise ValueError(f"{path} holds a {type(model).__name__}, not an ExplainablePipeline.")
-        return model
+
+def _load_joblib(f, path: Path) -> ExplainablePipeline:
+    import joblib
+
+    with reading(path, ModelFileError):
+        envelope = _check_envelope(joblib.load(f), str(path))
+        metadata = envelope.get("metadata")
+        model = envelope.get("model")
+    if not isinstance(model, ExplainablePipeline):
+        raise ModelFileError(
+            path, f"{path} holds a {type(model).__name__}, not an ExplainablePipeline."
+        )
+    if isinstance(metadata, dict):
+        _check_versions(metadata, str(path))
+    return model
+
+
+def _load_skops(data: bytes, path: Path, trusted: list[str]) -> ExplainablePipeline:
     sio = _skops()
-    meta = read_metadata(path)
-    _check_envelope(meta, str(path))
-    untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in set(trusted or ())]
+    zf = _skops_zip(data, path)
+    _check_envelope(_skops_metadata(zf, path), str(path))
+    with reading(path, ModelFileError):
+        found = sio.get_untrusted_types(data=data)
+    untrusted = [t for t in found if t not in set(trusted)]
     if untrusted:
         raise UntrustedTypesError(path, untrusted)
-    envelope = _check_envelope(sio.load(path, trusted=list(trusted or [])), str(path))
-    _check_versions(envelope["metadata"], str(path))
-    expected = f"{ExplainablePipeline.__module__}.{ExplainablePipeline.__qualname__}"
-    if envelope.get("class") != expected:
-        raise ValueError(f"{path} holds a {envelope.get('class')}, not {expected}.")
-    ep = ExplainablePipeline.__new__(ExplainablePipeline)
-    ep.__setstate__(_decode(envelope["state"]))
+    with reading(path, ModelFileError):
+        envelope = _check_envelope(sio.loads(data, trusted=trusted), str(path))
+        metadata = envelope.get("metadata")
+        expected = f"{ExplainablePipeline.__module__}.{ExplainablePipeline.__qualname__}"
+        if envelope.get("class") != expected:
+            raise ModelFileError(path, f"{path} holds a {envelope.get('class')}, not {expected}.")
+        ep = ExplainablePipeline.__new__(ExplainablePipeline)
+        ep.__setstate__(_decode(envelope["state"]))
+    if isinstance(metadata, dict):
+        _check_versions(metadata, str(path))
     return ep

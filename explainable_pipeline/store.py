@@ -39,6 +39,7 @@ import numpy as np
 
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._explanation_io import ExplanationFormatError, load_explanation, save_explanation
+from ._fileio import atomic_write_text, child, fsync_dir, loads_json, read_json, safe_name
 
 __all__ = [
     "ExplanationClient",
@@ -50,6 +51,7 @@ ENTRY_FILE = "entry.json"
 ARTIFACT_DIR = "explanations"
 TAG_PREFIX = "explainable_pipeline.explanation."
 _MAX_TAG_CHARS = 5000  # below MLflow's tag value limit on every backend
+_MAX_ENTRY_BYTES = 1 << 20  # index entries are a few hundred bytes
 
 
 class ExplanationNotFoundError(LookupError):
@@ -128,6 +130,23 @@ def _entry(explanation: LocalExplanation | GlobalExplanation, comment: Any, top_
     }
 
 
+def _check_entry(entry: Any, where: str, expected_id: str | None = None) -> dict:
+    """An index entry read from storage: a dict whose ``id`` is a plain name (and, when the
+    entry sits in a folder or tag of its own, that folder's or tag's name)."""
+    if not isinstance(entry, dict):
+        raise ExplanationFormatError(f"{where} is not an index entry (a JSON object).")
+    safe_name(entry.get("id"), "explanation id", where, ExplanationFormatError)
+    if expected_id is not None and entry["id"] != expected_id:
+        raise ExplanationFormatError(
+            f"{where} claims id {entry['id']!r} but is stored under {expected_id!r}; the store "
+            "may have been tampered with."
+        )
+    for key in ("time", "comment"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise ExplanationFormatError(f"{where} has a non-string {key!r}: {entry[key]!r}.")
+    return entry
+
+
 def _matches(entry: dict, comment: Any, raw: Any, engineered: Any) -> bool:
     return (
         (comment is None or entry.get("comment") == comment)
@@ -146,11 +165,13 @@ class _LocalBackend:
 
     def put(self, entry: dict, explanation: Any) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
+        # a hidden folder whose name is generated here; only it is ever removed
         tmp = Path(tempfile.mkdtemp(prefix=f".upload-{entry['id']}-", dir=self.path))
         try:
             save_explanation(explanation, tmp / "explanation")
-            (tmp / "explanation" / ENTRY_FILE).write_text(json.dumps(entry), encoding="utf-8")
-            os.replace(tmp / "explanation", self.path / entry["id"])
+            atomic_write_text(tmp / "explanation" / ENTRY_FILE, json.dumps(entry))
+            os.rename(tmp / "explanation", self.path / entry["id"])  # fails if the id exists
+            fsync_dir(self.path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -162,14 +183,15 @@ class _LocalBackend:
             file = d / ENTRY_FILE
             if d.name.startswith(".") or not file.is_file():
                 continue
-            try:
-                out.append(json.loads(file.read_text(encoding="utf-8")))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise ExplanationFormatError(f"Cannot read index entry {file}: {exc}") from exc
+            child(self.path, d.name, "explanation folder", self.path, ExplanationFormatError)
+            entry = read_json(file, ExplanationFormatError, max_bytes=_MAX_ENTRY_BYTES)
+            out.append(_check_entry(entry, str(file), expected_id=d.name))
         return out
 
     def get(self, explanation_id: str) -> Any:
-        return load_explanation(self.path / explanation_id)
+        folder = child(self.path, explanation_id, "explanation id", self.path,
+                       ExplanationFormatError)  # fmt: skip
+        return load_explanation(folder)
 
 
 class _MlflowBackend:
@@ -204,19 +226,22 @@ class _MlflowBackend:
         out = []
         for key, value in tags.items():
             if key.startswith(TAG_PREFIX):
-                try:
-                    out.append(json.loads(value))
-                except json.JSONDecodeError as exc:
-                    raise ExplanationFormatError(
-                        f"Run {self.run_id} tag {key!r} is not a valid index entry: {exc}"
-                    ) from exc
+                where = f"Run {self.run_id} tag {key!r}"
+                entry = loads_json(value, where, ExplanationFormatError)
+                out.append(_check_entry(entry, where, expected_id=key[len(TAG_PREFIX) :]))
         return out
 
     def get(self, explanation_id: str) -> Any:
+        safe_name(explanation_id, "explanation id", f"Run {self.run_id}", ExplanationFormatError)
         with tempfile.TemporaryDirectory() as tmp:
-            local = self.client.download_artifacts(
+            local = Path(self.client.download_artifacts(
                 self.run_id, f"{ARTIFACT_DIR}/{explanation_id}", tmp
-            )
+            ))  # fmt: skip
+            if Path(tmp).resolve() not in local.resolve().parents:
+                raise ExplanationFormatError(
+                    f"Run {self.run_id}: the artifacts of {explanation_id!r} were downloaded to "
+                    f"{local}, outside the temporary folder {tmp}."
+                )
             return load_explanation(local)
 
 
