@@ -10,6 +10,7 @@ and otherwise the positive class of a binary model (index 1) or the first class.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -235,5 +236,8 @@ def save_global_bar(explanation: Any, path: Any, *, title: str, top_k: int = 10)
     ax = plot_explanation(explanation, "global", top_k=top_k)
     ax.set_title(title)
     ax.figure.tight_layout()
-    ax.figure.savefig(path, dpi=110)
+    from ._fileio import atomic_path
+
+    with atomic_path(path) as tmp:  # a crash never leaves a truncated image
+        ax.figure.savefig(tmp, dpi=110, format=Path(path).suffix[1:] or None)
     plt.close(ax.figure)

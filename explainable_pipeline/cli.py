@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+from ._fileio import atomic_write
 
 __all__ = ["main"]
 
@@ -49,7 +52,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     trust_help = (
         "type to trust when MODEL_PATH is a skops file, e.g. lightgbm.basic.Booster "
-        "(repeat for several; the error of an untrusted file lists them)"
+        "(repeat for several; the error of an untrusted file lists them). Implies --safe-only"
     )
 
     serve = sub.add_parser(
@@ -74,6 +77,19 @@ def _build_parser() -> argparse.ArgumentParser:
         help="largest request body in bytes (default: %(default)s)",
     )
     serve.add_argument("--trust", action="append", default=None, metavar="TYPE", help=trust_help)
+    add_safe_only_flag(serve)
+    serve.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="require the API key held in environment variable VAR on every route but "
+        "/health (Authorization: Bearer <key> or X-API-Key: <key>)",
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a --host other than loopback without an API key (e.g. behind an "
+        "authenticating proxy)",
+    )
     serve.add_argument(
         "--log-level",
         default="info",
@@ -99,6 +115,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
     explain.add_argument("--trust", action="append", default=None, metavar="TYPE", help=trust_help)
+    add_safe_only_flag(explain)
 
     sub.add_parser(
         "demo",
@@ -112,19 +129,51 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_model(path: str, trusted):
+def add_safe_only_flag(parser: argparse.ArgumentParser) -> None:
+    """``--safe-only``: refuse any model file that is not a skops zip (nothing is unpickled)."""
+    parser.add_argument(
+        "--safe-only",
+        action="store_true",
+        help="load MODEL_PATH only if it is a skops file; refuse joblib/pickle files without "
+        "unpickling them (implied by --trust and by a .skops file name)",
+    )
+
+
+def allow_pickle_of(args: argparse.Namespace) -> bool | None:
+    """``allow_pickle`` for :func:`explainable_pipeline.load` from ``--safe-only``."""
+    return False if getattr(args, "safe_only", False) else None
+
+
+def _load_model(path: str, trusted, allow_pickle=None):
     from .persistence import load
 
     if not Path(path).is_file():
         raise CLIError(f"model file {path!r} does not exist")
-    return load(path, trusted=trusted)
+    return load(path, trusted=trusted, allow_pickle=allow_pickle)
+
+
+def _api_key(args) -> str | None:
+    if args.api_key_env is None:
+        return None
+    key = os.environ.get(args.api_key_env)
+    if not key:
+        raise CLIError(
+            f"--api-key-env {args.api_key_env}: that environment variable is not set or empty"
+        )
+    return key
 
 
 def _cmd_serve(args) -> int:
-    from .serving import serve
+    from .serving import is_loopback, serve
 
     if not Path(args.model_path).is_file():
         raise CLIError(f"model file {args.model_path!r} does not exist")
+    api_key = _api_key(args)
+    if api_key is None and not args.insecure and not is_loopback(args.host):
+        raise CLIError(
+            f"refusing to serve on {args.host!r} without an API key: set one with "
+            "--api-key-env VAR, bind 127.0.0.1, or pass --insecure if a proxy authenticates"
+        )
     serve(
         args.model_path,
         host=args.host,
@@ -133,6 +182,9 @@ def _cmd_serve(args) -> int:
         max_body_bytes=args.max_body_bytes,
         trusted=args.trust,
         log_level=args.log_level,
+        api_key=api_key,
+        insecure=args.insecure,
+        allow_pickle=allow_pickle_of(args),
     )
     return 0
 
@@ -159,13 +211,20 @@ def _local_long(local):
     return long
 
 
+def _write_csv(frame, path: Path, **kwargs) -> None:
+    """``frame.to_csv`` written atomically (a crash never leaves half a file)."""
+    with atomic_write(path, "w", encoding="utf-8", newline="") as f:
+        frame.to_csv(f, **kwargs)
+
+
 def _cmd_explain(args) -> int:
     import pandas as pd
 
     from ._explanation import GlobalExplanation
+    from ._fileio import atomic_write_text
     from .serving import coerce_frame
 
-    ep = _load_model(args.model_path, args.trust)
+    ep = _load_model(args.model_path, args.trust, allow_pickle_of(args))
     if not Path(args.data).is_file():
         raise CLIError(f"data file {args.data!r} does not exist")
     try:
@@ -191,12 +250,12 @@ def _cmd_explain(args) -> int:
     else:
         local = ep.explain_local(X)
         glob = GlobalExplanation.from_local(local, fidelity=local.meta.get("fidelity"))
-    (out / "global.json").write_text(json.dumps(glob.to_dict(), indent=1))
-    glob.to_dataframe().to_csv(out / "global_importance.csv", index=False)
+    atomic_write_text(out / "global.json", json.dumps(glob.to_dict(), indent=1))
+    _write_csv(glob.to_dataframe(), out / "global_importance.csv", index=False)
     written += ["global.json", "global_importance.csv"]
     if local is not None:
-        (out / "local.json").write_text(json.dumps(local.to_dict()))
-        _local_long(local).to_csv(out / "local_importance.csv", index=False)
+        atomic_write_text(out / "local.json", json.dumps(local.to_dict()))
+        _write_csv(_local_long(local), out / "local_importance.csv", index=False)
         written += ["local.json", "local_importance.csv"]
     predictions = pd.DataFrame({"prediction": ep.predict(X)})
     if hasattr(ep, "predict_proba") and ep._class_list() is not None:
@@ -206,7 +265,7 @@ def _cmd_explain(args) -> int:
     if y is not None:
         predictions.insert(0, "target", y.to_numpy())
     predictions.index.name = "row"
-    predictions.to_csv(out / "predictions.csv")
+    _write_csv(predictions, out / "predictions.csv")
     written.append("predictions.csv")
     if not args.no_plot:
         _bar_plot(glob, out / "global_importance.png", args.top_k)

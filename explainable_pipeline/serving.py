@@ -10,6 +10,10 @@
 * ``GET /health`` and ``GET /metadata`` (raw columns and dtypes, classes, explainer, versions,
   limits); the OpenAPI document is at ``/openapi.json``.
 
+With ``api_key=`` (``serve --api-key-env VAR``) every route but ``GET /health`` needs the key,
+as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; it is compared in constant time and
+a missing or wrong key gets 401 before the body is read (the key is never echoed).
+
 Bad requests get a 4xx whose ``detail`` names the problem: 400 malformed JSON, 413 body
 larger than ``max_body_bytes``, 422 anything else (missing or unknown column, wrong type,
 more than ``max_rows`` rows, rows the model cannot score). Request models are strict: a JSON
@@ -19,6 +23,8 @@ FastAPI, pydantic and uvicorn are imported inside the functions that need them (
 ``serve`` extra); :func:`coerce_frame` needs pandas only and is shared with the CLI.
 """
 
+import hmac
+import ipaddress
 import json
 import logging
 import os
@@ -166,13 +172,23 @@ def _nullable_columns(ep: ExplainablePipeline, columns: list[str]) -> set[str]:
 
 
 # --------------------------------------------------------------------------- app
-def _load(model_or_path, trusted):
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _load(model_or_path, trusted, allow_pickle=None):
     if isinstance(model_or_path, ExplainablePipeline):
         return model_or_path, None
     if isinstance(model_or_path, (str, os.PathLike)):
         from .persistence import load, read_metadata
 
-        ep = load(model_or_path, trusted=trusted)
+        ep = load(model_or_path, trusted=trusted, allow_pickle=allow_pickle)
         try:
             saved = read_metadata(model_or_path)
         except Exception:  # noqa: BLE001 - metadata is informative only
@@ -263,6 +279,84 @@ class _BodySizeLimit:
         await self.app(scope, replay, send)
 
 
+class _ApiKey:
+    """ASGI middleware: every route but ``/health`` needs the API key (401 otherwise)."""
+
+    def __init__(self, app, api_key: str):
+        self.app = app
+        self.key = api_key.encode("utf-8")
+
+    def _given(self, scope) -> bytes | None:
+        headers = dict(scope.get("headers") or [])
+        auth = headers.get(b"authorization")
+        if auth is not None:
+            scheme, _, token = auth.partition(b" ")
+            if scheme.lower() == b"bearer":
+                return token.strip()
+        return headers.get(b"x-api-key")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("path") == "/health":
+            await self.app(scope, receive, send)
+            return
+        given = self._given(scope)
+        if given is not None and hmac.compare_digest(given, self.key):
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps({"detail": _UNAUTHORIZED}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b"Bearer"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+_UNAUTHORIZED = (
+    "Missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+)
+
+
+def _check_api_key(api_key) -> None:
+    if api_key is None:
+        return
+    if not isinstance(api_key, str) or not api_key or any(c.isspace() for c in api_key) or (
+        not api_key.isprintable()
+    ):
+        raise ValueError(
+            "api_key must be a non-empty string of printable characters without spaces (e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+        )
+
+
+def _secure_openapi(app) -> None:
+    """Declare the API key in the OpenAPI document (``/health`` stays open)."""
+    build = app.openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            }
+            schema["security"] = [{"bearer": []}, {"apiKey": []}]
+            for path, ops in schema.get("paths", {}).items():
+                if path == "/health":
+                    for op in ops.values():
+                        op["security"] = []
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def create_app(
     model_or_path: ExplainablePipeline | str | os.PathLike,
     *,
@@ -271,6 +365,8 @@ def create_app(
     trusted: list[str] | None = None,
     allow_missing: bool | str = "auto",
     max_abs_value: float = DEFAULT_MAX_ABS_VALUE,
+    api_key: str | None = None,
+    allow_pickle: bool | None = None,
 ):
     """Build the FastAPI scoring application for a fitted pipeline.
 
@@ -283,7 +379,8 @@ def create_app(
     max_body_bytes : int, default=1_000_000
         Largest request body accepted (larger gets a 413).
     trusted : list of str, default=None
-        Types to trust when loading a skops file (see :func:`explainable_pipeline.load`).
+        Types to trust when loading a skops file (see :func:`explainable_pipeline.load`);
+        giving it means safe loading (skops files only).
     allow_missing : "auto" or bool, default="auto"
         Which columns accept ``null`` (a missing value). ``"auto"`` probes the pipeline
         once at start-up: a column is nullable when a background row with that column
@@ -291,6 +388,12 @@ def create_app(
     max_abs_value : float, default=1e15
         Numeric values must lie in ``[-max_abs_value, max_abs_value]``; larger magnitudes
         are data errors that would overflow models into infinite outputs.
+    api_key : str, default=None
+        When given, every route except ``GET /health`` (including ``/openapi.json``) needs
+        ``Authorization: Bearer <api_key>`` or ``X-API-Key: <api_key>``; other requests get
+        401 without their body being read. Compared in constant time.
+    allow_pickle : bool, default=None
+        As in :func:`explainable_pipeline.load`: False refuses any file but a skops zip.
 
     Returns
     -------
@@ -316,7 +419,8 @@ def create_app(
         raise ValueError(f"max_rows must be a positive int; got {max_rows!r}.")
     if not isinstance(max_body_bytes, int) or max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be a positive int; got {max_body_bytes!r}.")
-    ep, saved_meta = _load(model_or_path, trusted)
+    _check_api_key(api_key)
+    ep, saved_meta = _load(model_or_path, trusted, allow_pickle)
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(ep)
@@ -517,6 +621,9 @@ def create_app(
             logger.warning("warm-up scoring of one background row failed", exc_info=True)
 
     app.add_middleware(_BodySizeLimit, max_body_bytes=max_body_bytes)
+    if api_key is not None:  # outermost: an unauthenticated body is never read
+        app.add_middleware(_ApiKey, api_key=api_key)
+        _secure_openapi(app)
     app.state.model = ep
     app.state.metadata = metadata
     return app
@@ -531,6 +638,9 @@ def serve(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     trusted: list[str] | None = None,
     log_level: str = "info",
+    api_key: str | None = None,
+    insecure: bool = False,
+    allow_pickle: bool | None = None,
 ) -> None:
     """Run the scoring service with uvicorn until interrupted (binds loopback by default).
 
@@ -539,17 +649,32 @@ def serve(
     model_path : str or path-like
         A file written by :func:`explainable_pipeline.save`.
     host : str, default="127.0.0.1"
-        Interface to bind. Use ``"0.0.0.0"`` only behind a firewall or proxy.
+        Interface to bind. A host other than a loopback address needs ``api_key`` (or
+        ``insecure=True``, e.g. behind a proxy that authenticates).
     port : int, default=8000
-    max_rows, max_body_bytes, trusted
+    max_rows, max_body_bytes, trusted, api_key, allow_pickle
         See :func:`create_app`.
     log_level : str, default="info"
+    insecure : bool, default=False
+        Allow a non-loopback ``host`` without ``api_key``.
+
+    Raises
+    ------
+    ValueError
+        ``host`` is not a loopback address, no ``api_key`` is given and ``insecure`` is False.
     """
+    if api_key is None and not insecure and not is_loopback(host):
+        raise ValueError(
+            f"Refusing to serve on {host!r} without an API key: anyone who reaches it could "
+            "use the model. Set a key (serve --api-key-env VAR / api_key=...), bind "
+            "127.0.0.1, or pass --insecure (insecure=True) if a proxy authenticates."
+        )
     try:
         import uvicorn
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "The scoring service needs uvicorn: pip install 'explainable-pipeline[serve]'."
         ) from exc
-    app = create_app(model_path, max_rows=max_rows, max_body_bytes=max_body_bytes, trusted=trusted)
+    app = create_app(model_path, max_rows=max_rows, max_body_bytes=max_body_bytes, trusted=trusted,
+                     api_key=api_key, allow_pickle=allow_pickle)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level=log_level)

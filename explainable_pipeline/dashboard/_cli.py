@@ -33,6 +33,9 @@ def add_dashboard_command(subparsers: Any) -> argparse.ArgumentParser:
                         "(default: %(default)s)")  # fmt: skip
     parser.add_argument("--trust", action="append", default=None, metavar="TYPE",
                         help="type to trust when MODEL_PATH is a skops file")  # fmt: skip
+    from ..cli import add_safe_only_flag
+
+    add_safe_only_flag(parser)
     parser.set_defaults(handler=run_dashboard)
     return parser
 
@@ -47,7 +50,9 @@ def run_dashboard(args: argparse.Namespace, *, block: bool = True) -> int:
     for path, what in ((args.model_path, "model"), (args.data, "data")):
         if not Path(path).is_file():
             raise FileNotFoundError(f"{what} file {path!r} does not exist")
-    model = load(args.model_path, trusted=args.trust)
+    from ..cli import allow_pickle_of
+
+    model = load(args.model_path, trusted=args.trust, allow_pickle=allow_pickle_of(args))
     X = pd.read_csv(args.data)
     y = None
     if args.target:

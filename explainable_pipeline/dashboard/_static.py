@@ -104,5 +104,7 @@ def write_html(data: DashboardData, path: Path) -> Path:
 {"".join(parts)}
 </body></html>
 """
-    path.write_text(doc, encoding="utf-8")
+    from .._fileio import atomic_write_text
+
+    atomic_write_text(path, doc)  # never a half-written page
     return path
