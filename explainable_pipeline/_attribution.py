@@ -135,6 +135,7 @@ def player_index(ep):
     groups = ep.feature_groups or {}
     grouped = set()
     players, names = [], []
+    owner = {}
     for name, cols in groups.items():
         unknown = [c for c in cols if c not in position]
         if unknown:
@@ -142,6 +143,14 @@ def player_index(ep):
                 f"feature_groups[{name!r}] names columns {unknown} that are not raw "
                 f"columns of X (known: {raw})."
             )
+        for c in cols:
+            if c in owner:
+                raise ValueError(
+                    f"Column {c!r} is in feature_groups[{owner[c]!r}] and in "
+                    f"feature_groups[{name!r}]; groups must not overlap (each raw column "
+                    "belongs to at most one group)."
+                )
+            owner[c] = name
         players.append([position[c] for c in cols])
         names.append(str(name))
         grouped.update(cols)
@@ -206,7 +215,7 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
     f, name = output_function(ep)
     players, names = player_index(ep)
     result = shapley_values(
-        f,
+        finite_model_output(f, name),
         X,
         ep.background_,
         ep.background_weights_,
@@ -223,6 +232,46 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
     values = np.ascontiguousarray(result.values.transpose(2, 0, 1))  # (outputs, n, players)
     attribution = EngineeredAttribution(values, np.asarray(result.base_values), name)
     return attribution, names, group_members(ep), result.evaluation
+
+
+def finite_model_output(f, name: str):
+    """``f`` that raises a clear ValueError when the model's output is NaN or infinite.
+
+    The Shapley engine calls ``f`` first on the background rows, then on hybrid rows (rows to
+    explain with some columns taken from background rows); the error says which, and shows one.
+    """
+    calls = []
+
+    def checked(rows):
+        out = f(rows)
+        first = not calls
+        calls.append(None)
+        arr = np.asarray(out)
+        if arr.dtype.kind in "fc" and arr.ndim >= 1 and arr.shape[0]:
+            finite = np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
+            if not finite.all():
+                raise ValueError(_non_finite_output(name, rows, finite, first))
+        return out
+
+    return checked
+
+
+def _non_finite_output(name: str, rows, finite: np.ndarray, background: bool) -> str:
+    bad = np.flatnonzero(~finite)
+    row = rows.iloc[bad[0]].to_dict() if isinstance(rows, pd.DataFrame) else rows[bad[0]]
+    row = row.tolist() if isinstance(row, np.ndarray) else row
+    if background:
+        where = "background rows (the rows the explanation averages the model over)"
+        fix = ("check the model on ep.background_, or pass background= rows on which it is "
+               "finite")  # fmt: skip
+    else:
+        where = "hybrid rows (rows to explain with some columns taken from background rows)"
+        fix = "make the model finite on every combination of column values (e.g. impute, clip)"
+    return (
+        f"The model's output ({name}) is NaN or infinite on {bad.size} of {finite.size} "
+        f"{where}, e.g. row {int(bad[0])}: {str(row)[:500]}. Shapley values of a model with "
+        f"NaN/inf outputs are undefined: {fix}."
+    )
 
 
 def importance_interval(values: np.ndarray, n_total: int, z: float = 1.959964) -> np.ndarray:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,7 @@ from tqdm.auto import tqdm
 
 from ._attribution import Block, explain_block
 from ._explanation import LocalExplanation
+from ._fileio import atomic_path
 from .explainers import RAW_SPACE_METHODS
 from .explainers._mimic import fidelity
 from .explainers._shapley import DEFAULT_BATCH_SIZE
@@ -168,8 +170,37 @@ def _assemble(ep, blocks: list[Block], space: str, data) -> LocalExplanation:
     )
 
 
-def _explain_one(ep, rows, space, seed, progress, Xt=None):
-    return explain_block(ep, rows, space, random_state=seed, progress=progress, Xt=Xt)
+def _explain_one(ep, rows, space, seed, progress, Xt=None, start=0):
+    block = explain_block(ep, rows, space, random_state=seed, progress=progress, Xt=Xt)
+    check_finite(block, rows, start)
+    return block
+
+
+def check_finite(block: Block, rows, start: int = 0) -> None:
+    """Every output path (explain_local, Parquet, Dask, Spark) refuses NaN/inf attributions
+    with this one error, naming the rows (index labels, or positions counted from ``start``)."""
+    values = np.asarray(block.values, dtype=np.float64)
+    finite = np.isfinite(values)
+    finite = finite.all(axis=(0, 2)) if values.ndim == 3 else finite.all(axis=-1)
+    expected = np.asarray(block.expected, dtype=np.float64)
+    if finite.all() and np.isfinite(expected).all():
+        return
+    n = finite.size
+    if finite.all():
+        raise ValueError(
+            f"The expected value of the explanation is NaN or infinite ({expected.tolist()}): "
+            f"the model's output ({block.output}) on the background rows is not finite."
+        )
+    bad = np.flatnonzero(~finite)
+    labels = rows.index[bad] if isinstance(rows, pd.DataFrame) else start + bad
+    shown = [x.item() if isinstance(x, np.generic) else x for x in list(labels[:10])]
+    more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+    raise ValueError(
+        f"The attributions of {bad.size} of {n} rows (rows {start}..{start + n - 1} of the "
+        f"input) are NaN or infinite, at row(s) {shown}{more}: the model's output "
+        f"({block.output}) or the transformed values are not finite there. Nothing is written "
+        "for such rows; check the model and the preprocessor on them."
+    )
 
 
 def _blocks(
@@ -195,7 +226,7 @@ def _blocks(
         if ep.explainer_ in RAW_SPACE_METHODS or n_jobs in (None, 1):
             # the Shapley engine parallelises over its own blocks inside each chunk
             for start, rows, rows_t in chunks:
-                yield start, rows, _explain_one(ep, rows, space, seed, False, rows_t)
+                yield start, rows, _explain_one(ep, rows, space, seed, False, rows_t, start)
                 bar.update(rows.shape[0])
         else:
             starts, parts = [], []
@@ -204,7 +235,7 @@ def _blocks(
                 for start, rows, rows_t in chunks:
                     starts.append(start)
                     parts.append(rows)
-                    yield delayed(_explain_one)(ep, rows, space, seed, False, rows_t)
+                    yield delayed(_explain_one)(ep, rows, space, seed, False, rows_t, start)
 
             gen = Parallel(n_jobs=n_jobs, return_as="generator")(tasks())
             for k, block in enumerate(gen):
@@ -301,15 +332,32 @@ def _index_of(rows, start: int) -> pd.Index:
 
 
 def write_parquet(ep, X, path, *, space: str = "raw", **writer_kwargs):
-    """Stream ``ep``'s attributions of validated ``X`` to a Parquet file, one chunk at a time."""
+    """Stream ``ep``'s attributions of validated ``X`` to a Parquet file, one chunk at a time.
+
+    A file path is written atomically: the chunks go to a temporary file in the same folder
+    that replaces ``path`` only once every chunk is written, so a failure (a bad row in the
+    last chunk, a crash) leaves the previous file, or none. A file object is written as is.
+    """
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "explain_local_to_parquet needs pyarrow: pip install 'explainable-pipeline[distributed]'"
             " (or pip install pyarrow)."
         ) from exc
+    if not isinstance(path, (str, os.PathLike)):
+        _write_parquet_chunks(ep, X, path, space, writer_kwargs)
+        return path
+    with atomic_path(path) as tmp:
+        _write_parquet_chunks(ep, X, str(tmp), space, writer_kwargs)
+    return path
+
+
+def _write_parquet_chunks(ep, X, sink, space: str, writer_kwargs: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     X = X if isinstance(X, pd.DataFrame) or sp.issparse(X) else _rows(X)
     seed = sampling_seed(ep)
     classes = ep._class_list()
@@ -323,13 +371,12 @@ def write_parquet(ep, X, path, *, space: str = "raw", **writer_kwargs):
                 index = pd.Index(np.asarray(index), name=index.name)
             table = pa.Table.from_pandas(block_frame(block, classes, index), preserve_index=True)
             if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, **writer_kwargs)
+                writer = pq.ParquetWriter(sink, table.schema, **writer_kwargs)
             writer.write_table(table)
             logger.debug("explain_local_to_parquet: wrote rows %d..%d", start, start + len(index))
     finally:
         if writer is not None:
             writer.close()
-    return path
 
 
 # ------------------------------------------------------------------------ partitions

@@ -287,6 +287,8 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                 f"y has {_num_samples(y)} entries but X has {_num_samples(X)} rows; "
                 "they must have the same length."
             )
+        if y is not None and is_classifier(self.estimator):
+            _check_two_classes(y)
         pre_params, est_params = self._split_params("fit", params)
         if _is_identity(self.preprocessor):
             self.preprocessor_ = None
@@ -901,3 +903,18 @@ def _is_numeric_dtype_name(name: str) -> bool:
 
 
 __all__ = ["ExplainablePipeline", "FeatureMap"]
+
+
+def _check_two_classes(y) -> None:
+    """A classifier needs two classes: with one, its probabilities and log-odds disagree and
+    explanations are meaningless (LogisticRegression refuses it the same way)."""
+    y = np.asarray(y, dtype=object) if not hasattr(y, "ndim") else y
+    if getattr(y, "ndim", 1) != 1:
+        return
+    classes = pd.unique(pd.Series(np.asarray(y, dtype=object)))
+    if len(classes) < 2:
+        raise ValueError(
+            f"y holds a single class ({classes[0]!r} in all {len(y)} rows); a classifier needs "
+            "samples of at least 2 classes in the data. Check the target column or the "
+            "sampling that produced it."
+        )
