@@ -15,10 +15,10 @@ column-wise transformers into a plain numpy function of the rows:
 Anything else (a custom transformer, pandas output, ``FunctionTransformer``...) makes the
 compiler return None, and the preprocessor's own ``transform`` is used. A compiled function
 is only kept if it reproduces ``transform`` exactly (same dtype, shape, sparsity and values,
-NaN included) on probe rows: the background rows plus, per column, a missing value and an
-unseen category. At call time any input the fast path is unsure of (column dtypes other than
+NaN included) on probe rows: the background rows plus, per column, a missing value, +-inf and
+an unseen category. At call time any input the fast path is unsure of (column dtypes other than
 those checked, an unknown category under ``handle_unknown="error"``, a value that does not
-convert) raises :class:`Fallback`, and the caller uses ``transform``, which then reports the real
+convert, +-inf where scikit-learn validates numbers) raises :class:`Fallback`, and the caller uses ``transform``, which then reports the real
 error if there is one.
 """
 
@@ -63,9 +63,24 @@ def _missing_mask(A: np.ndarray) -> np.ndarray:
 
 def _as_float(A: np.ndarray) -> np.ndarray:
     try:
-        return np.array(A, dtype=np.float64)
+        A = np.array(A, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise Fallback(str(exc)) from exc
+    if np.isinf(A).any():  # scikit-learn's validation rejects +-inf here (or, with
+        raise Fallback("infinite value")  # assume_finite, passes it): let it decide
+    return A
+
+
+def _refuse_inf(A: np.ndarray) -> None:
+    """Fallback on +-inf (numeric or inside an object block): encoders and imputers validate
+    numeric input and reject it, so ``transform`` decides what happens."""
+    if A.dtype.kind == "f":
+        if np.isinf(A).any():
+            raise Fallback("infinite value")
+    elif A.dtype.kind == "O":
+        for v in A.ravel().tolist():
+            if isinstance(v, float) and v in (np.inf, -np.inf):
+                raise Fallback("infinite value")
 
 
 def _imputer(step) -> Callable:
@@ -86,6 +101,7 @@ def _imputer(step) -> Callable:
         stats = stats.astype(np.float64)
 
     def impute(A):
+        _refuse_inf(A)
         A = _as_float(A) if numeric else np.array(A, dtype=object)
         mask = _missing_mask(A)
         if mask.any():
@@ -183,6 +199,7 @@ def _onehot(step) -> Callable:
     dtype = step.dtype
 
     def encode(A):
+        _refuse_inf(A)
         codes = _codes(np.asarray(A, dtype=object), indexes)
         if not silent and (codes < 0).any():
             raise Fallback("unknown category")
@@ -205,6 +222,7 @@ def _ordinal(step) -> Callable:
     has_nan = [nan_at is not None for _, nan_at in indexes]
 
     def encode(A):
+        _refuse_inf(A)
         A = np.asarray(A, dtype=object)
         codes = _codes(A, indexes)
         out = codes.astype(dtype)
@@ -328,9 +346,11 @@ def _edge_rows(rows: pd.DataFrame) -> pd.DataFrame | None:
         dtype = rows[col].dtype
         if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, np.dtype):
             continue  # NumPy integers cannot hold a missing value
-        # a categorical dtype cannot hold an unseen category; numbers need none
+        # a categorical dtype cannot hold an unseen category; numbers need none but +-inf
         plain = pd.api.types.is_numeric_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
-        for value in (np.nan, None) if plain else (np.nan, None, "__unseen_category__"):
+        numeric = pd.api.types.is_float_dtype(dtype)
+        extra = (np.inf, -np.inf) if numeric else () if plain else ("__unseen_category__",)
+        for value in (np.nan, None, *extra):
             plan.append((col, value))
     if not plan:
         return None

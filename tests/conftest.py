@@ -107,3 +107,26 @@ def penguin_lgbm(X, y):
         lightgbm.LGBMClassifier(n_estimators=15, num_leaves=7, verbose=-1, n_jobs=1),
         random_state=0,
     ).fit(X, y)
+
+
+class MarkerPayload:
+    """Unpickling this creates the file ``marker`` (``open(marker, "w")``): a stand-in for
+    hostile code in a pickle. A test asserts the marker does not exist afterwards."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import builtins
+
+        return builtins.open, (self.marker, "w")
+
+
+def marker_envelope(marker) -> dict:
+    """An explainable-pipeline joblib envelope whose model (and metadata) run the payload."""
+    return {
+        "format": "explainable-pipeline",
+        "format_version": 1,
+        "metadata": MarkerPayload(marker),
+        "model": MarkerPayload(marker),
+    }
