@@ -1,0 +1,75 @@
+"""Clear errors instead of confusing ones: a model with NaN outputs is named as such (on
+background or on hybrid rows), overlapping feature_groups name the column, and a classifier
+fitted on one class is refused at fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from explainable_pipeline import ExplainablePipeline
+
+
+class NaNAbove(RegressorMixin, BaseEstimator):
+    """a + b, but NaN wherever a > threshold (a model with a hole in its domain)."""
+
+    def __init__(self, threshold=2.0):
+        self.threshold = threshold
+
+    def fit(self, X, y):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=float)
+        return np.where(X[:, 0] > self.threshold, np.nan, X[:, 0] + X[:, 1])
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    return X, X.a + X.b
+
+
+def test_nan_model_output_on_hybrid_rows_is_named(data):
+    X, y = data
+    background = X[X.a < 1].iloc[:10]
+    ep = ExplainablePipeline(None, NaNAbove(), explainer="exact", background=background).fit(X, y)
+    row = pd.DataFrame({"a": [3.0], "b": [0.0], "c": [0.0]})
+    with pytest.raises(ValueError, match=r"model's output \(prediction\) is NaN or infinite on "
+                                         r"\d+ of \d+ hybrid rows.*'a': 3\.0"):  # fmt: skip
+        ep.explain_local(row)
+
+
+def test_nan_model_output_on_background_rows_is_named(data):
+    X, y = data
+    background = pd.concat([X[X.a < 1].iloc[:5], pd.DataFrame({"a": [5.0], "b": [0.0], "c": [0.0]})])
+    ep = ExplainablePipeline(None, NaNAbove(), explainer="kernel", background=background).fit(X, y)
+    with pytest.raises(ValueError, match=r"NaN or infinite on 1 of 6 background rows.*row 5"):
+        ep.explain_local(X.iloc[:3])
+
+
+@pytest.mark.parametrize("explainer", ["linear", "exact"])
+def test_overlapping_feature_groups_name_the_column(data, explainer):
+    X, y = data
+    groups = {"g1": ["a", "b"], "g2": ["b", "c"]}
+    ep = ExplainablePipeline(None, Ridge(), explainer=explainer, feature_groups=groups).fit(X, y)
+    with pytest.raises(ValueError, match=r"Column 'b' is in feature_groups\['g1'\] and in "
+                                         r"feature_groups\['g2'\]"):  # fmt: skip
+        ep.explain_local(X.iloc[:2])
+
+
+@pytest.mark.parametrize("make", ["lightgbm", "logreg"])
+def test_a_classifier_fitted_on_one_class_is_refused_at_fit(data, make):
+    X, _ = data
+    if make == "lightgbm":
+        lightgbm = pytest.importorskip("lightgbm")
+        est = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1)
+    else:
+        est = LogisticRegression()
+    with pytest.raises(ValueError, match=r"single class \('yes' in all 200 rows\)"):
+        ExplainablePipeline(None, est).fit(X, np.array(["yes"] * 200))
