@@ -79,8 +79,10 @@ class ModelFileError(ValueError):
     ``format_version``, or refused by safe loading. The message names the file and the problem;
     ``path`` is the file."""
 
-    def __init__(self, path: str | os.PathLike, message: str):
-        self.path = str(path)
+    def __init__(self, path: str | os.PathLike | None, message: str | None = None):
+        if message is None:  # ModelFileError(message), as the shared file helpers raise it
+            path, message = None, str(path)
+        self.path = None if path is None else str(path)
         super().__init__(message)
 
 
