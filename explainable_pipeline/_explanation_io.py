@@ -23,11 +23,13 @@ attributions, the original dtype for numeric data), so ``numpy.load(path, allow_
 and ``json.load`` read everything without this library. Non-numeric data columns, names,
 classes, ``meta`` and ``fidelity`` stay in the JSON, encoded as ``to_dict`` documents it.
 
-Atomic writes: the npz gets a fresh name, is written and fsynced first; then
-``explanation.json`` is written to a temporary file in the same directory, fsynced and
-moved over the old one with ``os.replace`` (atomic on POSIX and Windows). A crash at any
-point leaves either the previous explanation (whose npz is still there) or none; stale npz
-files are removed on the next successful save.
+Atomic writes: the npz is written and fsynced under a temporary name of this call; then, under
+an exclusive lock on the directory, it is moved into place, ``explanation.json`` is written to a
+temporary file, fsynced and moved over the old one with ``os.replace`` (atomic on POSIX and
+Windows), and the array files of earlier saves are removed. A crash at any point leaves either
+the previous explanation or none; concurrent saves to one directory leave the last one; only
+files this library created are ever removed. Readers validate every name read from a file (see
+:mod:`explainable_pipeline._fileio`) and raise :class:`ExplanationFormatError` naming the file.
 
 Versioning: readers accept ``format_version`` 1..:data:`FILE_FORMAT_VERSION` and refuse newer
 files with an error asking to upgrade; a new version is needed only when an old reader would
@@ -83,7 +85,9 @@ _FLOAT_FIELDS = ("values", "predictions", "per_class_values", "intervals", "std"
 
 
 class ExplanationFormatError(ValueError):
-    """A saved explanation is missing, corrupt, or written by a newer version of the library."""
+    """A saved explanation (or a store entry) is corrupt, truncated, names a file outside its
+    folder, declares more data than it stores, or was written by a newer version of the
+    library. The message names the file and the problem."""
 
 
 # --------------------------------------------------------------------------- helpers
