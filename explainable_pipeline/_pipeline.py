@@ -914,7 +914,7 @@ def _check_two_classes(y) -> None:
     classes = pd.unique(pd.Series(np.asarray(y, dtype=object)))
     if len(classes) < 2:
         raise ValueError(
-            f"y holds a single class ({classes[0]!r} in all {len(y)} rows); a classifier needs "
-            "samples of at least 2 classes in the data. Check the target column or the "
+            f"y holds only one class ({classes[0]!r} in all {len(y)} rows); a classifier "
+            "needs samples of at least 2 classes in the data. Check the target column or the "
             "sampling that produced it."
         )

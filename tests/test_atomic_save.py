@@ -88,14 +88,14 @@ def test_sigkill_during_explanation_overwrites_always_leaves_a_loadable_explanat
     from explainable_pipeline import LocalExplanation
 
     versions = [
-        LocalExplanation(np.full((20000, 4), float(k)), 0.0, list("abcd"), method="tree",
+        LocalExplanation(np.full((5000, 4), float(k)), 0.0, list("abcd"), method="tree",
                          space="raw", output="prediction")
         for k in (1, 2)
     ]  # fmt: skip
     path = tmp_path / "explanation"
     for _ in _kill_during_writes(lambda v: v.save(path), versions, path):
         exp = load_explanation(path)
-        assert exp.values.shape == (20000, 4)
+        assert exp.values.shape == (5000, 4)
         assert np.unique(exp.values).tolist() in ([1.0], [2.0])
 
 

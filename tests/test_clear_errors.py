@@ -71,5 +71,5 @@ def test_a_classifier_fitted_on_one_class_is_refused_at_fit(data, make):
         est = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1)
     else:
         est = LogisticRegression()
-    with pytest.raises(ValueError, match=r"single class \('yes' in all 200 rows\)"):
+    with pytest.raises(ValueError, match=r"only one class \('yes' in all 200 rows\)"):
         ExplainablePipeline(None, est).fit(X, np.array(["yes"] * 200))
