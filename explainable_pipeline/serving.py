@@ -215,6 +215,22 @@ def _error_detail(errors: list[dict]) -> str:
     return "; ".join(parts) + more
 
 
+async def _send_detail(send, status: int, detail: str, headers: list = ()) -> None:
+    """Answer an ASGI request with ``{"detail": detail}`` and ``status`` (from a middleware)."""
+    body = json.dumps({"detail": detail}).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body})
+
+
 class _BodySizeLimit:
     """ASGI middleware: reject bodies over ``max_body_bytes`` with 413 before parsing them."""
 
@@ -223,23 +239,11 @@ class _BodySizeLimit:
         self.max_body_bytes = max_body_bytes
 
     async def _reject(self, send):
-        body = json.dumps(
-            {
-                "detail": f"Request body is larger than the limit of {self.max_body_bytes} "
-                "bytes; send fewer rows per request."
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        detail = (
+            f"Request body is larger than the limit of {self.max_body_bytes} bytes; send fewer "
+            "rows per request."
         )
-        await send({"type": "http.response.body", "body": body})
+        await _send_detail(send, 413, detail)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -303,19 +307,7 @@ class _ApiKey:
         if given is not None and hmac.compare_digest(given, self.key):
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"detail": _UNAUTHORIZED}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b"Bearer"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_detail(send, 401, _UNAUTHORIZED, [(b"www-authenticate", b"Bearer")])
 
 
 _UNAUTHORIZED = (

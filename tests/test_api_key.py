@@ -4,18 +4,13 @@ echoing the key); a non-loopback host needs a key unless --insecure."""
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
-from sklearn.preprocessing import StandardScaler
-from test_serving import _free_port, _records
+from test_serving import _records, serve_ridge
 
 from explainable_pipeline import ExplainablePipeline, save
 from explainable_pipeline.cli import main
@@ -27,36 +22,9 @@ KEY = secrets.token_urlsafe(24)
 
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory):
-    X, y = load_diabetes(return_X_y=True, as_frame=True)
-    ep = ExplainablePipeline(StandardScaler(), Ridge()).fit(X, y)
-    path = save(ep, tmp_path_factory.mktemp("key") / "ridge.skops", format="skops")
-    port = _free_port()
-    cmd = [sys.executable, "-m", "explainable_pipeline.cli", "serve", str(path), "--port",
-           str(port), "--log-level", "warning", "--api-key-env", "EP_TEST_KEY"]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "EP_TEST_KEY": KEY}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited: {proc.stdout.read().decode()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not come up within 90 s")
-            time.sleep(0.2)
-        yield base, ep, X
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    folder = tmp_path_factory.mktemp("key")
+    with serve_ridge(folder, "--api-key-env", "EP_TEST_KEY", env={"EP_TEST_KEY": KEY}) as server:
+        yield server[:3]
 
 
 def test_health_is_open_everything_else_needs_the_key(keyed_server):

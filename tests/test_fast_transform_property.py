@@ -11,17 +11,10 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn import preprocessing as skp
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import (
-    MaxAbsScaler,
-    MinMaxScaler,
-    OneHotEncoder,
-    OrdinalEncoder,
-    RobustScaler,
-    StandardScaler,
-)
 
 from explainable_pipeline._fast_transform import Fallback, _same, compile_transform
 
@@ -38,19 +31,19 @@ def _preprocessors():
     num = ["x", "y"]
     return {
         "impute-scale-onehot": ColumnTransformer([
-            ("num", make_pipeline(SimpleImputer(), StandardScaler()), num),
-            ("cat", OneHotEncoder(handle_unknown="ignore"), ["c"]),
+            ("num", make_pipeline(SimpleImputer(), skp.StandardScaler()), num),
+            ("cat", skp.OneHotEncoder(handle_unknown="ignore"), ["c"]),
         ], remainder="passthrough"),
         "scalers-ordinal": ColumnTransformer([
-            ("mm", MinMaxScaler(clip=True), ["x"]),
-            ("ra", make_pipeline(RobustScaler(), MaxAbsScaler()), ["y"]),
+            ("mm", skp.MinMaxScaler(clip=True), ["x"]),
+            ("ra", make_pipeline(skp.RobustScaler(), skp.MaxAbsScaler()), ["y"]),
             ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                  OrdinalEncoder(handle_unknown="use_encoded_value",
+                                  skp.OrdinalEncoder(handle_unknown="use_encoded_value",
                                                  unknown_value=-1)), ["c"]),
         ], remainder="drop"),
         "onehot-error": ColumnTransformer([
-            ("num", StandardScaler(), num),
-            ("cat", OneHotEncoder(handle_unknown="error"), ["c"]),
+            ("num", skp.StandardScaler(), num),
+            ("cat", skp.OneHotEncoder(handle_unknown="error"), ["c"]),
         ], remainder="passthrough"),
     }  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -282,16 +283,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """`explainable-pipeline serve` in a subprocess on 127.0.0.1 (a fast Ridge model)."""
+@contextlib.contextmanager
+def serve_ridge(folder, *extra_args, env=None):
+    """`explainable-pipeline serve` of a fast Ridge model in a subprocess on 127.0.0.1, with
+    ``extra_args`` on its command line; yields ``(base_url, ep, X, proc)``."""
     X, y = load_diabetes(return_X_y=True, as_frame=True)
     ep = ExplainablePipeline(StandardScaler(), Ridge()).fit(X, y)
-    path = save(ep, tmp_path_factory.mktemp("live") / "ridge.skops", format="skops")
+    path = save(ep, folder / "ridge.skops", format="skops")
     port = _free_port()
     cmd = [sys.executable, "-m", "explainable_pipeline.cli", "serve", str(path),
-           "--port", str(port), "--log-level", "warning"]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+           "--port", str(port), "--log-level", "warning", *extra_args]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -315,6 +317,12 @@ def live_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    with serve_ridge(tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 @pytest.mark.slow
