@@ -106,10 +106,10 @@ def test_local_view_shows_the_rows_top_feature(fitted, views):
     values = local.values[c, row]
     top = local.features[int(np.argmax(np.abs(values)))]
     assert f"Top feature: {top}" in text
-    bar = fig.data[0]
-    assert bar.y[-1] == top and len(bar.y) == 3
-    np.testing.assert_allclose(sorted(np.abs(bar.x)), np.sort(np.abs(values))[-3:])
-    assert [f for f, _ in table] == views.data.top_features(3)
+    bar = fig.data[0]  # waterfall, top to bottom: the 3 largest |attributions|, then the rest
+    assert bar.y[0] == top and len(bar.y) == 4
+    np.testing.assert_allclose(np.abs(bar.x[:3]), np.sort(np.abs(values))[::-1][:3])
+    assert [f for f, _, _ in table] == list(bar.y[:3])
 
 
 def test_row_from_click():
@@ -201,7 +201,7 @@ def test_app_layout_and_static_html(fitted, tmp_path):
     assert html.count("<script") >= 2 and 'src="http' not in html  # plotly.js inlined
     assert "plotly.js (cartesian - minified)" in html and len(html) < 4_000_000
     assert len(re.findall(r'id="graph-(\w+)"', html)) == 5
-    assert html.count("needs a live model") == 2
+    assert html.count("static file cannot recompute") == 2
     assert local.get_ranked_global_names(top_k=1)[0] in html
 
 
@@ -232,7 +232,7 @@ def test_cli_dashboard_command_writes_html(fitted, tmp_path, capsys):
     assert args.handler(args) == 0
     assert "Wrote" in capsys.readouterr().out
     html = out.read_text()
-    assert "50 rows, 7 features" in html and "needs a live model" in html
+    assert "50 rows, 7 features" in html and "static file cannot recompute" in html
     args = parser.parse_args(["dashboard", str(tmp_path / "missing.joblib"), str(csv)])
     with pytest.raises(FileNotFoundError, match="does not exist"):
         args.handler(args)
@@ -325,3 +325,231 @@ def test_page_loads_the_cartesian_plotly_bundle_up_front(fitted, monkeypatch):
         assert "plotly.js (cartesian" not in _plotlyjs.plotlyjs_source()[:300]
     finally:
         _plotlyjs.cartesian_bundle.cache_clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Defects found in a user's walk through the dashboard (issue 16): one test each.
+
+
+@pytest.fixture(scope="module")
+def regression(penguins):
+    """LightGBM regression of body mass on the other penguin columns."""
+    X, _ = penguins
+    keep = X["body_mass_g"].notna().to_numpy()
+    X = X[keep].reset_index(drop=True)
+    y = X.pop("body_mass_g").to_numpy()
+    pre = penguin_preprocessor()
+    pre.transformers[0] = ("num", pre.transformers[0][1],
+                           ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "year"])  # fmt: skip
+    model = lightgbm.LGBMRegressor(n_estimators=20, verbose=-1, random_state=0)
+    ep = ExplainablePipeline(pre, model, random_state=0).fit(X, y)
+    return ep, X, y, ep.explain_local(X)
+
+
+def _callback_key(app, outputs: list) -> str:
+    """The key Dash files a callback under, found from its (string) output ids."""
+    wanted = {f"{i}.{p}" for i, p in outputs}
+    for key in app.callback_map:
+        if set(re.findall(r"[\w-]+\.\w+", key)) == wanted:
+            return key
+    raise KeyError(outputs)
+
+
+def _post(client, outputs: list, inputs: list, state: list | None = None, changed=None,
+          app=None):  # fmt: skip
+    """One multi-output ``/_dash-update-component`` request; returns the response json."""
+    output = _callback_key(app, outputs)
+    payload = {"output": output,
+               "outputs": [{"id": i, "property": p} for i, p in outputs]
+               if len(outputs) > 1 else {"id": outputs[0][0], "property": outputs[0][1]},
+               "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+               "changedPropIds": changed or [f"{inputs[0][0]}.{inputs[0][1]}"],
+               "state": [{"id": i, "property": p, "value": v} for i, p, v in state or []]}  # fmt: skip
+    response = client.post("/_dash-update-component", json=payload)
+    assert response.status_code in (200, 204), response.get_data(as_text=True)[:2000]
+    return response.get_json() if response.status_code == 200 else None
+
+
+@pytest.mark.parametrize(("typed", "expected"), [(0, 1), (-3, 1), (3, 3), (999, 7), (2.6, 3)])
+def test_top_k_box_is_clamped_and_box_slider_and_store_agree(fitted, typed, expected):
+    ep, X, y, local = fitted
+    app = ExplanationDashboard(local, model=ep, true_y=y).app
+    client = app.server.test_client()
+    out = _post(client, [("topk-input", "value"), ("topk-slider", "value"), ("topk", "data"),
+                         ("topk-note", "children")],
+                [("topk-input", "value", typed), ("topk-slider", "value", 5)], app=app)  # fmt: skip
+    response = out["response"]
+    assert response["topk-input"]["value"] == expected
+    assert response["topk-slider"]["value"] == expected
+    assert response["topk"]["data"] == expected
+    note = response["topk-note"]["children"]
+    assert ("between 1 and 7" in note) == (typed != expected)
+    # the slider moved: the box follows
+    out = _post(client, [("topk-input", "value"), ("topk-slider", "value"), ("topk", "data"),
+                         ("topk-note", "children")],
+                [("topk-input", "value", 5), ("topk-slider", "value", 2)],
+                changed=["topk-slider.value"], app=app)  # fmt: skip
+    assert out["response"]["topk-input"]["value"] == 2 and out["response"]["topk"]["data"] == 2
+
+
+def test_top_k_box_applies_while_typing(fitted):
+    """The box is a plain number input that fires on every keystroke (no blur needed)."""
+    from dash import dcc
+
+    ep, X, y, local = fitted
+    layout = ExplanationDashboard(local, model=ep, true_y=y).app.layout
+    box = layout["topk-input"]
+    assert isinstance(box, dcc.Input) and box.type == "number" and not box.debounce
+    # no min/max/step: dcc.Input sends None for a value the browser deems invalid, so the
+    # server could not see (nor correct) a typed 0 or 999; it clamps and writes back instead
+    assert not any(hasattr(box, a) for a in ("min", "max", "step"))
+    assert layout["topk-slider"].allow_direct_input is False  # one box, not two
+
+
+def test_whatif_shows_the_data_range_and_warns_out_of_range(fitted, views):
+    ep, X, _, _ = fitted
+    columns, values = views.whatif_columns(), views.whatif_values(0)
+    labels = dict(zip(columns, views.whatif_labels(), strict=True))
+    lo, hi = X["bill_length_mm"].min(), X["bill_length_mm"].max()
+    assert labels["bill_length_mm"] == f"bill_length_mm ({lo:.4g} to {hi:.4g})"
+    assert views.whatif_warnings(values) == ""
+    values[columns.index("bill_length_mm")] = -99999
+    warning = views.whatif_warnings(values)
+    assert "bill_length_mm = -99999" in warning and f"{lo:.4g} to {hi:.4g}" in warning
+    assert "extrapolat" in warning
+
+
+def test_whatif_title_says_edited_only_after_an_edit(views):
+    row = 3
+    values = views.whatif_values(row)
+    _, fig = views.whatif(row, values, 5, AUTO_CLASS)
+    assert "(edited)" not in fig.layout.title.text
+    edited = list(values)
+    edited[views.whatif_columns().index("bill_length_mm")] = 58.0
+    _, fig = views.whatif(row, edited, 5, AUTO_CLASS)
+    assert "(edited)" in fig.layout.title.text
+
+
+def test_whatif_has_a_reset_button_that_restores_the_row(fitted):
+    ep, X, y, local = fitted
+    dash = ExplanationDashboard(local, model=ep, true_y=y)
+    assert "whatif-reset" in str(dash.app.layout)
+    client = dash.app.server.test_client()
+    views = Views(dash.data)
+    n = len(views.whatif_columns())
+    outputs = [({"type": "whatif", "column": c}, "value") for c in views.whatif_columns()]
+    key = next(k for k in dash.app.callback_map if k.startswith("{") and "whatif" in k)
+    payload = {"output": key, "outputs": [
+        {"id": {"type": "whatif", "column": c}, "property": "value"} for c in
+        views.whatif_columns()], "inputs": [{"id": "selected-row", "property": "data", "value": 4},
+                                            {"id": "whatif-reset", "property": "n_clicks",
+                                             "value": 1}],
+        "changedPropIds": ["whatif-reset.n_clicks"], "state": []}  # fmt: skip
+    response = client.post("/_dash-update-component", json=payload)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    got = response.get_json()["response"]
+    assert len(outputs) == n and len(got) == n
+    assert [got[k]["value"] for k in got] == [
+        v for v in views.whatif_values(4)
+    ]
+
+
+def test_ice_on_a_categorical_column_draws_markers_not_lines(views):
+    fig = views.ice_figure(4, "island", "Adelie", n_others=5)
+    assert all(t.mode == "markers" for t in fig.data)
+    fig = views.ice_figure(4, "bill_length_mm", "Adelie", n_others=5)
+    assert all("lines" in t.mode for t in fig.data)
+
+
+def test_beeswarm_colours_categorical_columns_neutral_and_says_so(views):
+    fig = figs.summary(views.data, k=7, kind="beeswarm", cls="Adelie")
+    by_name = {t.name: t for t in fig.data}
+    for name in ("island", "sex"):
+        assert by_name[name].marker.color == figs.GREY
+    assert isinstance(by_name["bill_length_mm"].marker.color, np.ndarray)  # shaded
+    assert "grey" in fig.layout.title.text and "categorical" in fig.layout.title.text
+
+
+def test_regression_hides_the_class_dropdown(regression):
+    ep, X, y, local = regression
+    layout = ExplanationDashboard(local, model=ep, true_y=y).app.layout
+    assert layout["class-control"].style["display"] == "none"
+    assert "auto (row's top class)" not in str(layout["class-control"])
+
+
+def test_legend_does_not_overlap_the_colour_bar(views):
+    fig = views.data_figure("bill_length_mm", "flipper_length_mm", "body_mass_g", row=5)
+    assert fig.data[0].marker.showscale  # a colour bar on the right...
+    legend = fig.layout.legend
+    assert legend.orientation == "h" and legend.yanchor == "bottom" and legend.y >= 1
+    fig = views.dependence_figure("bill_length_mm", "body_mass_g", "Adelie", 5)
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y >= 1
+
+
+def test_local_view_is_a_waterfall_from_base_value_to_output(fitted, views):
+    ep, X, _, local = fitted
+    row, k = 7, 3
+    fig, text, table = views.local(row, k=k, cls="Gentoo")
+    c = 2
+    bars = fig.data[0]
+    base = local.expected_values[c]
+    out = base + local.values[c, row].sum()
+    starts, widths = np.asarray(bars.base, float), np.asarray(bars.x, float)
+    assert starts[0] == pytest.approx(base)
+    np.testing.assert_allclose(starts[1:], (starts + widths)[:-1])  # each step starts where the last ended
+    assert (starts + widths)[-1] == pytest.approx(out)  # ... and the last ends at the output
+    # top k features by |attribution| then the rest in one bar, top to bottom
+    top = np.argsort(-np.abs(local.values[c, row]), kind="stable")[:k]
+    assert list(bars.y) == [local.features[j] for j in top] + ["4 other features"]
+    np.testing.assert_allclose(widths[:k], local.values[c, row, top])
+    # the text gives the base value and output in log-odds and the model's probability
+    p = ep.predict_proba(X.iloc[[row]])[0, c]
+    assert f"base value {base:.4f}" in text and f"{out:.4f}" in text and f"p(Gentoo) = {p:.4f}" in text
+    # the table lists the bars' features in the bars' order, with raw values and attributions
+    assert [r[0] for r in table] == list(bars.y)[:k]
+    for (name, raw, value), j in zip(table, top, strict=True):
+        assert raw == f"{X[name].iloc[row]:.4g}" if X[name].dtype.kind == "f" else str(X[name].iloc[row])
+        assert value == f"{local.values[c, row, j]:+.4f}"
+
+
+def test_binary_local_waterfall_gives_probabilities_at_each_step():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X, y = X.iloc[:200, :6], y[:200]
+    ep = ExplainablePipeline(StandardScaler(), LogisticRegression(), random_state=0).fit(X, y)
+    local = ep.explain_local(X)
+    views = Views(DashboardData(local))  # no model: the probability comes from the log-odds
+    fig, text, _ = views.local(0, 6, AUTO_CLASS)
+    c = int(ep.predict(X.iloc[[0]])[0])
+    p = ep.predict_proba(X.iloc[[0]])[0, c]
+    assert f"p({c}) = {p:.4f}" in text
+    ends = np.asarray(fig.data[0].base, float) + np.asarray(fig.data[0].x, float)
+    for end, label in zip(ends, fig.data[0].customdata, strict=True):
+        assert label == pytest.approx(1 / (1 + np.exp(-end)))  # hover: p after the step
+
+
+def test_static_export_order_titles_and_messages(fitted, tmp_path):
+    from explainable_pipeline.dashboard._app import TABS
+
+    ep, X, y, local = fitted
+    dash = ExplanationDashboard(local, model=ep, true_y=y)
+    html = dash.save_html(tmp_path / "d.html").read_text()
+    sections = re.findall(r'<section id="(\w+)"', html)
+    live = [v for v, _ in TABS if v in sections]
+    assert sections == live  # same order as the live dashboard's tabs
+    # what-if and ICE: a model was passed, the static file just cannot recompute
+    assert "pass model=" not in html and "needs a live model" not in html
+    assert html.count("static file cannot recompute") == 2
+    # the dependence menu keeps the class in its titles
+    fig = __import__("explainable_pipeline.dashboard._static", fromlist=["x"]).dependence_menu(
+        dash.data)
+    for button in fig.layout.updatemenus[0].buttons:
+        assert button.args[1]["title.text"].endswith("— class Adelie")
+    # the local rows are a slider under the plot, not a dropdown clipped by it
+    from explainable_pipeline.dashboard._static import local_menu
+
+    fig = local_menu(dash.data, 5)
+    assert not fig.layout.updatemenus and len(fig.layout.sliders[0].steps) == 50

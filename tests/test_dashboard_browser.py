@@ -91,21 +91,28 @@ def test_views_render_and_click_selects_a_row(served):
         ("Explanation exploration", "dep-graph"): "Dependence of",
         ("Summary importance", "summary-graph"): "Summary of attributions",
     }
-    # top K: the importance chart shows the K most important features
-    k_box = page.locator("#topk-slider input")
-    k_box.fill("3")
-    k_box.press("Tab")  # the slider takes the typed value on blur
+    # top K: the importance chart shows the K most important features, as soon as typed
+    k_box = page.locator("#topk-input")
+    k_box.fill("3")  # no blur, no Enter
     page.wait_for_function(
         "document.querySelector('#importance-graph .gtitle').textContent.endsWith('top 3')"
     )
     ticks = page.locator("#importance-graph .yaxislayer-above .ytick").all_text_contents()
     assert ticks == local.get_ranked_global_names(top_k=3)[::-1]
-    k_box.fill(str(len(local.features)))
-    k_box.press("Tab")
+    # out of range: box, slider and chart agree on the clamped value, and a note says why
+    n = len(local.features)
+    k_box.fill("0")
     page.wait_for_function(
-        f"document.querySelector('#importance-graph .gtitle').textContent"
-        f".endsWith('top {len(local.features)}')"
+        "document.querySelector('#importance-graph .gtitle').textContent.endsWith('top 1')"
     )
+    assert k_box.input_value() == "1" and "between 1 and" in page.inner_text("#topk-note")
+    assert page.get_attribute("#topk-slider [role=slider]", "aria-valuenow") == "1"
+    k_box.fill("99")
+    page.wait_for_function(
+        f"document.querySelector('#importance-graph .gtitle').textContent.endsWith('top {n}')"
+    )
+    assert k_box.input_value() == str(n)
+    assert page.get_attribute("#topk-slider [role=slider]", "aria-valuenow") == str(n)
     for (label, graph), title in titles.items():
         _open_tab(page, label, graph)
         assert title in page.text_content(f"#{graph} .gtitle")
@@ -127,7 +134,7 @@ def test_views_render_and_click_selects_a_row(served):
     assert page.locator("#data-graph .main-svg").first.bounding_box()["height"] >= 400
     _open_tab(page, "Local importance", "local-graph")
     page.wait_for_function(
-        f"document.querySelector('#local-top').innerText.startsWith('Row {row}:')"
+        f"/^Row {row}[,:]/.test(document.querySelector('#local-top').innerText)"
     )
     c = int(np.argmax(ep.predict_proba(X.iloc[[row]])[0]))
     top = local.features[int(np.argmax(np.abs(local.values[c, row])))]

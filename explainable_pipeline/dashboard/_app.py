@@ -17,7 +17,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from . import _figures as figs
-from ._callbacks import Views, row_from_click
+from ._callbacks import Views, clamp_top_k, row_from_click
 from ._data import AUTO_CLASS, DashboardData
 from ._plotlyjs import ASSETS, cartesian_bundle
 
@@ -109,33 +109,42 @@ def _header(data: DashboardData, views: Views, d: dict) -> html.Div:
     classes = data.classes or []
     class_options = [{"label": "auto (row's top class)", "value": AUTO_CLASS}] + [
         {"label": c, "value": c} for c in classes
-    ]
+    ] if classes else [{"label": "single output", "value": AUTO_CLASS}]
     n = len(data.features)
     marks = {i: str(i) for i in sorted({1, min(5, n), min(10, n), min(20, n), n})}
+    # A single-output model has no class to choose: the control is not shown (the dropdown
+    # stays in the layout, hidden, because callbacks take its value).
+    class_control = html.Div(
+        _labelled("Class", dcc.Dropdown(id="class-dropdown", options=class_options,
+                                        value=AUTO_CLASS, clearable=False)),
+        id="class-control", style={} if classes else {"display": "none"},
+    )  # fmt: skip
+    # Top K: one number box (fires on every keystroke, no blur needed) and the slider; a
+    # callback clamps the value to 1..n and writes it back to both and to the "topk" store.
+    topk = html.Div(
+        [
+            html.Label("Top K features", style={"fontSize": "0.85em"}),
+            html.Div(
+                [
+                    dcc.Input(id="topk-input", type="number", value=d["k"], debounce=False,
+                              style={"width": "64px"}),
+                    html.Div(dcc.Slider(id="topk-slider", min=1, max=n, step=1, value=d["k"],
+                                        marks=marks, allow_direct_input=False),
+                             style={"flex": "1"}),
+                ],
+                style={"display": "flex", "gap": "8px", "alignItems": "center"},
+            ),
+            html.Div(id="topk-note", style={"fontSize": "0.8em", "color": "#a05a00"}),
+        ],
+        style={"minWidth": "360px"},
+    )  # fmt: skip
     return html.Div(
         [
             html.H2("Explanation dashboard", style={"margin": "4px 0"}),
             html.Div(
                 [
-                    _labelled(
-                        "Class",
-                        dcc.Dropdown(
-                            id="class-dropdown",
-                            options=class_options,
-                            value=AUTO_CLASS,
-                            clearable=False,
-                            disabled=not classes,
-                        ),
-                    ),  # fmt: skip
-                    html.Div(
-                        [
-                            html.Label("Top K features", style={"fontSize": "0.85em"}),
-                            dcc.Slider(
-                                id="topk-slider", min=1, max=n, step=1, value=d["k"], marks=marks
-                            ),
-                        ],  # fmt: skip
-                        style={"minWidth": "320px"},
-                    ),  # fmt: skip
+                    class_control,
+                    topk,
                     html.Div(
                         f"Selected row: {views.initial_row}",
                         id="selected-row-text",
@@ -207,7 +216,8 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
         out["ice"] = [html.P(NEEDS_MODEL, id="ice-note")]
         return out
     inputs = []
-    for col, value in zip(views.whatif_columns(), views.whatif_values(row), strict=True):
+    for col, label, value in zip(views.whatif_columns(), views.whatif_labels(),
+                                 views.whatif_values(row), strict=True):  # fmt: skip
         id_ = {"type": "whatif", "column": col}
         if col in data.categorical:
             ctrl = dcc.Dropdown(id=id_, options=[str(v) for v in data.categorical[col]],
@@ -215,10 +225,13 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
         else:
             ctrl = dcc.Input(id=id_, type="number", value=value, debounce=True,
                              style={"width": "100%"})  # fmt: skip
-        inputs.append(_labelled(col, ctrl))
+        inputs.append(_labelled(label, ctrl))
     out["whatif"] = [
-        html.Div(id="whatif-original"),
+        html.Div([html.Div(id="whatif-original"),
+                  html.Button("Reset to the row's values", id="whatif-reset", n_clicks=0)],
+                 style=_ROW),  # fmt: skip
         html.Div(id="whatif-prediction", style={"fontWeight": "bold", "margin": "6px 0"}),
+        html.Div(id="whatif-warning", style={"color": "#b00020"}),
         html.Div(
             [
                 html.Div(
@@ -245,10 +258,9 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
     return out
 
 
-def _table(rows: list) -> html.Table:
-    body = [html.Tr([html.Td(f), html.Td(v)]) for f, v in rows]
-    return html.Table([html.Thead(html.Tr([html.Th("feature"), html.Th("value")])),
-                       html.Tbody(body)])  # fmt: skip
+def _table(rows: list, header: tuple = ("feature", "value", "attribution")) -> html.Table:
+    body = [html.Tr([html.Td(v) for v in row]) for row in rows]
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(body)])
 
 
 def build_app(data: DashboardData, **dash_kwargs: Any) -> Dash:
@@ -273,6 +285,7 @@ def build_app(data: DashboardData, **dash_kwargs: Any) -> Dash:
     app.layout = html.Div(
         [
             dcc.Store(id="selected-row", data=views.initial_row),
+            dcc.Store(id="topk", data=d["k"]),
             _header(data, views, d),
             dcc.Tabs(
                 id="tabs",
@@ -302,7 +315,7 @@ def _shown(tab: str, view: str) -> None:
 
 
 def _register(app: Dash, views: Views, data: DashboardData) -> None:  # noqa: C901
-    row_in, k_in, cls_in = Input("selected-row", "data"), Input("topk-slider", "value"), Input(
+    row_in, k_in, cls_in = Input("selected-row", "data"), Input("topk", "data"), Input(
         "class-dropdown", "value")  # fmt: skip
     tab_in = Input("tabs", "value")
     once = {"prevent_initial_call": True}
@@ -317,6 +330,19 @@ def _register(app: Dash, views: Views, data: DashboardData) -> None:  # noqa: C9
         if row is None:
             raise PreventUpdate
         return row
+
+    n_features = len(data.features)
+
+    @app.callback(Output("topk-input", "value"), Output("topk-slider", "value"),
+                  Output("topk", "data"), Output("topk-note", "children"),
+                  Input("topk-input", "value"), Input("topk-slider", "value"), **once)  # fmt: skip
+    def _topk(typed, slid):
+        raw = typed if ctx.triggered_id == "topk-input" else slid
+        if raw is None:  # an empty box while the user types: keep the current K
+            raise PreventUpdate
+        k = clamp_top_k(raw, n_features)
+        note = "" if k == raw else f"Top K must be between 1 and {n_features}: using {k}."
+        return k, k, k, note
 
     @app.callback(Output("selected-row-text", "children"), row_in, **once)
     def _row_text(row):
@@ -356,18 +382,20 @@ def _register(app: Dash, views: Views, data: DashboardData) -> None:  # noqa: C9
     if data.model is None:
         return
 
-    @app.callback(Output({"type": "whatif", "column": ALL}, "value"), row_in, **once)
-    def _whatif_reset(row):
+    @app.callback(Output({"type": "whatif", "column": ALL}, "value"), row_in,
+                  Input("whatif-reset", "n_clicks"), **once)  # fmt: skip
+    def _whatif_reset(row, _clicks):
         return views.whatif_values(row)
 
     @app.callback(Output("whatif-original", "children"), Output("whatif-prediction", "children"),
-                  Output("whatif-graph", "figure"), Input({"type": "whatif", "column": ALL}, "value"),
-                  k_in, cls_in, tab_in, State("selected-row", "data"), **once)  # fmt: skip
+                  Output("whatif-warning", "children"), Output("whatif-graph", "figure"),
+                  Input({"type": "whatif", "column": ALL}, "value"), k_in, cls_in, tab_in,
+                  State("selected-row", "data"), **once)  # fmt: skip
     def _whatif(values, k, cls, tab, row):
         _shown(tab, "whatif")
         original = f"Original: {views.prediction_text(data.row_frame(row))}"
         text, fig = views.whatif(row, values, k, cls)
-        return original, text, fig
+        return original, text, views.whatif_warnings(values), fig
 
     @app.callback(Output("ice-graph", "figure"), Input("ice-feature", "value"), row_in, cls_in,
                   tab_in, **once)  # fmt: skip

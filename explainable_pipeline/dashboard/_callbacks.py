@@ -16,6 +16,11 @@ from ._data import AUTO_CLASS, DashboardData, format_prediction
 WHATIF_MAX_FEATURES = 30
 
 
+def clamp_top_k(value: Any, n_features: int) -> int:
+    """A typed or slid top K as a whole number in 1..n_features."""
+    return int(min(max(round(float(value)), 1), n_features))
+
+
 def row_from_click(click: dict | None) -> int | None:
     """Dataset row position from a plotly ``clickData`` payload (None when absent)."""
     if not click or not click.get("points"):
@@ -24,6 +29,17 @@ def row_from_click(click: dict | None) -> int | None:
     if isinstance(custom, list):
         custom = custom[0] if custom else None
     return None if custom is None else int(custom)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal what-if values (numbers compared as floats, blanks as missing)."""
+    a, b = (None if v in (None, "") else v for v in (a, b))
+    if a is None or b is None:
+        return a is b
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
 
 
 def _fmt(value: Any) -> str:
@@ -37,6 +53,7 @@ class Views:
 
     def __init__(self, data: DashboardData) -> None:
         self.data = data
+        self._ranges: dict | None = None
 
     @property
     def initial_row(self) -> int:
@@ -64,19 +81,36 @@ class Views:
         return self.data.features[j], float(values[j])
 
     def local(self, row: int, k: int, cls: Any) -> tuple[Any, str, list]:
-        """(figure, "Top feature: ..." text, [(feature, raw value), ...] for the top-k)."""
-        fig = figs.local_row(self.data, row, k, cls)
+        """(waterfall figure, summary text, table rows) of ``row`` for class ``cls``.
+
+        The text gives the base value, the sum of the attributions and the explained output
+        (for classifiers also the class probability: the model's, or derived from the
+        log-odds); the table lists the waterfall's top-k features in the waterfall's order:
+        (feature, raw value, attribution).
+        """
+        data = self.data
+        fig = figs.local_row(data, row, k, cls)
         name, value = self.top_feature(row, cls)
-        c = self.data.class_index(cls, row)
-        out = self.data.explained_output()[c, row]
-        label = "" if self.data.classes is None else f" for class {self.data.classes[c]}"
-        text = (
-            f"Row {row}: explained {self.data.local.output}{label} = {out:.4f}. "
-            f"Top feature: {name} ({value:+.4f})"
-        )
-        table = [(f, _fmt(self.data.data[f].iloc[row])) for f in self.data.top_features(k)
-                 if f in self.data.columns]  # fmt: skip
+        c = data.class_index(cls, row)
+        out = data.explained_output()[c, row]
+        base, values = float(data.expected[c]), data.values[c, row]
+        label = "" if data.classes is None else f", class {data.classes[c]}"
+        text = (f"Row {row}{label}: base value {base:.4f} + attributions {values.sum():+.4f} "
+                f"= {data.local.output} {out:.4f}{self._probability_text(row, c)}. "
+                f"Top feature: {name} ({value:+.4f})")  # fmt: skip
+        top = np.argsort(-np.abs(values), kind="stable")[: max(1, int(k))]
+        table = [(data.features[j], _fmt(data.data[data.features[j]].iloc[row])
+                  if data.features[j] in data.columns else "", f"{values[j]:+.4f}") for j in top]  # fmt: skip
         return fig, text, table
+
+    def _probability_text(self, row: int, c: int) -> str:
+        """`` · p(class) = 0.93 (model)`` for classifiers, else ``""``."""
+        data = self.data
+        proba = data.probabilities()
+        if proba is None or data.classes is None or data.local.output == "probability":
+            return ""
+        source = "model" if data.model is not None else f"from the {data.local.output}"
+        return f" · p({data.classes[c]}) = {proba[row, c]:.4f} ({source})"
 
     # ------------------------------------------------------------------ what-if
     def whatif_columns(self) -> list:
@@ -101,12 +135,46 @@ class Views:
                 out.append(float(v))
         return out
 
+    def whatif_ranges(self) -> dict:
+        """{numeric editable column: (min, max) over the dashboard's rows} (computed once)."""
+        if self._ranges is not None:
+            return self._ranges
+        out = self._ranges = {}
+        for col in self.whatif_columns():
+            if col in self.data.numeric:
+                v = pd.to_numeric(self.data.data[col], errors="coerce")
+                if v.notna().any():
+                    out[col] = (float(v.min()), float(v.max()))
+        return out
+
+    def whatif_labels(self) -> list:
+        """Label of each editable column; numeric ones show the range seen in the data."""
+        ranges = self.whatif_ranges()
+        return [f"{c} ({ranges[c][0]:.4g} to {ranges[c][1]:.4g})" if c in ranges else c
+                for c in self.whatif_columns()]  # fmt: skip
+
+    def whatif_warnings(self, values: list) -> str:
+        """A warning for each edited number outside the data's range (else ``""``)."""
+        ranges, out = self.whatif_ranges(), []
+        for col, v in zip(self.whatif_columns(), values, strict=True):
+            if col not in ranges or v in (None, ""):
+                continue
+            lo, hi = ranges[col]
+            if not lo <= float(v) <= hi:
+                out.append(f"{col} = {float(v):g} is outside the data's range ({lo:.4g} to "
+                           f"{hi:.4g}): the model extrapolates.")  # fmt: skip
+        return " ".join(out)
+
+    def whatif_edited(self, row: int, values: list) -> bool:
+        """Whether ``values`` differ from the row's own values."""
+        return any(not _same(a, b) for a, b in zip(values, self.whatif_values(row), strict=True))
+
     def prediction_text(self, frame: Any) -> str:
         model = self.data.model
         return format_prediction(model.outputs(frame)[0], model.output_names, model.is_classifier)
 
     def whatif(self, row: int, values: list, k: int, cls: Any) -> tuple[str, Any]:
-        """(prediction text, local figure) for ``row`` with the editable columns set to values."""
+        """(prediction text, waterfall) of ``row`` with the editable columns set to ``values``."""
         edits = dict(zip(self.whatif_columns(), values, strict=True))
         frame = self.data.edited_row(row, edits)
         text = self.prediction_text(frame)
@@ -120,8 +188,10 @@ class Views:
         else:
             c = list(local.classes).index(cls)
         suffix = "" if local.classes is None else f" — class {local.classes[c]}"
-        fig = figs.local_bar(vals[c, 0], local.features, k,
-                             f"What-if attributions of row {row} (edited){suffix}")  # fmt: skip
+        edited = " (edited)" if self.whatif_edited(row, values) else ""
+        fig = figs.waterfall(vals[c, 0], local.features, float(ev[c]), k,
+                             f"What-if explanation of row {row}{edited}{suffix}",
+                             self.data.step_probability(c))  # fmt: skip
         return text, fig
 
     # ------------------------------------------------------------------ ICE
@@ -137,4 +207,4 @@ class Views:
             name = f"p({names[c]})"
         else:
             c, name = 0, names[0]
-        return figs.ice(grid, rows, curves, column, c, name)
+        return figs.ice(grid, rows, curves, column, c, name, column in self.data.categorical)

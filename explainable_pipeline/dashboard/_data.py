@@ -19,6 +19,29 @@ logger = logging.getLogger(__name__)
 AUTO_CLASS = "__auto__"
 
 
+def sigmoid(x: Any) -> Any:
+    """Logistic function (the probability of a binary model's log-odds)."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def to_probability(outputs: np.ndarray, output: str) -> np.ndarray | None:
+    """Class probabilities (n_classes, n_rows) from explained outputs, or None.
+
+    ``"probability"`` is returned as is; ``"log_odds"`` of two classes (class 0 holds the
+    negated margin) through the sigmoid, of more classes through the softmax; any other
+    output (a decision function, a raw score) has no probability.
+    """
+    outputs = np.asarray(outputs, dtype=float)
+    if output == "probability":
+        return outputs
+    if output != "log_odds" or outputs.shape[0] < 2:
+        return None
+    if outputs.shape[0] == 2:
+        return sigmoid(outputs)
+    shifted = np.exp(outputs - outputs.max(axis=0, keepdims=True))
+    return shifted / shifted.sum(axis=0, keepdims=True)
+
+
 def format_prediction(outputs: np.ndarray, names: list, is_classifier: bool) -> str:
     """One line describing a model output row, e.g. ``"Gentoo · p(Adelie)=0.0100, ..."``.
 
@@ -148,6 +171,7 @@ class DashboardData:
         if true_y is not None and len(true_y) != self.n_rows:
             raise ValueError(f"true_y has {len(true_y)} values but there are {self.n_rows} rows.")
         self.true_y = None if true_y is None else np.asarray(true_y)
+        self.is_classifier = self.model.is_classifier if self.model else self.classes is not None
         rng = np.random.default_rng(random_state)
         self.sampled = self.n_rows > max_points
         self.sample = (
@@ -182,10 +206,15 @@ class DashboardData:
         return self.local.global_importance_values, self.local.per_class_values
 
     def _build_plot_frame(self) -> None:
-        rows = self.data.iloc[self.sample].reset_index(drop=True)
-        frame = rows.copy()
+        """``frame``: every row's raw values, predictions (and truth), for plots and filters.
+
+        The model runs once on all rows (predict_proba or predict); without a model the
+        explained output stands in (per class for classifiers). Scatters show
+        ``frame.iloc[sample]``.
+        """
+        frame = self.data.copy()
         if self.model is not None:
-            out = self.model.outputs(self.data.iloc[self.sample])
+            out = self.model.outputs(self.data)
             names = self.model.output_names
             if self.model.is_classifier:
                 frame["predicted"] = np.asarray(names, dtype=object)[out.argmax(1)]
@@ -194,18 +223,55 @@ class DashboardData:
             else:
                 for j, name in enumerate(names if out.shape[1] > 1 else ["prediction"]):
                     frame[name] = out[:, j]
-            self.sample_outputs = out
+            self.outputs = out
         else:
-            out = self.explained_output()[:, self.sample].T
+            out = self.explained_output().T
             labels = self.classes or [self.local.output]
             for j, name in enumerate(labels):
                 frame[f"{self.local.output}({name})" if self.classes else name] = out[:, j]
-            self.sample_outputs = None
+            self.outputs = None
         if self.true_y is not None:
-            frame["true_y"] = self.true_y[self.sample]
-        frame["row"] = self.sample
+            frame["true_y"] = self.true_y
+        frame["row"] = np.arange(self.n_rows)
         self.frame = frame
         self.plot_columns = [c for c in frame.columns if c != "row"]
+
+    @property
+    def sample_frame(self) -> pd.DataFrame:
+        """The rows of ``frame`` shown in scatters."""
+        return self.frame.iloc[self.sample].reset_index(drop=True)
+
+    @property
+    def sample_outputs(self) -> np.ndarray | None:
+        """Model outputs of the sampled rows (None without a model)."""
+        return None if self.outputs is None else self.outputs[self.sample]
+
+    def probabilities(self) -> np.ndarray | None:
+        """Class probabilities of every row, (n_rows, n_classes); None when unknown.
+
+        The model's ``predict_proba`` when a classifier was passed; otherwise derived from
+        the explained output (probabilities, or log-odds through the sigmoid / softmax).
+        """
+        if self.model is not None:
+            return self.outputs if self.model.is_classifier else None
+        if self.classes is None:
+            return None
+        proba = to_probability(self.explained_output(), self.local.output)
+        return None if proba is None else proba.T
+
+    def step_probability(self, c: int) -> Any:
+        """Function mapping class ``c``'s explained output to its probability, or None.
+
+        Only where that is a function of the one output: log-odds of a binary model (the
+        sigmoid) and probabilities themselves. A multiclass softmax depends on every class.
+        """
+        if self.classes is None:
+            return None
+        if self.local.output == "probability":
+            return float
+        if self.local.output == "log_odds" and len(self.classes) == 2:
+            return lambda x: float(sigmoid(x))
+        return None
 
     # ------------------------------------------------------------------ accessors
     def explained_output(self) -> np.ndarray:

@@ -19,6 +19,9 @@ _LAYOUT = dict(template="none", margin=dict(l=10, r=10, t=60, b=40), plot_bgcolo
                font=dict(family="sans-serif", size=12))  # fmt: skip
 HEIGHT = 450
 _AXIS = dict(gridcolor="#e5e5e5", zerolinecolor="#999", automargin=True)
+# Scatter legends sit in one row above the plot area, right-aligned: plotly's default (top
+# right, vertical) is where a colour bar and its title go, and the two overlapped.
+LEGEND_ABOVE = dict(orientation="h", x=1, xanchor="right", y=1.01, yanchor="bottom")
 
 
 def _f4(values: Any) -> np.ndarray:
@@ -39,7 +42,7 @@ def _layout(fig: go.Figure, title: str, height: int = HEIGHT, **kwargs: Any) -> 
     return fig
 
 
-def _class_suffix(data: DashboardData, c: int) -> str:
+def class_suffix(data: DashboardData, c: int) -> str:
     return "" if data.classes is None else f" — class {data.classes[c]}"
 
 
@@ -92,9 +95,14 @@ def sample_note(data: DashboardData) -> str:
 
 
 def data_scatter(data: DashboardData, x: str, y: str, color: str | None = None,
-                 row: int | None = None) -> go.Figure:  # fmt: skip
-    """Data exploration: two dataset / prediction columns, coloured by a third."""
-    frame = data.frame
+                 row: int | None = None, rows: np.ndarray | None = None,
+                 note: str | None = None) -> go.Figure:  # fmt: skip
+    """Data exploration: two dataset / prediction columns, coloured by a third.
+
+    ``rows`` are the dataset rows to draw (default: the sample), ``note`` what the title's
+    second line says about them (default: the sample note).
+    """
+    frame = data.frame.iloc[data.sample if rows is None else rows].reset_index(drop=True)
     hover = f"row %{{customdata}}<br>{x}=%{{x}}<br>{y}=%{{y}}<extra></extra>"
     col = frame[color] if color else None
     fig = go.Figure(_scatter_traces(frame[x], frame[y], col, frame["row"].to_numpy(), hover))
@@ -102,9 +110,9 @@ def data_scatter(data: DashboardData, x: str, y: str, color: str | None = None,
         pos = int(np.flatnonzero(frame["row"].to_numpy() == row)[0])
         _highlight(fig, frame[x].iloc[pos], frame[y].iloc[pos], row)
     title = f"{y} vs {x}" + (f", coloured by {color}" if color else "")
-    note = sample_note(data)
+    note = sample_note(data) if note is None else note
     return _layout(fig, title + (f"<br><sup>{note}</sup>" if note else ""), xaxis_title=x,
-                   yaxis_title=y, clickmode="event")  # fmt: skip
+                   yaxis_title=y, clickmode="event", legend=LEGEND_ABOVE)  # fmt: skip
 
 
 def global_bar(data: DashboardData, k: int = 10) -> go.Figure:
@@ -142,10 +150,11 @@ def dependence(data: DashboardData, feature: str, color: str | None = None, cls:
     if row is not None and row in set(rows.tolist()):
         _highlight(fig, data.data[feature].iloc[row], data.values[c, row, j], row)
     note = sample_note(data)
-    title = f"Dependence of {feature}{_class_suffix(data, c)}"
+    title = f"Dependence of {feature}{class_suffix(data, c)}"
     title += f", coloured by {color}" if color else ""
     return _layout(fig, title + (f"<br><sup>{note}</sup>" if note else ""), xaxis_title=feature,
-                   yaxis_title=f"attribution of {feature}", clickmode="event")  # fmt: skip
+                   yaxis_title=f"attribution of {feature}", clickmode="event",
+                   legend=LEGEND_ABOVE)  # fmt: skip
 
 
 def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any = None,
@@ -159,6 +168,7 @@ def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any =
         np.random.default_rng(0).choice(data.sample, max_points, replace=False))  # fmt: skip
     fig = go.Figure()
     rng = np.random.default_rng(1)
+    first_shaded = True  # one colour bar, on the first numeric feature drawn
     for pos, j in enumerate(top):
         name = data.features[j]
         vals = _f4(data.values[c, rows, j])
@@ -169,21 +179,16 @@ def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any =
             fig.add_trace(go.Violin(x=vals, name=name, orientation="h", showlegend=False,
                                     line_color=NEG, points=False))  # fmt: skip
         else:
-            col = data.data[name].iloc[rows] if name in data.numeric else None
-            shade = np.full(len(rows), 0.5)
-            if col is not None:
-                v = col.to_numpy(dtype=float)
-                lo, hi = np.nanpercentile(v, [5, 95]) if np.isfinite(v).any() else (0.0, 1.0)
-                shade = np.clip((v - lo) / ((hi - lo) or 1.0), 0, 1)
-                shade = np.where(np.isfinite(shade), shade, 0.5)
-            shade = np.round(shade * 100).astype(np.uint8)  # 1 byte a point, 0 (low)..100
+            color = _beeswarm_shade(data, name, rows)
+            scale = {} if isinstance(color, str) else dict(
+                colorscale="Bluered", cmin=0, cmax=100, showscale=first_shaded,
+                colorbar=dict(title="feature value", tickvals=[0, 100], ticktext=["low", "high"],
+                              thickness=12))  # fmt: skip
+            first_shaded &= isinstance(color, str)
             fig.add_trace(go.Scatter(
                 x=vals, y=_f4(pos + rng.uniform(-0.3, 0.3, len(rows))), mode="markers",
                 customdata=rows.tolist(), name=name, showlegend=False,
-                marker=dict(size=4, color=shade, colorscale="Bluered", cmin=0, cmax=100,
-                            showscale=pos == 0,
-                            colorbar=dict(title="feature value", tickvals=[0, 100],
-                                          ticktext=["low", "high"], thickness=12)),
+                marker=dict(size=4, color=color, **scale),
                 hovertemplate=f"{name}<br>row %{{customdata}}<br>attribution=%{{x:.4f}}"
                 "<extra></extra>",
             ))  # fmt: skip
@@ -191,47 +196,101 @@ def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any =
         names = [data.features[j] for j in top]
         fig.update_yaxes(tickvals=list(range(len(top))), ticktext=names)
     height = max(300, 36 * len(top) + 120)
-    note = "" if len(rows) == data.n_rows else f"{len(rows):,} of {data.n_rows:,} rows shown"
-    title = f"Summary of attributions ({kind}){_class_suffix(data, c)}"
+    notes = [] if len(rows) == data.n_rows else [f"{len(rows):,} of {data.n_rows:,} rows shown"]
+    if kind == "beeswarm" and any(data.features[j] not in data.numeric for j in top):
+        notes.append("grey: categorical column (its values have no low/high order)")
+    note = "; ".join(notes)
+    title = f"Summary of attributions ({kind}){class_suffix(data, c)}"
     return _layout(fig, title + (f"<br><sup>{note}</sup>" if note else ""), height=height,
                    xaxis_title="attribution", clickmode="event")  # fmt: skip
 
 
-def local_bar(values: np.ndarray, features: list, k: int = 10, title: str = "") -> go.Figure:
-    """Local importance: the k largest |attributions| of one row, signed, largest on top."""
+def _beeswarm_shade(data: DashboardData, name: str, rows: np.ndarray) -> Any:
+    """Marker colours of one beeswarm row: 0 (low) .. 100 (high) as uint8, or GREY.
+
+    Categorical (or non-raw) columns have no low/high order: one neutral colour, not the
+    colour scale's middle, which read as "medium value".
+    """
+    if name not in data.numeric:
+        return GREY
+    v = data.data[name].iloc[rows].to_numpy(dtype=float)
+    lo, hi = np.nanpercentile(v, [5, 95]) if np.isfinite(v).any() else (0.0, 1.0)
+    shade = np.clip((v - lo) / ((hi - lo) or 1.0), 0, 1)
+    shade = np.where(np.isfinite(shade), shade, 0.5)
+    return np.round(shade * 100).astype(np.uint8)  # 1 byte a point
+
+
+def waterfall(values: np.ndarray, features: list, base: float, k: int = 10, title: str = "",
+              probability: Any = None) -> go.Figure:  # fmt: skip
+    """Local attributions as a waterfall: base value, the top-k steps, the rest, the output.
+
+    One horizontal bar per step, from where the previous one ended (``base``) to that plus
+    the attribution (``x``), top to bottom: the k largest |attributions|, then "N other
+    features" in one bar; the last ends at the explained output (additivity). Dashed lines
+    mark the base value and the output. ``probability`` (a function, e.g. the sigmoid of a
+    binary model's log-odds) adds the probability after each step to the hover
+    (``customdata``).
+    """
     values = np.asarray(values, dtype=float)
-    top = np.argsort(-np.abs(values), kind="stable")[: max(1, int(k))][::-1]
+    order = np.argsort(-np.abs(values), kind="stable")
+    top, rest = order[: max(1, int(k))], order[max(1, int(k)):]
+    steps = values[top].tolist() + ([float(values[rest].sum())] if rest.size else [])
+    names = [str(features[i]) for i in top] + ([f"{rest.size} other features"] if rest.size else [])
+    starts = base + np.concatenate([[0.0], np.cumsum(steps)[:-1]])
+    ends = starts + np.asarray(steps)
+    output = float(ends[-1])
+    hover = "%{y}: %{x:+.4f}<br>%{base:.4f} → %{customdata[0]:.4f}"
+    custom = [[e] for e in ends]
+    if probability is not None:
+        custom = [float(probability(e)) for e in ends]
+        hover = "%{y}: %{x:+.4f}<br>→ p = %{customdata:.4f}"
     fig = go.Figure(go.Bar(
-        x=values[top], y=[str(features[i]) for i in top], orientation="h",
-        marker_color=[POS if v >= 0 else NEG for v in values[top]], showlegend=False,
-        hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        x=steps, y=names, base=starts.tolist(), orientation="h", customdata=custom,
+        marker_color=[POS if v >= 0 else NEG for v in steps], showlegend=False,
+        text=[f"{v:+.4f}" for v in steps], textposition="auto",
+        hovertemplate=hover + "<extra></extra>",
     ))  # fmt: skip
-    height = max(300, 28 * len(top) + 120)
-    return _layout(fig, title, height=height, xaxis_title="attribution")
+    for x, label in ((base, f"base value {base:.4f}"), (output, f"output {output:.4f}")):
+        fig.add_vline(x=x, line=dict(color="#666", dash="dash", width=1))
+        fig.add_annotation(x=x, y=1, yref="paper", yanchor="bottom", text=label, showarrow=False,
+                           font=dict(size=11, color="#444"))  # fmt: skip
+    fig.update_yaxes(autorange="reversed", type="category")
+    height = max(300, 28 * len(names) + 140)
+    return _layout(fig, title, height=height, xaxis_title="cumulative explained output")
 
 
 def local_row(data: DashboardData, row: int, k: int = 10, cls: Any = None) -> go.Figure:
-    """Local importance of a dataset row (class ``cls``, or the row's top class)."""
+    """Local importance of a dataset row as a waterfall (class ``cls``, or the row's top)."""
     c = data.class_index(cls, row)
-    return local_bar(data.values[c, row], data.features, k,
-                     f"Local importance of row {row}{_class_suffix(data, c)}")  # fmt: skip
+    return waterfall(data.values[c, row], data.features, float(data.expected[c]), k,
+                     f"Local explanation of row {row}{class_suffix(data, c)}",
+                     data.step_probability(c))  # fmt: skip
 
 
 def ice(grid: list, rows: np.ndarray, curves: np.ndarray, column: str, output: int,
-        output_name: str) -> go.Figure:  # fmt: skip
-    """ICE: the model output of each row while ``column`` sweeps ``grid``; the selected row first."""
-    x = [str(g) for g in grid] if any(isinstance(g, str) for g in grid) else grid
+        output_name: str, categorical: bool = False) -> go.Figure:  # fmt: skip
+    """ICE: the model output of each row while ``column`` sweeps ``grid``; the selected row first.
+
+    A categorical column's levels have no order: markers per level, no lines between them.
+    """
+    x = [str(g) for g in grid] if categorical or any(isinstance(g, str) for g in grid) else grid
+    other = dict(mode="markers", marker=dict(color=GREY, size=6)) if categorical else dict(
+        mode="lines", line=dict(color=GREY, width=1))  # fmt: skip
     fig = go.Figure()
     for i in range(1, len(rows)):
-        fig.add_trace(go.Scatter(x=x, y=curves[i, :, output], mode="lines", line=dict(
-            color=GREY, width=1), name=f"row {rows[i]}", showlegend=False, opacity=0.6))  # fmt: skip
+        fig.add_trace(go.Scatter(x=x, y=curves[i, :, output], name=f"row {rows[i]}",
+                                 showlegend=False, opacity=0.6, **other))  # fmt: skip
     if len(rows) > 1:
-        fig.add_trace(go.Scatter(x=x, y=curves[:, :, output].mean(0), mode="lines",
-                                 line=dict(color="black", dash="dash"), name="mean (PD)"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=curves[0, :, output], mode="lines+markers",
-                             line=dict(color=POS, width=3), name=f"row {rows[0]} (selected)"))  # fmt: skip
+        mean = dict(mode="markers", marker=dict(color="black", symbol="diamond", size=11)) if (
+            categorical) else dict(mode="lines", line=dict(color="black", dash="dash"))
+        fig.add_trace(go.Scatter(x=x, y=curves[:, :, output].mean(0), name="mean (PD)", **mean))
+    sel = dict(mode="markers", marker=dict(color=POS, size=12, symbol="star")) if categorical else (
+        dict(mode="lines+markers", line=dict(color=POS, width=3)))
+    fig.add_trace(go.Scatter(x=x, y=curves[0, :, output], name=f"row {rows[0]} (selected)", **sel))
+    if categorical:
+        fig.update_xaxes(type="category")
     return _layout(fig, f"ICE: {output_name} as {column} varies ({len(rows) - 1} other rows)",
-                   xaxis_title=column, yaxis_title=output_name)  # fmt: skip
+                   xaxis_title=column, yaxis_title=output_name, legend=LEGEND_ABOVE)  # fmt: skip
 
 
 def empty(message: str) -> go.Figure:

@@ -1,7 +1,8 @@
 """Static export: one self-contained HTML file with the views that need no live model.
 
-Interactivity left without a server is plotly's own: zoom, hover, and dropdown menus
-(``updatemenus``) that switch the dependence feature and the local row. No custom JavaScript.
+Interactivity left without a server is plotly's own: zoom, hover, a dropdown menu
+(``updatemenus``) that switches the dependence feature and a slider that switches the local
+row. No custom JavaScript. Sections follow the live dashboard's tab order.
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from . import _figures as figs
-from ._app import NEEDS_MODEL
+from ._app import TABS
 from ._callbacks import Views
 from ._data import AUTO_CLASS, DashboardData
 from ._plotlyjs import plotlyjs_source
 
 MAX_LOCAL_ROWS = 50
 MAX_DEPENDENCE_FEATURES = 10
+CANNOT_RECOMPUTE = (
+    "The static file cannot recompute predictions: {view} runs in the live dashboard "
+    "(ExplanationDashboard(explanation, model=...).serve(), or `explainable-pipeline "
+    "dashboard MODEL DATA.csv`)."
+)
 
 
 def dependence_menu(data: DashboardData) -> go.Figure:
@@ -27,6 +33,7 @@ def dependence_menu(data: DashboardData) -> go.Figure:
     feats = feats[:MAX_DEPENDENCE_FEATURES]
     fig = figs.dependence(data, feats[0], None, AUTO_CLASS)
     c = data.class_index(AUTO_CLASS)
+    suffix = figs.class_suffix(data, c)
     buttons = []
     for f in feats:
         j = data.features.index(f)
@@ -34,7 +41,7 @@ def dependence_menu(data: DashboardData) -> go.Figure:
         x = x.astype(object).where(x.notna(), None).tolist()
         buttons.append(dict(label=f, method="update", args=[
             {"x": [x], "y": [data.values[c, data.sample, j].tolist()]},
-            {"title.text": f"Dependence of {f}", "xaxis.title.text": f,
+            {"title.text": f"Dependence of {f}{suffix}", "xaxis.title.text": f,
              "yaxis.title.text": f"attribution of {f}"},
         ]))  # fmt: skip
     fig.update_layout(updatemenus=[dict(buttons=buttons, x=1.0, xanchor="right", y=1.15,
@@ -43,53 +50,70 @@ def dependence_menu(data: DashboardData) -> go.Figure:
 
 
 def local_menu(data: DashboardData, k: int) -> go.Figure:
-    """Local importance of the first sampled row, with a dropdown over up to 50 rows."""
+    """Local waterfall of the first sampled row, with a slider over up to 50 rows.
+
+    A slider under the plot, not a dropdown: a 50-row list was clipped by the plot and
+    covered by the modebar.
+    """
     rows = data.sample[:MAX_LOCAL_ROWS]
     fig = figs.local_row(data, int(rows[0]), k, AUTO_CLASS)
-    buttons = []
+    steps = []
     for row in rows:
         one = figs.local_row(data, int(row), k, AUTO_CLASS)
-        bar = one.data[0]
-        buttons.append(dict(label=f"row {row}", method="update", args=[
-            {"x": [list(bar.x)], "y": [list(bar.y)], "marker.color": [list(bar.marker.color)]},
-            {"title.text": one.layout.title.text},
+        bar, shapes, notes = one.data[0], one.layout.shapes, one.layout.annotations
+        relayout = {"title.text": one.layout.title.text}
+        for i in range(2):  # the base value and output lines and their labels
+            relayout.update({f"shapes[{i}].x0": shapes[i].x0, f"shapes[{i}].x1": shapes[i].x1,
+                             f"annotations[{i}].x": notes[i].x,
+                             f"annotations[{i}].text": notes[i].text})  # fmt: skip
+        steps.append(dict(label=str(row), method="update", args=[
+            {"x": [list(bar.x)], "y": [list(bar.y)], "base": [list(bar.base)],
+             "text": [list(bar.text)], "customdata": [list(bar.customdata)],
+             "marker.color": [list(bar.marker.color)]},
+            relayout,
         ]))  # fmt: skip
-    fig.update_layout(updatemenus=[dict(buttons=buttons, x=1.0, xanchor="right", y=1.12,
-                                        yanchor="top", direction="down")])  # fmt: skip
+    fig.update_layout(sliders=[dict(steps=steps, active=0, currentvalue=dict(prefix="row "),
+                                    pad=dict(t=50), len=1.0)])  # fmt: skip
+    fig.update_layout(height=fig.layout.height + 80)
     return fig
 
 
 def static_figures(data: DashboardData) -> list[tuple[str, str, go.Figure]]:
-    """(section id, heading, figure) for each static view."""
+    """(section id, heading, figure) for each static view, in the live tabs' order."""
     from ._app import _defaults
 
     d = _defaults(data)
     views = Views(data)
     k = min(20, len(data.features))
-    return [
-        ("data", "Data exploration", views.data_figure(d["x"], d["y"], d["color"], None)),
-        ("importance", "Global importance", views.importance_figure(k)),
-        ("dependence", "Explanation exploration", dependence_menu(data)),
-        (
-            "summary",
-            "Summary importance",
-            views.summary_figure(min(10, k), "beeswarm", AUTO_CLASS),
-        ),  # fmt: skip
-        ("local", "Local importance", local_menu(data, min(10, k))),
-    ]
+    figures = {
+        "importance": views.importance_figure(k),
+        "data": views.data_figure(d["x"], d["y"], d["color"], None),
+        "dependence": dependence_menu(data),
+        "summary": views.summary_figure(min(10, k), "beeswarm", AUTO_CLASS),
+        "local": local_menu(data, min(10, k)),
+    }
+    return [(value, label, figures[value]) for value, label in TABS if value in figures]
+
+
+LIVE_ONLY = {"whatif": "what-if", "ice": "ICE"}
 
 
 def write_html(data: DashboardData, path: Path) -> Path:
     """Write the static dashboard to ``path`` and return it."""
+    figures = {section: (heading, fig) for section, heading, fig in static_figures(data)}
     parts = []
-    for i, (section, heading, fig) in enumerate(static_figures(data)):
-        body = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"graph-{section}",
-                           config={"displaylogo": False, "responsive": True})  # fmt: skip
-        parts.append(f'<section id="{section}"><h2>{i + 1}. {html.escape(heading)}</h2>{body}'
-                     "</section>")  # fmt: skip
-    for section, heading in (("whatif", "What-if"), ("ice", "ICE")):
-        parts.append(f'<section id="{section}"><h2>{heading}</h2><p class="needs-model">'
-                     f"{html.escape(NEEDS_MODEL)}</p></section>")  # fmt: skip
+    for section, heading in TABS:
+        if section in figures:
+            body = figures[section][1].to_html(
+                full_html=False, include_plotlyjs=False, div_id=f"graph-{section}",
+                config={"displaylogo": False, "responsive": True})  # fmt: skip
+        elif section in LIVE_ONLY:
+            message = CANNOT_RECOMPUTE.format(view=LIVE_ONLY[section])
+            body = f'<p class="needs-model">{html.escape(message)}</p>'
+        else:
+            continue
+        parts.append(f'<section id="{section}"><h2>{len(parts) + 1}. {html.escape(heading)}</h2>'
+                     f"{body}</section>")  # fmt: skip
     note = figs.sample_note(data)
     n_out = "" if data.classes is None else f", classes {', '.join(map(str, data.classes))}"
     summary = (f"{data.n_rows:,} rows, {len(data.features)} features{n_out}; "
