@@ -192,7 +192,7 @@ def test_global_explanation_needs_its_local_part(fitted):
 def test_app_layout_and_static_html(fitted, tmp_path):
     ep, X, y, local = fitted
     dash = ExplanationDashboard(local, model=ep, true_y=y)
-    layout = str(dash.app.layout)
+    layout = str(dash.app.layout())
     for id_ in ("data-graph", "importance-graph", "dep-graph", "summary-graph", "local-graph",
                 "whatif-prediction", "ice-graph", "selected-row"):  # fmt: skip
         assert id_ in layout
@@ -200,7 +200,9 @@ def test_app_layout_and_static_html(fitted, tmp_path):
     html = path.read_text()
     assert html.count("<script") >= 2 and 'src="http' not in html  # plotly.js inlined
     assert "plotly.js (cartesian - minified)" in html and len(html) < 4_000_000
-    assert len(re.findall(r'id="graph-(\w+)"', html)) == 5
+    assert re.findall(r'<section id="(\w+)"', html) == [
+        "importance", "performance", "cohorts", "errors", "data", "dependence", "summary",
+        "local", "whatif", "ice", "pdp"]  # fmt: skip
     assert html.count("static file cannot recompute") == 2
     assert local.get_ranked_global_names(top_k=1)[0] in html
 
@@ -208,8 +210,9 @@ def test_app_layout_and_static_html(fitted, tmp_path):
 def test_no_model_views_say_so(fitted):
     _, _, _, local = fitted
     dash = ExplanationDashboard(local)
-    layout = str(dash.app.layout)
-    assert "ice-graph" not in layout and layout.count("needs a live model") == 2
+    layout = str(dash.app.layout())
+    assert "ice-graph" not in layout and "pdp-graph" not in layout
+    assert layout.count("needs a live model") == 3  # what-if, ICE, partial dependence
     # without a model the data view shows the explained output per class
     assert "log_odds(Gentoo)" in dash.data.plot_columns
 
@@ -260,12 +263,14 @@ def test_first_paint_layout_holds_only_the_landing_figure(fitted):
 
     ep, X, y, local = fitted
     dash = ExplanationDashboard(local, model=ep, true_y=y)
-    graphs = _graphs(dash.app.layout)
+    graphs = _graphs(dash.app.layout())
     assert set(graphs) == {"importance-graph", "data-graph", "dep-graph", "summary-graph",
-                           "local-graph", "whatif-graph", "ice-graph"}  # fmt: skip
+                           "local-graph", "whatif-graph", "ice-graph", "error-tree",
+                           "error-heatmap", "pdp-graph",
+                           *(f"perf-graph-{i}" for i in range(1, 5))}  # fmt: skip
     assert LANDING == "importance" and len(graphs.pop("importance-graph").data) == 3  # per class
     assert all(fig is PLACEHOLDER for fig in graphs.values())
-    assert len(to_json(dash.app.layout)) < 20_000
+    assert len(to_json(dash.app.layout())) < 40_000  # controls of 12 tabs; no data
 
 
 def _post_update(client, output: str, inputs: list, state: list | None = None):
@@ -282,9 +287,11 @@ def test_views_are_computed_when_their_tab_is_selected(fitted):
     client = ExplanationDashboard(local, model=ep, true_y=y).app.server.test_client()
     inputs = [("data-x", "value", "bill_length_mm"), ("data-y", "value", "island"),
               ("data-color", "value", "predicted"), ("selected-row", "data", 5)]  # fmt: skip
-    hidden = _post_update(client, "data-graph.figure", [*inputs, ("tabs", "value", "importance")])
+    cohort = [("cohort-dropdown", "value", "All data")]
+    hidden = _post_update(client, "data-graph.figure",
+                          [*inputs, ("tabs", "value", "importance"), *cohort])  # fmt: skip
     assert hidden.status_code == 204  # PreventUpdate: nothing computed for a hidden tab
-    shown = _post_update(client, "data-graph.figure", [*inputs, ("tabs", "value", "data")])
+    shown = _post_update(client, "data-graph.figure", [*inputs, ("tabs", "value", "data"), *cohort])
     assert shown.status_code == 200
     fig = shown.get_json()["response"]["data-graph"]["figure"]
     assert fig["layout"]["title"]["text"].startswith("island vs bill_length_mm")
@@ -397,7 +404,7 @@ def test_top_k_box_applies_while_typing(fitted):
     from dash import dcc
 
     ep, X, y, local = fitted
-    layout = ExplanationDashboard(local, model=ep, true_y=y).app.layout
+    layout = ExplanationDashboard(local, model=ep, true_y=y).app.layout()
     box = layout["topk-input"]
     assert isinstance(box, dcc.Input) and box.type == "number" and not box.debounce
     # no min/max/step: dcc.Input sends None for a value the browser deems invalid, so the
@@ -433,7 +440,7 @@ def test_whatif_title_says_edited_only_after_an_edit(views):
 def test_whatif_has_a_reset_button_that_restores_the_row(fitted):
     ep, X, y, local = fitted
     dash = ExplanationDashboard(local, model=ep, true_y=y)
-    assert "whatif-reset" in str(dash.app.layout)
+    assert "whatif-reset" in str(dash.app.layout())
     client = dash.app.server.test_client()
     views = Views(dash.data)
     n = len(views.whatif_columns())
@@ -472,7 +479,7 @@ def test_beeswarm_colours_categorical_columns_neutral_and_says_so(views):
 
 def test_regression_hides_the_class_dropdown(regression):
     ep, X, y, local = regression
-    layout = ExplanationDashboard(local, model=ep, true_y=y).app.layout
+    layout = ExplanationDashboard(local, model=ep, true_y=y).app.layout()
     assert layout["class-control"].style["display"] == "none"
     assert "auto (row's top class)" not in str(layout["class-control"])
 

@@ -17,13 +17,21 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from . import _figures as figs
+from . import _layout_model as lm
 from ._callbacks import Views, clamp_top_k, row_from_click
 from ._data import AUTO_CLASS, DashboardData
+from ._model_views import ModelViews
 from ._plotlyjs import ASSETS, cartesian_bundle
+from ._wiring import register_model_callbacks
 
 _ROW = {"display": "flex", "gap": "12px", "alignItems": "center", "flexWrap": "wrap"}
 _CTRL = {"minWidth": "220px"}
 _GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+# Twelve tabs fit in 1,280 px only if they shrink to their label (Dash's tabs share the width
+# equally and have a minimum width).
+_TAB = {"padding": "6px 6px", "minWidth": "0", "flex": "1 1 auto", "lineHeight": "1.2",
+        "fontSize": "0.92em"}
+_TABLE_CELL = {"padding": "2px 10px", "borderBottom": "1px solid #eee", "textAlign": "left"}
 NEEDS_MODEL = (
     "This view needs a live model: pass model= to ExplanationDashboard and call serve() "
     "(or run `explainable-pipeline dashboard MODEL DATA.csv`)."
@@ -32,12 +40,17 @@ NEEDS_MODEL = (
 LANDING = "importance"
 TABS = [
     ("importance", "Global importance"),
+    ("performance", "Model performance"),
+    ("cohorts", "Cohorts"),
+    ("errors", "Error analysis"),
     ("data", "Data exploration"),
     ("dependence", "Explanation exploration"),
     ("summary", "Summary importance"),
+    ("interactions", "Interactions"),  # only when interaction values are given
     ("local", "Local importance"),
     ("whatif", "What-if"),
     ("ice", "ICE"),
+    ("pdp", "Partial dependence"),
 ]
 # The full plotly.js bundle as dash serves it (the URL dcc.Graph loads on demand).
 PLOTLYJS_PATH = "_dash-component-suites/plotly/package_data/plotly.min.js"
@@ -105,7 +118,7 @@ def _defaults(data: DashboardData) -> dict:
     return {"x": x, "y": y, "color": color, "dep_feature": x, "k": min(10, len(data.features))}
 
 
-def _header(data: DashboardData, views: Views, d: dict) -> html.Div:
+def _header(data: DashboardData, views: Views, mv: ModelViews, d: dict) -> html.Div:
     classes = data.classes or []
     class_options = [{"label": "auto (row's top class)", "value": AUTO_CLASS}] + [
         {"label": c, "value": c} for c in classes
@@ -156,6 +169,7 @@ def _header(data: DashboardData, views: Views, d: dict) -> html.Div:
                 ],
                 style=_ROW,
             ),
+            lm.cohort_controls(mv),
             html.Div(
                 "Click a point in any scatter to select a row.",
                 style={"fontSize": "0.8em", "color": "#666"},
@@ -164,11 +178,15 @@ def _header(data: DashboardData, views: Views, d: dict) -> html.Div:
     )
 
 
-def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
+def _tab_contents(data: DashboardData, views: Views, mv: ModelViews, d: dict) -> dict:
     """Each tab's controls and graphs. Only the landing tab's figure is computed here."""
     row, k = views.initial_row, d["k"]
     cols, raw = data.plot_columns, data.columns
     out = {
+        "performance": lm.performance_tab(mv, PLACEHOLDER, _GRAPH_CONFIG),
+        "cohorts": lm.cohorts_tab(mv),
+        "errors": lm.errors_tab(mv, PLACEHOLDER, _GRAPH_CONFIG),
+        "pdp": lm.pdp_tab(mv, PLACEHOLDER, _GRAPH_CONFIG),
         "data": [
             html.Div(
                 [
@@ -207,10 +225,15 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
         ],
         "local": [
             html.Div(id="local-top", style={"margin": "8px 0"}),
-            html.Div([_graph("local-graph")], style={"flex": "2"}),
-            html.Div(id="local-table", style={"flex": "1"}),
+            html.Div(
+                [html.Div([_graph("local-graph")], style={"flex": "2"}),
+                 html.Div(id="local-table", style={"flex": "1"})],
+                style={"display": "flex", "gap": "12px", "alignItems": "flex-start"},
+            ),  # fmt: skip
         ],
     }
+    if data.interactions is not None:
+        out["interactions"] = lm.interactions_tab(mv, PLACEHOLDER, _GRAPH_CONFIG)
     if data.model is None:
         out["whatif"] = [html.P(NEEDS_MODEL, id="whatif-note")]
         out["ice"] = [html.P(NEEDS_MODEL, id="ice-note")]
@@ -259,8 +282,9 @@ def _tab_contents(data: DashboardData, views: Views, d: dict) -> dict:
 
 
 def _table(rows: list, header: tuple = ("feature", "value", "attribution")) -> html.Table:
-    body = [html.Tr([html.Td(v) for v in row]) for row in rows]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(body)])
+    body = [html.Tr([html.Td(v, style=_TABLE_CELL) for v in row]) for row in rows]
+    head = html.Thead(html.Tr([html.Th(h, style=_TABLE_CELL) for h in header]))
+    return html.Table([head, html.Tbody(body)], style={"borderCollapse": "collapse"})
 
 
 def build_app(data: DashboardData, **dash_kwargs: Any) -> Dash:
@@ -278,33 +302,36 @@ def build_app(data: DashboardData, **dash_kwargs: Any) -> Dash:
     DashboardApp
         The app; its ``server`` is the Flask application to serve.
     """
-    views = Views(data)
+    views, mv = Views(data), ModelViews(data)
     d = _defaults(data)
-    contents = _tab_contents(data, views, d)
     app = DashboardApp(__name__, title="Explanation dashboard", **dash_kwargs)
-    app.layout = html.Div(
-        [
-            dcc.Store(id="selected-row", data=views.initial_row),
-            dcc.Store(id="topk", data=d["k"]),
-            _header(data, views, d),
-            dcc.Tabs(
-                id="tabs",
-                value=LANDING,
-                children=[
-                    dcc.Tab(
-                        label=label,
-                        value=value,
-                        children=html.Div(
-                            contents[value], id=f"tab-{value}", style={"padding": "8px"}
-                        ),
-                    )
-                    for value, label in TABS
-                ],
-            ),  # fmt: skip
-        ],
-        style={"fontFamily": "sans-serif", "margin": "0 12px"},
-    )
+    tabs = [(v, label) for v, label in TABS if v != "interactions" or data.interactions is not None]
+
+    def layout() -> html.Div:
+        """Built for every page load, so cohorts made earlier (on the server) are offered."""
+        contents = _tab_contents(data, views, mv, d)
+        return html.Div(
+            [
+                dcc.Store(id="selected-row", data=views.initial_row),
+                dcc.Store(id="topk", data=d["k"]),
+                _header(data, views, mv, d),
+                dcc.Tabs(
+                    id="tabs",
+                    value=LANDING,
+                    children=[
+                        dcc.Tab(label=label, value=value, style=_TAB, selected_style=_TAB,
+                                children=html.Div(contents[value], id=f"tab-{value}",
+                                                  style={"padding": "8px"}))
+                        for value, label in tabs
+                    ],
+                ),  # fmt: skip
+            ],
+            style={"fontFamily": "sans-serif", "margin": "0 12px"},
+        )
+
+    app.layout = layout
     _register(app, views, data)
+    register_model_callbacks(app, mv)
     return app
 
 
@@ -320,16 +347,26 @@ def _register(app: Dash, views: Views, data: DashboardData) -> None:  # noqa: C9
     tab_in = Input("tabs", "value")
     once = {"prevent_initial_call": True}
 
-    @app.callback(Output("selected-row", "data"), Input("data-graph", "clickData"),
-                  Input("dep-graph", "clickData"), Input("summary-graph", "clickData"), **once)  # fmt: skip
-    def _select(*clicks):
-        click = dict(zip(["data-graph", "dep-graph", "summary-graph"], clicks)).get(
-            ctx.triggered_id
-        )
-        row = row_from_click(click)
+    cohort_in = Input("cohort-dropdown", "value")
+    graphs = ["data-graph", "dep-graph", "summary-graph"]
+
+    @app.callback(Output("selected-row", "data"), *[Input(g, "clickData") for g in graphs],
+                  cohort_in, State("selected-row", "data"), **once)  # fmt: skip
+    def _select(*args):
+        clicks, cohort, current = args[:3], args[3], args[4]
+        if ctx.triggered_id == "cohort-dropdown":  # keep the row if it is in the new cohort
+            rows = data.cohorts.rows(cohort)
+            if current in set(rows.tolist()):
+                raise PreventUpdate
+            return int(rows[0])
+        row = row_from_click(dict(zip(graphs, clicks)).get(ctx.triggered_id))
         if row is None:
             raise PreventUpdate
         return row
+
+    @app.callback(Output("sample-note", "children"), cohort_in, **once)
+    def _sample_note(cohort):
+        return data.cohorts.sample_note(cohort)
 
     n_features = len(data.features)
 
@@ -350,27 +387,28 @@ def _register(app: Dash, views: Views, data: DashboardData) -> None:  # noqa: C9
 
     @app.callback(Output("data-graph", "figure"), Input("data-x", "value"),
                   Input("data-y", "value"), Input("data-color", "value"), row_in, tab_in,
-                  **once)  # fmt: skip
-    def _data(x, y, color, row, tab):
+                  cohort_in, **once)  # fmt: skip
+    def _data(x, y, color, row, tab, cohort):
         _shown(tab, "data")
-        return views.data_figure(x, y, color, row)
+        return views.data_figure(x, y, color, row, cohort)
 
-    @app.callback(Output("importance-graph", "figure"), k_in, tab_in, **once)
-    def _importance(k, tab):
+    @app.callback(Output("importance-graph", "figure"), k_in, tab_in, cohort_in,
+                  Input("compare-dropdown", "value"), cls_in, **once)  # fmt: skip
+    def _importance(k, tab, cohort, compare, cls):
         _shown(tab, "importance")
-        return views.importance_figure(k)
+        return views.importance_figure(k, cohort, compare, cls)
 
     @app.callback(Output("dep-graph", "figure"), Input("dep-feature", "value"),
-                  Input("dep-color", "value"), cls_in, row_in, tab_in, **once)  # fmt: skip
-    def _dependence(feature, color, cls, row, tab):
+                  Input("dep-color", "value"), cls_in, row_in, tab_in, cohort_in, **once)  # fmt: skip
+    def _dependence(feature, color, cls, row, tab, cohort):
         _shown(tab, "dependence")
-        return views.dependence_figure(feature, color, cls, row)
+        return views.dependence_figure(feature, color, cls, row, cohort)
 
     @app.callback(Output("summary-graph", "figure"), k_in, Input("summary-kind", "value"), cls_in,
-                  tab_in, **once)  # fmt: skip
-    def _summary(k, kind, cls, tab):
+                  tab_in, cohort_in, **once)  # fmt: skip
+    def _summary(k, kind, cls, tab, cohort):
         _shown(tab, "summary")
-        return views.summary_figure(k, kind, cls)
+        return views.summary_figure(k, kind, cls, cohort)
 
     @app.callback(Output("local-graph", "figure"), Output("local-top", "children"),
                   Output("local-table", "children"), row_in, k_in, cls_in, tab_in, **once)  # fmt: skip

@@ -60,17 +60,46 @@ class Views:
         return int(self.data.sample[0])
 
     # ------------------------------------------------------------------ global
-    def data_figure(self, x: str, y: str, color: str | None, row: int | None) -> Any:
-        return figs.data_scatter(self.data, x, y, color or None, row)
+    def data_figure(self, x: str, y: str, color: str | None, row: int | None,
+                    cohort: str | None = None) -> Any:  # fmt: skip
+        st = self.data.cohorts.stats(cohort)
+        return figs.data_scatter(self.data, x, y, color or None, row, st.sample,
+                                 self.data.cohorts.sample_note(cohort))  # fmt: skip
 
-    def importance_figure(self, k: int) -> Any:
-        return figs.global_bar(self.data, k)
+    def importance_figure(self, k: int, cohort: str | None = None, compare: list | None = None,
+                          cls: Any = None) -> Any:  # fmt: skip
+        """Global importance of the active cohort, or of up to 4 cohorts side by side.
 
-    def dependence_figure(self, feature: str, color: str | None, cls: Any, row: int | None) -> Any:
-        return figs.dependence(self.data, feature, color or None, cls, row)
+        ``compare``: cohort names shown next to the active one (grouped bars of mean
+        |attribution| over the classes, or of class ``cls`` when one is chosen).
+        """
+        from ._cohorts import ALL, MAX_COMPARE
+        from ._figures_model import cohort_importance
 
-    def summary_figure(self, k: int, kind: str, cls: Any) -> Any:
-        return figs.summary(self.data, k, kind, cls)
+        reg = self.data.cohorts
+        names = list(dict.fromkeys([cohort or ALL, *(compare or [])]))[:MAX_COMPARE]
+        if len(names) == 1:
+            name = "" if names[0] == ALL else names[0]
+            return figs.global_bar(self.data, k, reg.stats(cohort), name)
+        stats = [reg.stats(n) for n in names]
+        if cls in (None, AUTO_CLASS) or self.data.classes is None:
+            values, what = [s.importance for s in stats], "mean |attribution|"
+        else:
+            c = self.data.class_index(cls)
+            values, what = [s.per_class[c] for s in stats], f"mean |attribution|, class {cls}"
+        labels = [f"{n} ({s.rows.size:,} rows)" for n, s in zip(names, stats, strict=True)]
+        top = min(int(k), len(self.data.features))
+        return cohort_importance(labels, values, self.data.features, k,
+                                 f"Global importance by cohort ({what}), top {top} of {names[0]}")
+
+    def dependence_figure(self, feature: str, color: str | None, cls: Any, row: int | None,
+                          cohort: str | None = None) -> Any:  # fmt: skip
+        st = self.data.cohorts.stats(cohort)
+        return figs.dependence(self.data, feature, color or None, cls, row, st.sample,
+                               self.data.cohorts.sample_note(cohort))  # fmt: skip
+
+    def summary_figure(self, k: int, kind: str, cls: Any, cohort: str | None = None) -> Any:
+        return figs.summary(self.data, k, kind, cls, stats=self.data.cohorts.stats(cohort))
 
     # ------------------------------------------------------------------ local
     def top_feature(self, row: int, cls: Any) -> tuple[str, float]:

@@ -20,7 +20,8 @@ def _require_dash() -> None:
 
 
 class ExplanationDashboard:
-    """Interactive explanation dashboard (Dash): global and local views, what-if and ICE.
+    """Interactive explanation dashboard (Dash): importance, performance, cohorts, error
+    analysis, local views, what-if, ICE, partial dependence and interactions.
 
     Parameters
     ----------
@@ -34,7 +35,19 @@ class ExplanationDashboard:
         The explained raw rows, in the explanation's row order; defaults to
         ``explanation.data``.
     true_y : array-like, optional
-        True targets, offered in the data view.
+        True targets: the performance and error-analysis views need them.
+    cohorts : dict, optional
+        Named subsets of the rows, ``{name: spec}``; ``spec`` is a boolean mask (one value per
+        row), integer row positions, a ``DataFrame.query`` string over the raw columns and
+        ``predicted``, ``p(<class>)``, ``true_y``, ``correct`` (classifiers), ``abs_error``
+        (regression), or a list of filter dicts such as
+        ``{"column": "age", "op": ">=", "value": 30}``. Every view can switch to a cohort;
+        up to 4 are compared side by side; they are kept in :meth:`save_html`.
+    interactions : object or ndarray, optional
+        Shapley interaction values of the same rows, for the interactions view: an object
+        with ``values`` (``(n_rows, p, p)``, or ``(n_classes, n_rows, p, p)``) and optionally
+        ``features`` and ``classes`` (as ``ep.explain_interactions(X)`` returns), or the
+        array itself (players: the explanation's features).
     max_points : int, default=2000
         Scatter views show a random sample of at most this many rows (with a note).
     random_state : int, default=0
@@ -50,14 +63,23 @@ class ExplanationDashboard:
     """
 
     def __init__(self, explanation: Any, model: Any = None, dataset: Any = None,
-                 true_y: Any = None, *, max_points: int = 2000, random_state: int = 0) -> None:  # fmt: skip
+                 true_y: Any = None, *, cohorts: dict | None = None, interactions: Any = None,
+                 max_points: int = 2000, random_state: int = 0) -> None:  # fmt: skip
         _require_dash()
         self.data = DashboardData(explanation, model, dataset, true_y, max_points=max_points,
-                                  random_state=random_state)  # fmt: skip
+                                  random_state=random_state, cohorts=cohorts,
+                                  interactions=interactions)  # fmt: skip
         self._app = None
         self._server = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
+
+    @property
+    def cohorts(self) -> dict:
+        """{cohort name: sorted row positions}, "All data" first, including the cohorts made
+        in the browser (from filters or error-analysis nodes and cells)."""
+        reg = self.data.cohorts
+        return {name: reg.rows(name).copy() for name in reg.names}
 
     @property
     def app(self) -> Any:

@@ -148,10 +148,19 @@ class DashboardData:
         Scatter views show a random sample of at most this many rows.
     random_state : int
         Seed of that sample.
+    cohorts : dict, optional
+        Name -> boolean mask, row positions, ``DataFrame.query`` string or filter list
+        (see ``_cohorts.python_cohort``).
+    interactions : object or ndarray, optional
+        Shapley interaction values (see ``_interactions``).
     """
 
     def __init__(self, explanation: Any, model: Any = None, dataset: Any = None,
-                 true_y: Any = None, *, max_points: int = 2000, random_state: int = 0) -> None:  # fmt: skip
+                 true_y: Any = None, *, max_points: int = 2000, random_state: int = 0,
+                 cohorts: dict | None = None, interactions: Any = None) -> None:  # fmt: skip
+        from ._cohorts import CohortRegistry, python_cohort
+        from ._interactions import as_interactions
+
         self.explanation = explanation
         self.local = _as_local(explanation)
         self.features = [str(f) for f in self.local.features]
@@ -193,6 +202,10 @@ class DashboardData:
         self.importance, self.per_class = self._importance()
         self.order = np.argsort(-self.importance, kind="stable")
         self._build_plot_frame()
+        self.cohorts = CohortRegistry(self, max_points, random_state)
+        for name, spec in (cohorts or {}).items():
+            self.cohorts.add(python_cohort(str(name), spec, self.frame))
+        self.interactions = as_interactions(interactions, self.local)
 
     # ------------------------------------------------------------------ construction
     def _levels(self, column: str) -> list:
@@ -227,14 +240,46 @@ class DashboardData:
         else:
             out = self.explained_output().T
             labels = self.classes or [self.local.output]
+            if self.classes:
+                frame["predicted"] = np.asarray(self.classes, dtype=object)[out.argmax(1)]
             for j, name in enumerate(labels):
                 frame[f"{self.local.output}({name})" if self.classes else name] = out[:, j]
             self.outputs = None
+        self.prediction_column = "predicted" if self.is_classifier else next(
+            c for c in frame.columns if c not in self.data.columns)  # fmt: skip
+        self.y_index = None
         if self.true_y is not None:
             frame["true_y"] = self.true_y
+            if self.is_classifier:
+                self.y_index = self._class_positions(self.true_y)
+                frame["correct"] = frame["predicted"].astype(str).to_numpy() == np.asarray(
+                    self.true_y).astype(str)  # fmt: skip
+            else:
+                truth = pd.to_numeric(pd.Series(self.true_y), errors="coerce").to_numpy(float)
+                frame["abs_error"] = np.abs(truth - frame[self.prediction_column].to_numpy(float))
         frame["row"] = np.arange(self.n_rows)
         self.frame = frame
         self.plot_columns = [c for c in frame.columns if c != "row"]
+
+    def _class_positions(self, y: np.ndarray) -> np.ndarray:
+        """Position of each true label among the model's classes (labels compared as text)."""
+        labels = self.output_labels
+        position = {str(c): i for i, c in enumerate(labels)}
+        text = pd.Series(y).astype(str)
+        unknown = sorted(set(text) - set(position))
+        if unknown:
+            raise ValueError(
+                f"true_y holds labels that are not classes of the model: {unknown[:5]}; "
+                f"classes: {labels}."
+            )
+        return text.map(position).to_numpy(dtype=int)
+
+    @property
+    def output_labels(self) -> list:
+        """Class labels (classifiers) or output names, in model output order."""
+        if self.model is not None:
+            return self.model.output_names
+        return self.classes or [self.local.output]
 
     @property
     def sample_frame(self) -> pd.DataFrame:
@@ -340,20 +385,8 @@ class DashboardData:
     def ice_curves(self, row: int, column: str, n_others: int = 20,
                    n_points: int = 25) -> tuple[list, np.ndarray, np.ndarray]:  # fmt: skip
         """Model outputs while ``column`` sweeps its grid: (grid, rows, (n_rows, n_grid, n_out))."""
-        if self.model is None:
-            raise ValueError("ICE needs a live model: pass model= to ExplanationDashboard.")
+        from ._pdp import sweep
+
         grid = self.ice_grid(column, n_points)
         rows = self.ice_rows(row, n_others)
-        base = self.data.iloc[rows].reset_index(drop=True)
-        batch = pd.concat([base] * len(grid), ignore_index=True)
-        values = np.repeat(np.asarray(grid, dtype=object), len(rows))
-        if column in self.categorical:
-            batch[column] = pd.Series(values, dtype=self.data[column].dtype)
-        else:
-            batch[column] = values.astype(float)
-            if pd.api.types.is_integer_dtype(self.data[column].dtype):
-                if all(float(v).is_integer() for v in grid):
-                    batch[column] = batch[column].astype(self.data[column].dtype)
-        out = self.model.outputs(batch)
-        curves = out.reshape(len(grid), len(rows), -1).transpose(1, 0, 2)
-        return grid, rows, curves
+        return grid, rows, sweep(self, rows, {column: grid})

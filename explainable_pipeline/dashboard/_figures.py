@@ -115,31 +115,43 @@ def data_scatter(data: DashboardData, x: str, y: str, color: str | None = None,
                    yaxis_title=y, clickmode="event", legend=LEGEND_ABOVE)  # fmt: skip
 
 
-def global_bar(data: DashboardData, k: int = 10) -> go.Figure:
-    """Global importance: top-k features by overall importance, one stacked bar per class."""
-    top = data.order[: max(1, int(k))][::-1]
+def _stats(data: DashboardData, stats: Any) -> Any:
+    """The cohort statistics to draw (default: all rows)."""
+    return data.cohorts.stats(None) if stats is None else stats
+
+
+def global_bar(data: DashboardData, k: int = 10, stats: Any = None, cohort: str = "") -> go.Figure:
+    """Global importance: top-k features by overall importance, one stacked bar per class.
+
+    ``stats``: a cohort's ``CohortStats`` (default: all rows), named ``cohort`` in the title.
+    """
+    st = _stats(data, stats)
+    top = st.order[: max(1, int(k))][::-1]
     names = [data.features[i] for i in top]
     fig = go.Figure()
-    if data.per_class is not None and data.classes is not None:
+    where = f" — cohort {cohort} ({st.rows.size:,} rows)" if cohort else ""
+    if st.per_class is not None and data.classes is not None:
         for c, label in enumerate(data.classes):
-            fig.add_trace(go.Bar(x=np.asarray(data.per_class)[c, top], y=names,
+            fig.add_trace(go.Bar(x=np.asarray(st.per_class)[c, top], y=names,
                                  orientation="h", name=str(label)))  # fmt: skip
         fig.update_layout(barmode="stack", legend_title_text="class")
-        title = f"Global importance (mean |attribution| per class), top {len(top)}"
+        title = f"Global importance (mean |attribution| per class){where}, top {len(top)}"
     else:
-        fig.add_trace(go.Bar(x=data.importance[top], y=names, orientation="h", marker_color=POS,
+        fig.add_trace(go.Bar(x=st.importance[top], y=names, orientation="h", marker_color=POS,
                              showlegend=False))  # fmt: skip
-        title = f"Global importance (mean |attribution|), top {len(top)}"
+        title = f"Global importance (mean |attribution|){where}, top {len(top)}"
     height = max(300, 28 * len(top) + 120)
     return _layout(fig, title, height=height, xaxis_title="importance")
 
 
 def dependence(data: DashboardData, feature: str, color: str | None = None, cls: Any = None,
-               row: int | None = None) -> go.Figure:  # fmt: skip
-    """Explanation exploration: a feature's value against its attribution."""
+               row: int | None = None, rows: np.ndarray | None = None,
+               note: str | None = None) -> go.Figure:  # fmt: skip
+    """Explanation exploration: a feature's value against its attribution (``rows``: the
+    rows to draw, default the sample; ``note``: the title's second line)."""
     c = data.class_index(cls)
     j = data.features.index(feature)
-    rows = data.sample
+    rows = data.sample if rows is None else rows
     attribution = pd.Series(_f4(data.values[c, rows, j]), name=f"attribution of {feature}")
     x = data.data[feature].iloc[rows].reset_index(drop=True) if feature in data.columns else None
     if x is None:
@@ -149,7 +161,7 @@ def dependence(data: DashboardData, feature: str, color: str | None = None, cls:
     fig = go.Figure(_scatter_traces(x, attribution, col, rows, hover))
     if row is not None and row in set(rows.tolist()):
         _highlight(fig, data.data[feature].iloc[row], data.values[c, row, j], row)
-    note = sample_note(data)
+    note = sample_note(data) if note is None else note
     title = f"Dependence of {feature}{class_suffix(data, c)}"
     title += f", coloured by {color}" if color else ""
     return _layout(fig, title + (f"<br><sup>{note}</sup>" if note else ""), xaxis_title=feature,
@@ -158,14 +170,16 @@ def dependence(data: DashboardData, feature: str, color: str | None = None, cls:
 
 
 def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any = None,
-            max_points: int = 1000) -> go.Figure:  # fmt: skip
-    """Summary importance: each top-k feature's distribution of attributions."""
+            max_points: int = 1000, stats: Any = None) -> go.Figure:  # fmt: skip
+    """Summary importance: each top-k feature's distribution of attributions (over the
+    sample of ``stats``, a cohort's ``CohortStats``; default all rows)."""
     if kind not in ("beeswarm", "box", "violin"):
         raise ValueError(f"kind must be 'beeswarm', 'box' or 'violin'; got {kind!r}.")
+    st = _stats(data, stats)
     c = data.class_index(cls)
-    top = data.order[: max(1, int(k))][::-1]
-    rows = data.sample[: max_points] if len(data.sample) <= max_points else np.sort(
-        np.random.default_rng(0).choice(data.sample, max_points, replace=False))  # fmt: skip
+    top = st.order[: max(1, int(k))][::-1]
+    rows = st.sample if len(st.sample) <= max_points else np.sort(
+        np.random.default_rng(0).choice(st.sample, max_points, replace=False))  # fmt: skip
     fig = go.Figure()
     rng = np.random.default_rng(1)
     first_shaded = True  # one colour bar, on the first numeric feature drawn
@@ -196,7 +210,7 @@ def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any =
         names = [data.features[j] for j in top]
         fig.update_yaxes(tickvals=list(range(len(top))), ticktext=names)
     height = max(300, 36 * len(top) + 120)
-    notes = [] if len(rows) == data.n_rows else [f"{len(rows):,} of {data.n_rows:,} rows shown"]
+    notes = [] if len(rows) == st.rows.size else [f"{len(rows):,} of {st.rows.size:,} rows shown"]
     if kind == "beeswarm" and any(data.features[j] not in data.numeric for j in top):
         notes.append("grey: categorical column (its values have no low/high order)")
     note = "; ".join(notes)
@@ -247,9 +261,12 @@ def waterfall(values: np.ndarray, features: list, base: float, k: int = 10, titl
     fig = go.Figure(go.Bar(
         x=steps, y=names, base=starts.tolist(), orientation="h", customdata=custom,
         marker_color=[POS if v >= 0 else NEG for v in steps], showlegend=False,
-        text=[f"{v:+.4f}" for v in steps], textposition="auto",
+        text=[f"{v:+.4f}" for v in steps], textposition="outside", cliponaxis=False,
         hovertemplate=hover + "<extra></extra>",
     ))  # fmt: skip
+    lo, hi = float(min(starts.min(), ends.min())), float(max(starts.max(), ends.max()))
+    pad = 0.18 * ((hi - lo) or 1.0)  # room for the labels outside the bars
+    fig.update_xaxes(range=[lo - pad, hi + pad])
     for x, label in ((base, f"base value {base:.4f}"), (output, f"output {output:.4f}")):
         fig.add_vline(x=x, line=dict(color="#666", dash="dash", width=1))
         fig.add_annotation(x=x, y=1, yref="paper", yanchor="bottom", text=label, showarrow=False,

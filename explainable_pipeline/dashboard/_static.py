@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 
 from . import _figures as figs
 from ._app import TABS
 from ._callbacks import Views
+from ._cohorts import ALL, MAX_COMPARE
 from ._data import AUTO_CLASS, DashboardData
+from ._metrics import NO_TRUTH
+from ._model_views import ModelViews
 from ._plotlyjs import plotlyjs_source
 
 MAX_LOCAL_ROWS = 50
@@ -79,14 +83,15 @@ def local_menu(data: DashboardData, k: int) -> go.Figure:
 
 
 def static_figures(data: DashboardData) -> list[tuple[str, str, go.Figure]]:
-    """(section id, heading, figure) for each static view, in the live tabs' order."""
+    """(section id, heading, figure) of the explanation views, in the live tabs' order."""
     from ._app import _defaults
 
     d = _defaults(data)
     views = Views(data)
     k = min(20, len(data.features))
+    compare = data.cohorts.names[1:MAX_COMPARE]
     figures = {
-        "importance": views.importance_figure(k),
+        "importance": views.importance_figure(k, ALL, compare),
         "data": views.data_figure(d["x"], d["y"], d["color"], None),
         "dependence": dependence_menu(data),
         "summary": views.summary_figure(min(10, k), "beeswarm", AUTO_CLASS),
@@ -95,18 +100,59 @@ def static_figures(data: DashboardData) -> list[tuple[str, str, go.Figure]]:
     return [(value, label, figures[value]) for value, label in TABS if value in figures]
 
 
-LIVE_ONLY = {"whatif": "what-if", "ice": "ICE"}
+def _table_html(header: list, rows: list) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in rows)  # fmt: skip
+    return f'<table class="ep-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def model_sections(data: DashboardData) -> dict:
+    """{section id: [figure or HTML string, ...]} of the model views the file can hold.
+
+    Every cohort is listed; the first four are compared (performance, importance). Partial
+    dependence (needs the model at export time) covers the three most important columns.
+    """
+    mv = ModelViews(data)
+    names = data.cohorts.names[:MAX_COMPARE]
+    out: dict = {"cohorts": [_table_html(*mv.cohort_table())]}
+    if mv.has_truth:
+        thr = 0.5 if mv.threshold_applies() else None
+        header, rows, notes = mv.performance_table(ALL, names[1:], thr)
+        note = f'<p class="note">{html.escape("; ".join(notes))}</p>' if notes else ""
+        out["performance"] = [_table_html(header, rows) + note,
+                              *mv.performance_figures(ALL, names[1:], thr, AUTO_CLASS)]  # fmt: skip
+        tree = mv.error_figures(ALL, 3, 0.9, data.top_features(1)[0], None)
+        out["errors"] = list(tree)
+    else:
+        out["performance"] = [f'<p class="needs-model">{html.escape(NO_TRUTH)}</p>']
+    if data.interactions is not None:
+        out["interactions"] = list(mv.interaction_figures(ALL, 10, AUTO_CLASS, None)[:2])
+    if data.model is not None:
+        columns = [f for f in data.top_features(len(data.features)) if f in data.columns][:3]
+        out["pdp"] = [mv.pdp_figure(ALL, c, None, AUTO_CLASS) for c in columns]
+    return out
+
+
+LIVE_ONLY = {"whatif": "what-if", "ice": "ICE", "pdp": "partial dependence"}
+
+
+def _render(section: str, part: Any, i: int) -> str:
+    if isinstance(part, str):
+        return part
+    div = f"graph-{section}" if i == 0 else f"graph-{section}-{i}"
+    return part.to_html(full_html=False, include_plotlyjs=False, div_id=div,
+                        config={"displaylogo": False, "responsive": True})  # fmt: skip
 
 
 def write_html(data: DashboardData, path: Path) -> Path:
     """Write the static dashboard to ``path`` and return it."""
-    figures = {section: (heading, fig) for section, heading, fig in static_figures(data)}
+    sections = {section: [fig] for section, _, fig in static_figures(data)}
+    sections.update(model_sections(data))
     parts = []
     for section, heading in TABS:
-        if section in figures:
-            body = figures[section][1].to_html(
-                full_html=False, include_plotlyjs=False, div_id=f"graph-{section}",
-                config={"displaylogo": False, "responsive": True})  # fmt: skip
+        if section in sections:
+            body = "".join(_render(section, p, i) for i, p in enumerate(sections[section]))
         elif section in LIVE_ONLY:
             message = CANNOT_RECOMPUTE.format(view=LIVE_ONLY[section])
             body = f'<p class="needs-model">{html.escape(message)}</p>'
@@ -121,7 +167,9 @@ def write_html(data: DashboardData, path: Path) -> Path:
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Explanation dashboard</title>
 <style>body{{font-family:sans-serif;margin:0 16px}} section{{margin:16px 0}}
-.note{{color:#a05a00}} .needs-model{{color:#666;font-style:italic}}</style>
+.note{{color:#a05a00}} .needs-model{{color:#666;font-style:italic}}
+.ep-table{{border-collapse:collapse}} .ep-table td,.ep-table th{{padding:2px 10px;
+border-bottom:1px solid #eee;text-align:left}}</style>
 <script type="text/javascript">{plotlyjs_source()}</script></head>
 <body><h1>Explanation dashboard (static export)</h1><p>{html.escape(summary)}</p>
 <p class="note">{html.escape(note)}</p>
