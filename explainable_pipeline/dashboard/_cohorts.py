@@ -54,7 +54,7 @@ def filter_mask(frame: pd.DataFrame, f: dict) -> np.ndarray:
             f"Cohort filter on unknown column {column!r}; columns: {list(frame.columns)}."
         )
     s = frame[column]
-    missing = s.isna().to_numpy()
+    missing = np.array(s.isna().to_numpy())  # a writable copy (pandas may hand out read-only)
     op = f["op"]
     if op == "isna":
         return missing
@@ -77,8 +77,8 @@ def _membership(s: pd.Series, missing: np.ndarray, values: list, inside: bool) -
     hit = s.astype(str).isin([str(v) for v in wanted]).to_numpy()
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         numbers = [float(v) for v in wanted if isinstance(v, (int, float, np.number))]
-        hit |= s.isin(numbers).to_numpy()
-    hit &= ~missing
+        hit = hit | s.isin(numbers).to_numpy()
+    hit = hit & ~missing
     with_missing = missing & (None in values)
     if inside:
         return hit | with_missing

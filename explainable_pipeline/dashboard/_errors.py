@@ -60,6 +60,7 @@ class ErrorTree:
     errors: int
     what: str  # what counts as an error
     fitted_on: int  # rows the tree was fitted on (a sample above MAX_FIT_ROWS)
+    estimator: DecisionTreeClassifier | None = None  # None when there was nothing to split
 
 
 @dataclass
@@ -122,6 +123,20 @@ def _split_filters(column: str, threshold: float, go_left_missing: bool, levels:
     return left, right
 
 
+def encode_columns(data: Any, rows: np.ndarray, is_error: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The error tree's input: raw columns of ``rows`` as floats (NaN kept), categorical ones
+    as their level's position by error rate; and {categorical column: levels in that order}."""
+    sub = data.frame.iloc[rows]
+    X = np.empty((len(rows), len(data.columns)))
+    levels: dict = {}
+    for j, col in enumerate(data.columns):
+        if col in data.categorical:
+            X[:, j], levels[col] = _levels_by_error(sub[col], is_error)
+        else:
+            X[:, j] = pd.to_numeric(sub[col], errors="coerce").to_numpy(dtype=float)
+    return X, levels
+
+
 def fit_error_tree(data: Any, rows: np.ndarray, is_error: np.ndarray, what: str,
                    max_depth: int = 3, min_samples_leaf: int | None = None,
                    random_state: int = 0) -> ErrorTree:  # fmt: skip
@@ -133,20 +148,15 @@ def fit_error_tree(data: Any, rows: np.ndarray, is_error: np.ndarray, what: str,
     """
     columns = list(data.columns)
     sub = data.frame.iloc[rows]
-    X = np.empty((len(rows), len(columns)))
-    levels: dict = {}
-    for j, col in enumerate(columns):
-        if col in data.categorical:
-            X[:, j], levels[col] = _levels_by_error(sub[col], is_error)
-        else:
-            X[:, j] = pd.to_numeric(sub[col], errors="coerce").to_numpy(dtype=float)
+    X, levels = encode_columns(data, rows, is_error)
     fit = np.arange(len(rows))
     if len(rows) > MAX_FIT_ROWS:
         fit = np.sort(np.random.default_rng(random_state).choice(len(rows), MAX_FIT_ROWS, False))
     leaf = min_samples_leaf or max(5, len(rows) // 100)
     tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=leaf,
                                   random_state=random_state)  # fmt: skip
-    if is_error[fit].any() and not is_error[fit].all():
+    fitted = is_error[fit].any() and not is_error[fit].all()
+    if fitted:
         tree.fit(X[fit], is_error[fit])
         t = tree.tree_
         left, right, feature = t.children_left, t.children_right, t.feature
@@ -173,7 +183,7 @@ def fit_error_tree(data: Any, rows: np.ndarray, is_error: np.ndarray, what: str,
             stack.append((child, node, depth + 1, [*filters, f], mask & filter_mask(sub, f)))
     nodes.sort(key=lambda nd: nd.id)
     _layout_positions(nodes)
-    return ErrorTree(nodes, len(rows), total, what, len(fit))
+    return ErrorTree(nodes, len(rows), total, what, len(fit), tree if fitted else None)
 
 
 def _layout_positions(nodes: list) -> None:

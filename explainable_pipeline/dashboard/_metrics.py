@@ -80,7 +80,8 @@ def classification_report(data: Any, rows: np.ndarray, threshold: float | None =
     """Accuracy, precision, recall, F1, log-loss and ROC AUC of ``rows``.
 
     Binary: precision/recall/F1 of the positive (second) class at ``threshold`` on its
-    probability. Multiclass: predicted class = argmax, macro averages. Log-loss needs
+    probability. Multiclass: predicted class = argmax, macro averages over the classes present
+    in the rows' truth or predictions (scikit-learn's default). Log-loss needs
     probabilities; ROC AUC is the one-vs-rest macro average over the classes present (what
     ``roc_auc_score(multi_class="ovr")`` gives when all are present).
     """
@@ -96,8 +97,8 @@ def classification_report(data: Any, rows: np.ndarray, threshold: float | None =
         which = f" ({labels[1]})"
         if is_proba and threshold is not None:
             report.notes.append(f"threshold {threshold:.2f} on p({labels[1]})")
-    else:
-        avg = dict(average="macro", labels=list(range(k)))
+    else:  # macro over the classes present in the rows (scikit-learn's default labels)
+        avg = dict(average="macro")
         which = " (macro)"
         report.notes.append("predicted class = highest probability; macro averages")
     m = report.metrics
