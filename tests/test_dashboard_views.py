@@ -5,27 +5,25 @@ interaction values)."""
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import penguin_preprocessor
+from conftest import (
+    brute_force_shapley_rows,
+    interacting_explanation,
+    penguin_preprocessor,
+    penguin_sex_model,
+)
 
 pytest.importorskip("dash")
 lightgbm = pytest.importorskip("lightgbm")
 
 from sklearn import metrics as skm  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.compose import ColumnTransformer  # noqa: E402
-from sklearn.impute import SimpleImputer  # noqa: E402
 from sklearn.inspection import partial_dependence  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 
 from explainable_pipeline import ExplainablePipeline, LocalExplanation  # noqa: E402
 from explainable_pipeline.dashboard import ExplanationDashboard  # noqa: E402
@@ -49,24 +47,9 @@ def multi(penguins):
     return ep, X, y, ep.explain_local(X)
 
 
-def binary_sex_model(penguins):
-    """Binary logistic regression of the penguin's sex (93% accurate: errors to analyse)."""
-    X, _ = penguins
-    keep = X["sex"].notna().to_numpy()
-    X = X[keep].reset_index(drop=True)
-    X["species"] = penguins[1][keep].to_numpy()
-    y = X.pop("sex")
-    numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
-    pre = ColumnTransformer([("num", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
-                             ("cat", OneHotEncoder(handle_unknown="ignore"),
-                              ["species", "island"])])  # fmt: skip
-    ep = ExplainablePipeline(pre, LogisticRegression(max_iter=1000), random_state=0).fit(X, y)
-    return ep, X, y
-
-
 @pytest.fixture(scope="module")
 def binary(penguins):
-    ep, X, y = binary_sex_model(penguins)
+    ep, X, y = penguin_sex_model(penguins)
     return ep, X, y, ep.explain_local(X)
 
 
@@ -441,53 +424,10 @@ def test_partial_dependence_figure_per_class_and_cohort(multi):
 
 
 # --------------------------------------------------------------------------------- interactions
-def _brute_force(f, X: np.ndarray, background: np.ndarray):
-    """Shapley values and Shapley interaction values (SHAP's convention) by enumeration.
-
-    v(S) = mean over background rows b of f(x_S, b_rest). phi_ij (i != j) is half of the
-    Shapley interaction index; phi_ii = phi_i - sum_j phi_ij, so each row sums to phi_i.
-    """
-    n, m = X.shape
-    subsets = [s for r in range(m + 1) for s in itertools.combinations(range(m), r)]
-    value = {}
-    for s in subsets:
-        hybrid = np.repeat(background[None], n, axis=0)  # (n, b, m)
-        hybrid[:, :, list(s)] = X[:, None, list(s)]
-        value[s] = f(hybrid.reshape(-1, m)).reshape(n, -1).mean(axis=1)
-    phi = np.zeros((n, m))
-    inter = np.zeros((n, m, m))
-    fact = math.factorial
-    for i in range(m):
-        for s in subsets:
-            if i in s:
-                continue
-            w = fact(len(s)) * fact(m - len(s) - 1) / fact(m)
-            phi[:, i] += w * (value[tuple(sorted((*s, i)))] - value[s])
-            for j in range(m):
-                if j == i or j in s:
-                    continue
-                w2 = fact(len(s)) * fact(m - len(s) - 2) / (2 * fact(m - 1))
-                both, only_i, only_j = (tuple(sorted((*s, i, j))), tuple(sorted((*s, i))),
-                                        tuple(sorted((*s, j))))  # fmt: skip
-                inter[:, i, j] += w2 * (value[both] - value[only_i] - value[only_j] + value[s])
-    for i in range(m):
-        inter[:, i, i] = phi[:, i] - inter[:, i, :].sum(axis=1)
-    return phi, inter, value[()].mean()
-
-
 @pytest.fixture(scope="module")
 def interacting():
-    rng = np.random.default_rng(0)
-    names = ["a", "b", "c", "d"]
-    X = rng.normal(size=(300, 4))
-
-    def f(Z):
-        return 2 * Z[:, 0] * Z[:, 1] + Z[:, 2] + 0.3 * Z[:, 2] * Z[:, 3]
-
-    phi, inter, base = _brute_force(f, X, X[:40])
-    local = LocalExplanation(phi, base, names, method="exact", space="raw", output="prediction",
-                             data=pd.DataFrame(X, columns=names))  # fmt: skip
-    return local, inter, X, names
+    local, inter, X, _ = interacting_explanation()
+    return local, inter, X, list(local.features)
 
 
 class _Interactions:
@@ -500,6 +440,10 @@ class _Interactions:
 def test_interaction_ranking_and_dependence_equal_brute_force(interacting):
     local, inter, X, names = interacting
     assert np.allclose(inter.sum(-1), local.values)  # main effects + interactions = attributions
+    _, _, _, f = interacting_explanation()
+    for row in (0, 7):  # the enumeration's Shapley values equal the permutation definition's
+        np.testing.assert_allclose(local.values[row], brute_force_shapley_rows(
+            f, X[row], X[:40], np.full(40, 1 / 40)), atol=1e-12)  # fmt: skip
     mv = ModelViews(DashboardData(local, interactions=inter))
     pairs = mv.interaction_pairs(ALL, AUTO_CLASS)
     assert pairs[0][:2] == ("a", "b") and pairs[1][:2] == ("c", "d")  # the planted products

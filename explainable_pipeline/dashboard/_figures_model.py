@@ -39,7 +39,8 @@ def confusion(matrix: np.ndarray, labels: list, title: str) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=share, x=[f"pred {lab}" for lab in labels], y=[f"true {lab}" for lab in labels],
         text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
-        customdata=matrix, hovertemplate="%{y}, %{x}: %{customdata:,} rows<extra></extra>",
+        customdata=matrix.tolist(),  # plain lists: small, and readable from the page
+        hovertemplate="%{y}, %{x}: %{customdata:,} rows<extra></extra>",
         colorbar=dict(title="share of row", thickness=12),
     ))  # fmt: skip
     fig.update_yaxes(autorange="reversed")
