@@ -323,7 +323,6 @@ def test_performance_metrics_on_the_page_equal_scikit_learn(served, browser):
             assert _table_cell(page, "perf-metrics", metric, "All data") == f"{value:.4f}"
         confusion = _traces(page, "perf-graph-1")[0]["customdata"]
         np.testing.assert_array_equal(confusion, skm.confusion_matrix(y, pred, labels=ep.classes_))
-        _shot(page, "performance")
     finally:
         page.close()
 
@@ -394,6 +393,9 @@ def test_threshold_slider_moves_the_confusion_matrix(served_binary, browser):
         page.wait_for_selector('#perf-metrics td[data-column="Biscoe"]')
         assert _table_cell(page, "perf-metrics", "accuracy", "Biscoe") == (
             f"{skm.accuracy_score(y[biscoe], pred[biscoe]):.4f}")  # fmt: skip
+        _wait_title(page, "perf-graph-2", "ROC")
+        page.mouse.move(5, 5)
+        _shot(page, "performance")
     finally:
         page.close()
 

@@ -278,6 +278,12 @@ def test_regression_metrics_and_residuals(penguins):
     np.testing.assert_allclose(resid.data[0].y, (y - ep.predict(X))[rows],
                                rtol=1e-6)  # float32 on the wire  # fmt: skip
     assert by_col.layout.xaxis.title.text == "island"
+    r = (y - ep.predict(X))[3:]  # the box's statistics are computed on the server, all rows
+    box = boxes.data[0]
+    q1, med, q3 = np.percentile(r, [25, 50, 75])
+    assert (box.q1[0], box.median[0], box.q3[0], box.mean[0]) == pytest.approx(
+        (q1, med, q3, r.mean()))  # fmt: skip
+    assert box.upperfence[0] == r[r <= q3 + 1.5 * (q3 - q1)].max()
     # the error tree of a regression: errors are the top 10% absolute errors
     is_error, what = error_indicator(mv.data, np.arange(len(X)))
     assert is_error.sum() == pytest.approx(0.1 * (len(X) - 3), abs=2) and "top 10%" in what

@@ -170,7 +170,7 @@ def dependence(data: DashboardData, feature: str, color: str | None = None, cls:
 
 
 def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any = None,
-            max_points: int = 1000, stats: Any = None) -> go.Figure:  # fmt: skip
+            max_points: int = 400, stats: Any = None) -> go.Figure:  # fmt: skip
     """Summary importance: each top-k feature's distribution of attributions (over the
     sample of ``stats``, a cohort's ``CohortStats``; default all rows)."""
     if kind not in ("beeswarm", "box", "violin"):

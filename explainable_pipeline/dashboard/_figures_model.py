@@ -114,6 +114,24 @@ def regression_scatter(x: np.ndarray, y: np.ndarray, rows: np.ndarray, x_title: 
                    clickmode="event", legend=LEGEND_ABOVE)  # fmt: skip
 
 
+def residual_boxes(per_cohort: dict, title: str) -> go.Figure:
+    """One box per cohort from statistics computed here (quartiles, 1.5 IQR whiskers, mean):
+    five numbers per cohort travel to the browser, not every residual."""
+    fig = go.Figure()
+    for i, (name, r) in enumerate(per_cohort.items()):
+        r = np.asarray(r, dtype=float)
+        if r.size == 0:
+            continue
+        q1, med, q3 = np.percentile(r, [25, 50, 75])
+        lo = float(r[r >= q1 - 1.5 * (q3 - q1)].min())
+        hi = float(r[r <= q3 + 1.5 * (q3 - q1)].max())
+        fig.add_trace(go.Box(y=[name], q1=[q1], median=[med], q3=[q3], lowerfence=[lo],
+                             upperfence=[hi], mean=[float(r.mean())], name=name,
+                             orientation="h", marker_color=COHORT_COLOURS[i % 4]))  # fmt: skip
+    return _layout(fig, f"Residuals by cohort (box: quartiles, whiskers: 1.5 IQR, {title})",
+                   height=300, xaxis_title="residual (true - predicted)")  # fmt: skip
+
+
 def _short(text: str, width: int = 34) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -19,9 +19,11 @@ from ._cohorts import ALL, MAX_COMPARE, Cohort
 from ._data import AUTO_CLASS, DashboardData
 from ._errors import error_heatmap, error_indicator, fit_error_tree
 from ._figures import empty
+from ._interactions import ranked_pairs
 from ._pdp import partial_dependence
 
 MAX_LEVELS_OFFERED = 200
+MAX_RESIDUAL_POINTS = 1_000
 
 
 def _plain(v: Any) -> Any:
@@ -46,7 +48,21 @@ class ModelViews:
     def __init__(self, data: DashboardData) -> None:
         self.data = data
         self._trees: OrderedDict = OrderedDict()
+        self._interactions: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+
+    def _cached(self, cache: OrderedDict, key: tuple, compute: Any) -> Any:
+        """``compute()`` once per key (small LRU, thread-safe)."""
+        with self._lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        value = compute()
+        with self._lock:
+            cache[key] = value
+            while len(cache) > self.TREE_CACHE:
+                cache.popitem(last=False)
+        return value
 
     # ------------------------------------------------------------------ outputs
     def output_index(self, cls: Any) -> int:
@@ -192,47 +208,43 @@ class ModelViews:
     def _regression_figures(self, names: list, column: str | None) -> list:
         data, reg = self.data, self.data.cohorts
         st = reg.stats(names[0])
-        kept, truth, pred = _metrics.regression_targets(data, st.sample)
-        note = reg.sample_note(names[0])
-        sub = f"<br><sup>{note}</sup>" if note else ""
+        shown = st.sample
+        if shown.size > MAX_RESIDUAL_POINTS:  # three scatters: fewer points each
+            rng = np.random.default_rng(0)
+            shown = np.sort(rng.choice(shown, MAX_RESIDUAL_POINTS, replace=False))
+        kept, truth, pred = _metrics.regression_targets(data, shown)
+        where = "" if names[0] == ALL else f" of cohort {names[0]!r}"
+        note = (f"<br><sup>a random {kept.size:,} of the {st.rows.size:,} rows{where}</sup>"
+                if kept.size < st.rows.size else "")  # fmt: skip
         column = column if column in data.columns else data.top_features(1)[0]
         resid = truth - pred
         x = data.data[column].to_numpy()[kept] if column in data.columns else pred
-        figures = [
-            mfigs.regression_scatter(truth, pred, kept, "true value", "prediction",
-                                     f"Predicted vs actual{sub}", diagonal=True),
-            mfigs.regression_scatter(pred, resid, kept, "prediction", "residual (true - predicted)",
-                                     f"Residuals vs prediction{sub}", zero_line=True),
-            mfigs.regression_scatter(x, resid, kept, column, "residual (true - predicted)",
-                                     f"Residuals vs {column}{sub}", zero_line=True),
-        ]  # fmt: skip
-        import plotly.graph_objects as go
-
-        fig = go.Figure()
-        for i, n in enumerate(names):
+        residual = "residual (true - predicted)"
+        boxes = {}
+        for n in names:
             _, t, p = _metrics.regression_targets(data, reg.rows(n))
-            fig.add_trace(go.Box(x=t - p, name=n, orientation="h", boxpoints=False,
-                                 marker_color=mfigs.COHORT_COLOURS[i]))  # fmt: skip
-        figures.append(mfigs._layout(fig, "Residuals by cohort", height=300,
-                                     xaxis_title="residual (true - predicted)"))  # fmt: skip
-        return figures
+            boxes[n] = t - p
+        return [
+            mfigs.regression_scatter(truth, pred, kept, "true value", "prediction",
+                                     f"Predicted vs actual{note}", diagonal=True),
+            mfigs.regression_scatter(pred, resid, kept, "prediction", residual,
+                                     f"Residuals vs prediction{note}", zero_line=True),
+            mfigs.regression_scatter(x, resid, kept, column, residual,
+                                     f"Residuals vs {column}{note}", zero_line=True),
+            mfigs.residual_boxes(boxes, residual),
+        ]  # fmt: skip
 
     # ------------------------------------------------------------------ error analysis
     def error_tree(self, cohort: str | None, depth: int = 3, quantile: float = 0.9) -> Any:
         """The cohort's error tree (cached per cohort, depth and quantile)."""
         key = (cohort or ALL, int(depth), float(quantile), self.data.cohorts.version)
-        with self._lock:
-            if key in self._trees:
-                self._trees.move_to_end(key)
-                return self._trees[key]
-        rows = self.data.cohorts.rows(cohort)
-        is_error, what = error_indicator(self.data, rows, quantile)
-        tree = fit_error_tree(self.data, rows, is_error, what, max_depth=int(depth))
-        with self._lock:
-            self._trees[key] = tree
-            while len(self._trees) > self.TREE_CACHE:
-                self._trees.popitem(last=False)
-        return tree
+
+        def compute() -> Any:
+            rows = self.data.cohorts.rows(cohort)
+            is_error, what = error_indicator(self.data, rows, quantile)
+            return fit_error_tree(self.data, rows, is_error, what, max_depth=int(depth))
+
+        return self._cached(self._trees, key, compute)
 
     def heatmap(self, cohort: str | None, x: str, y: str | None, quantile: float = 0.9) -> Any:
         rows = self.data.cohorts.rows(cohort)
@@ -293,11 +305,16 @@ class ModelViews:
                                         [col in data.categorical for col in columns])  # fmt: skip
 
     # ------------------------------------------------------------------ interactions
-    def interaction_pairs(self, cohort: str | None, cls: Any) -> list:
-        inter = self.data.interactions
-        c = self.data.class_index(cls)
+    def interaction_strength(self, cohort: str | None, c: int) -> np.ndarray:
+        """(p, p) mean |interaction| over the cohort's rows for output ``c`` (cached)."""
         rows = None if (cohort or ALL) == ALL else self.data.cohorts.rows(cohort)
-        return inter.ranked_pairs(c, rows)
+        key = (cohort or ALL, c, self.data.cohorts.version)
+        return self._cached(self._interactions, key,
+                            lambda: self.data.interactions.mean_abs(c, rows))  # fmt: skip
+
+    def interaction_pairs(self, cohort: str | None, cls: Any) -> list:
+        c = self.data.class_index(cls)
+        return ranked_pairs(self.interaction_strength(cohort, c), self.data.features)
 
     def interaction_figures(self, cohort: str | None, k: int, cls: Any,
                             pair: str | None) -> tuple:  # fmt: skip
@@ -305,15 +322,14 @@ class ModelViews:
         data, reg = self.data, self.data.cohorts
         inter, c = data.interactions, data.class_index(cls)
         st = reg.stats(cohort)
-        rows = None if (cohort or ALL) == ALL else st.rows
         suffix = "" if data.classes is None else f" — class {data.classes[c]}"
-        pairs = inter.ranked_pairs(c, rows)
+        strength = self.interaction_strength(cohort, c)
+        pairs = ranked_pairs(strength, data.features)
         ranking = mfigs.interaction_ranking(pairs, k, f"Strongest interactions{suffix}")
         top = st.order[: max(2, int(k))]
-        matrix = inter.mean_abs(c, rows)[np.ix_(top, top)]
         names = [data.features[j] for j in top]
-        heat = mfigs.interaction_matrix(matrix, names, "Mean |interaction| (diagonal: main "
-                                        f"effect){suffix}")  # fmt: skip
+        heat = mfigs.interaction_matrix(strength[np.ix_(top, top)], names, "Mean |interaction| "
+                                        f"(diagonal: main effect){suffix}")  # fmt: skip
         a, b = (pair.split(" × ") if pair else pairs[0][:2]) if pairs else (names[0], names[0])
         sample = st.sample
         x = data.data[a].iloc[sample].reset_index(drop=True) if a in data.columns else None
