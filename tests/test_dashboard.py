@@ -231,11 +231,18 @@ def test_cli_dashboard_command_writes_html(fitted, tmp_path, capsys):
     add_dashboard_command(parser.add_subparsers(dest="command"))
     out = tmp_path / "out.html"
     args = parser.parse_args(["dashboard", str(model_path), str(csv), "--html", str(out),
-                              "--target", "species", "--max-rows", "50"])  # fmt: skip
+                              "--target", "species", "--max-rows", "50",
+                              "--cohort", "Dream=island == 'Dream'",
+                              "--cohort", "long = bill_length_mm > 40"])  # fmt: skip
     assert args.handler(args) == 0
     assert "Wrote" in capsys.readouterr().out
     html = out.read_text()
     assert "50 rows, 7 features" in html and "static file cannot recompute" in html
+    assert "query &quot;island == &#x27;Dream&#x27;&quot;" in html  # the cohort table
+    assert "<td>long</td>" in html and "Model performance" in html  # truth from --target
+    bad = parser.parse_args(["dashboard", str(model_path), str(csv), "--cohort", "no-equals"])
+    with pytest.raises(ValueError, match="NAME=QUERY"):
+        bad.handler(bad)
     args = parser.parse_args(["dashboard", str(tmp_path / "missing.joblib"), str(csv)])
     with pytest.raises(FileNotFoundError, match="does not exist"):
         args.handler(args)
@@ -320,8 +327,16 @@ def test_page_loads_the_cartesian_plotly_bundle_up_front(fitted, monkeypatch):
                views.local(3, 5, AUTO_CLASS)[0], views.whatif(3, views.whatif_values(3), 5,
                                                                AUTO_CLASS)[1],
                views.ice_figure(3, "island", AUTO_CLASS), figs.empty("x")]  # fmt: skip
+    from explainable_pipeline.dashboard._model_views import ModelViews
+
+    mv = ModelViews(DashboardData(local, ep, true_y=y))
+    figures += [*mv.performance_figures("All data", [], None, AUTO_CLASS),
+                *mv.error_figures("All data", 3, 0.9, "island", "bill_length_mm"),
+                mv.pdp_figure("All data", "bill_length_mm", None, AUTO_CLASS),
+                mv.pdp_figure("All data", "bill_length_mm", "island", AUTO_CLASS)]  # fmt: skip
     used = {trace.type for fig in figures for trace in fig.data}
-    assert used <= _plotlyjs.CARTESIAN_TRACES and {"scatter", "bar", "box", "violin"} <= used
+    assert used <= _plotlyjs.CARTESIAN_TRACES
+    assert {"scatter", "bar", "box", "violin", "heatmap"} <= used
     # a plotly.py whose plotly.js differs from the bundle's version: the full bundle, up front
     monkeypatch.setattr("plotly.offline.get_plotlyjs_version", lambda: "0.0.1")
     _plotlyjs.cartesian_bundle.cache_clear()

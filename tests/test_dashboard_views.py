@@ -98,7 +98,9 @@ def test_python_cohorts_mask_rows_query_and_filters(multi):
            ({"r": np.array([0, 999])}, ValueError, "row positions"),
            ({"e": "island == 'Mars'"}, ValueError, "has no rows"),
            ({"t": 3.5}, TypeError, "boolean mask"),
-           ({"All data": np.ones(len(X), bool)}, ValueError, "already exists")]  # fmt: skip
+           ({"All data": np.ones(len(X), bool)}, ValueError, "already exists"),
+           ({"<b>x</b>": np.ones(len(X), bool)}, ValueError, "no < or >"),
+           ({"x" * 81: np.ones(len(X), bool)}, ValueError, "at most 80")]  # fmt: skip
     for cohorts, error, match in bad:
         with pytest.raises(error, match=match):
             ExplanationDashboard(local, cohorts=cohorts)

@@ -33,6 +33,10 @@ def add_dashboard_command(subparsers: Any) -> argparse.ArgumentParser:
                         "(default: %(default)s)")  # fmt: skip
     parser.add_argument("--trust", action="append", default=None, metavar="TYPE",
                         help="type to trust when MODEL_PATH is a skops file")  # fmt: skip
+    parser.add_argument("--cohort", action="append", default=[], metavar="NAME=QUERY",
+                        help="a named cohort, a DataFrame.query over the columns (and "
+                        "predicted, true_y, correct, abs_error); repeatable, e.g. "
+                        "--cohort \"Dream=island == 'Dream'\"")  # fmt: skip
     from ..cli import add_safe_only_flag
 
     add_safe_only_flag(parser)
@@ -65,7 +69,15 @@ def run_dashboard(args: argparse.Namespace, *, block: bool = True) -> int:
         print(f"Explaining a random sample of {args.max_rows} of the rows (--max-rows).")
     X = X.reset_index(drop=True)
     y = None if y is None else y.reset_index(drop=True)
-    dashboard = ExplanationDashboard(model.explain_local(X), model=model, dataset=X, true_y=y)
+    cohorts = {}
+    for spec in args.cohort:
+        name, sep, query = spec.partition("=")
+        if not sep or not name.strip() or not query.strip():
+            raise ValueError(f"--cohort takes NAME=QUERY, e.g. \"Dream=island == 'Dream'\"; "
+                             f"got {spec!r}")  # fmt: skip
+        cohorts[name.strip()] = query.strip()
+    dashboard = ExplanationDashboard(model.explain_local(X), model=model, dataset=X, true_y=y,
+                                     cohorts=cohorts)  # fmt: skip
     if args.html:
         path = dashboard.save_html(args.html)
         print(f"Wrote {path}")

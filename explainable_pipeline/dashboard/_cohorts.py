@@ -29,6 +29,7 @@ import pandas as pd
 
 ALL = "All data"
 MAX_COMPARE = 4
+MAX_NAME = 80
 _COMPARISONS = ("<", "<=", ">", ">=", "==")
 _OPS = (*_COMPARISONS, "in", "not in", "isna")
 
@@ -220,6 +221,10 @@ class CohortRegistry:
         name = str(cohort.name).strip()
         if not name:
             raise ValueError("A cohort needs a name.")
+        # names go into plotly titles and legends, which render a subset of HTML
+        if len(name) > MAX_NAME or any(ch in name for ch in "<>"):
+            raise ValueError(f"A cohort name has at most {MAX_NAME} characters and no < or >; "
+                             f"got {name[:MAX_NAME + 10]!r}.")  # fmt: skip
         cohort.name = name
         with self._lock:
             if name == ALL or (name in self._cohorts and not replace):

@@ -29,6 +29,13 @@ import numpy as np
 class Interactions:
     values: np.ndarray  # (n_outputs, n_rows, p, p), players in the explanation's order
     features: list
+    strength_all: list | None = None  # mean_abs(c) over all rows, per output (built once)
+
+    def __post_init__(self) -> None:
+        # like global importance: the all-rows aggregate is computed with the dashboard, so
+        # opening the view costs no pass over (rows x players x players) values
+        if self.strength_all is None:
+            self.strength_all = [self.mean_abs(c) for c in range(self.values.shape[0])]
 
     def mean_abs(self, c: int, rows: np.ndarray | None = None, chunk: int = 8192) -> np.ndarray:
         """(p, p) mean |value| over ``rows`` for output ``c``; off-diagonal: |v_ij + v_ji|.
@@ -36,6 +43,8 @@ class Interactions:
         In chunks of rows, so the temporaries stay small whatever the number of rows.
         """
         v = self.values[c]
+        if rows is None and self.strength_all is not None:
+            return self.strength_all[c]
         rows = np.arange(v.shape[0]) if rows is None else np.asarray(rows)
         p = v.shape[1]
         pair, main = np.zeros((p, p)), np.zeros(p)

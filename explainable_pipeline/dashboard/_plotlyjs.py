@@ -1,7 +1,7 @@
 """Which plotly.js bundle the dashboard and its static export load.
 
-The dashboard only draws ``scatter``, ``bar``, ``box`` and ``violin`` traces, all in plotly.js's
-official *cartesian* partial bundle (``assets/plotly-cartesian.min.js``, 1.5 MB, MIT licence in
+The dashboard only draws ``scatter``, ``bar``, ``box``, ``violin`` and ``heatmap`` traces, all
+in plotly.js's official *cartesian* partial bundle (``assets/plotly-cartesian.min.js``, 1.5 MB, MIT licence in
 ``assets/plotly-cartesian.LICENSE``; the npm package ``plotly.js-cartesian-dist-min``). A
 browser compiles and runs it in about a third of the time of the full 4.8 MB bundle that
 plotly.py ships, which is most of the dashboard's time to first paint.
