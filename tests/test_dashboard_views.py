@@ -99,7 +99,6 @@ def test_python_cohorts_mask_rows_query_and_filters(multi):
            ({"e": "island == 'Mars'"}, ValueError, "has no rows"),
            ({"t": 3.5}, TypeError, "boolean mask"),
            ({"All data": np.ones(len(X), bool)}, ValueError, "already exists"),
-           ({"<b>x</b>": np.ones(len(X), bool)}, ValueError, "no < or >"),
            ({"x" * 81: np.ones(len(X), bool)}, ValueError, "at most 80")]  # fmt: skip
     for cohorts, error, match in bad:
         with pytest.raises(error, match=match):
@@ -505,3 +504,21 @@ def test_interactions_tab_only_with_interaction_values(interacting, tmp_path):
     html = dash.save_html(tmp_path / "d.html").read_text()
     assert re.search(r'<section id="interactions">', html) and 'id="graph-interactions"' in html
     assert "a \\u00d7 b" in html  # the strongest pair, in plotly's JSON
+
+
+def test_cohort_names_are_shown_as_typed_not_as_html(multi):
+    ep, X, y, local = multi
+    name = "bill < 40 & <b>bold</b>"
+    data = DashboardData(local, ep, true_y=y, cohorts={name: "bill_length_mm < 40"})
+    views, mv = Views(data), ModelViews(data)
+    escaped = "bill &lt; 40 &amp; &lt;b&gt;bold&lt;/b&gt;"
+    assert escaped in views.importance_figure(5, name).layout.title.text
+    assert escaped in views.data_figure("bill_length_mm", "island", None, None, name).layout.title.text
+    legend = [t.name for t in views.importance_figure(5, ALL, [name]).data]
+    assert legend[1].startswith(escaped)
+    figures = mv.performance_figures(name, [], None, AUTO_CLASS)
+    assert escaped in figures[0].layout.title.text
+    assert all("<b>" not in (t.name or "") for f in figures for t in f.data)
+    # Dash components (dropdown labels, tables) escape on their own: the name stays as typed
+    assert {"label": f"{name} ({(X['bill_length_mm'] < 40).sum()} rows)", "value": name} in (
+        mv.cohort_options())  # fmt: skip

@@ -90,7 +90,8 @@ class Views:
         labels = [f"{n} ({s.rows.size:,} rows)" for n, s in zip(names, stats, strict=True)]
         top = min(int(k), len(self.data.features))
         return cohort_importance(labels, values, self.data.features, k,
-                                 f"Global importance by cohort ({what}), top {top} of {names[0]}")
+                                 f"Global importance by cohort ({what}), top {top} of "
+                                 f"{figs.plotly_text(names[0])}")  # fmt: skip
 
     def dependence_figure(self, feature: str, color: str | None, cls: Any, row: int | None,
                           cohort: str | None = None) -> Any:  # fmt: skip

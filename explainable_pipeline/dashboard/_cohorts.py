@@ -221,10 +221,9 @@ class CohortRegistry:
         name = str(cohort.name).strip()
         if not name:
             raise ValueError("A cohort needs a name.")
-        # names go into plotly titles and legends, which render a subset of HTML
-        if len(name) > MAX_NAME or any(ch in name for ch in "<>"):
-            raise ValueError(f"A cohort name has at most {MAX_NAME} characters and no < or >; "
-                             f"got {name[:MAX_NAME + 10]!r}.")  # fmt: skip
+        if len(name) > MAX_NAME:
+            raise ValueError(f"A cohort name has at most {MAX_NAME} characters; got "
+                             f"{name[:MAX_NAME + 10]!r}...")  # fmt: skip
         cohort.name = name
         with self._lock:
             if name == ALL or (name in self._cohorts and not replace):

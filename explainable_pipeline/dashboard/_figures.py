@@ -5,6 +5,7 @@ Every scatter carries the dataset row position in ``customdata`` so a click sele
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,12 @@ _AXIS = dict(gridcolor="#e5e5e5", zerolinecolor="#999", automargin=True)
 # Scatter legends sit in one row above the plot area, right-aligned: plotly's default (top
 # right, vertical) is where a colour bar and its title go, and the two overlapped.
 LEGEND_ABOVE = dict(orientation="h", x=1, xanchor="right", y=1.01, yanchor="bottom")
+
+
+def plotly_text(text: Any) -> str:
+    """Text for a plotly title or legend, which render a subset of HTML: ``<``, ``>`` and
+    ``&`` escaped (a cohort named "x < 3 <b>" shows as typed)."""
+    return html.escape(str(text), quote=False)
 
 
 def _f4(values: Any) -> np.ndarray:
@@ -110,7 +117,7 @@ def data_scatter(data: DashboardData, x: str, y: str, color: str | None = None,
         pos = int(np.flatnonzero(frame["row"].to_numpy() == row)[0])
         _highlight(fig, frame[x].iloc[pos], frame[y].iloc[pos], row)
     title = f"{y} vs {x}" + (f", coloured by {color}" if color else "")
-    note = sample_note(data) if note is None else note
+    note = plotly_text(sample_note(data) if note is None else note)
     return _layout(fig, title + (f"<br><sup>{note}</sup>" if note else ""), xaxis_title=x,
                    yaxis_title=y, clickmode="event", legend=LEGEND_ABOVE)  # fmt: skip
 
@@ -129,7 +136,7 @@ def global_bar(data: DashboardData, k: int = 10, stats: Any = None, cohort: str 
     top = st.order[: max(1, int(k))][::-1]
     names = [data.features[i] for i in top]
     fig = go.Figure()
-    where = f" — cohort {cohort} ({st.rows.size:,} rows)" if cohort else ""
+    where = f" — cohort {plotly_text(cohort)} ({st.rows.size:,} rows)" if cohort else ""
     if st.per_class is not None and data.classes is not None:
         for c, label in enumerate(data.classes):
             fig.add_trace(go.Bar(x=np.asarray(st.per_class)[c, top], y=names,
@@ -161,7 +168,7 @@ def dependence(data: DashboardData, feature: str, color: str | None = None, cls:
     fig = go.Figure(_scatter_traces(x, attribution, col, rows, hover))
     if row is not None and row in set(rows.tolist()):
         _highlight(fig, data.data[feature].iloc[row], data.values[c, row, j], row)
-    note = sample_note(data) if note is None else note
+    note = plotly_text(sample_note(data) if note is None else note)
     title = f"Dependence of {feature}{class_suffix(data, c)}"
     title += f", coloured by {color}" if color else ""
     return _layout(fig, title + (f"<br><sup>{note}</sup>" if note else ""), xaxis_title=feature,

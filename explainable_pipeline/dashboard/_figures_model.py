@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ._errors import ErrorTree, HeatMap
-from ._figures import GREY, LEGEND_ABOVE, NEG, POS, _f4, _layout, _scatter_traces
+from ._figures import GREY, LEGEND_ABOVE, NEG, POS, _f4, _layout, _scatter_traces, plotly_text
 from ._pdp import PartialDependence
 
 # one colour per compared cohort (at most 4), the active one first
@@ -24,7 +24,8 @@ def cohort_importance(names: list, values: list, features: list, k: int,
     fig = go.Figure()
     for i, (name, vals) in enumerate(zip(names, values, strict=True)):
         fig.add_trace(go.Bar(x=np.asarray(vals)[top], y=[features[j] for j in top],
-                             orientation="h", name=name, marker_color=COHORT_COLOURS[i]))  # fmt: skip
+                             orientation="h", name=plotly_text(name),
+                             marker_color=COHORT_COLOURS[i]))  # fmt: skip
     fig.update_layout(barmode="group", legend_title_text="cohort")
     height = max(300, 22 * len(top) * len(names) + 140)
     return _layout(fig, title, height=height, xaxis_title="mean |attribution|", legend=LEGEND_ABOVE)
@@ -60,7 +61,7 @@ def curves(kind: str, per_cohort: dict, title: str, marker: tuple | None = None)
         x, y, thr = c[kind]
         score = f"AUC {c['auc']:.3f}" if kind == "roc" else f"AP {c['ap']:.3f}"
         fig.add_trace(go.Scatter(
-            x=_f4(x), y=_f4(y), mode="lines", name=f"{name} ({score})",
+            x=_f4(x), y=_f4(y), mode="lines", name=f"{plotly_text(name)} ({score})",
             line=dict(color=COHORT_COLOURS[i % 4], width=2), customdata=_f4(thr),
             hovertemplate="threshold %{customdata:.3f}<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
         ))  # fmt: skip
@@ -86,7 +87,7 @@ def calibration(per_cohort: dict, title: str) -> go.Figure:
         if not c:
             continue
         fig.add_trace(go.Scatter(
-            x=c["predicted"], y=c["observed"], mode="lines+markers", name=name,
+            x=c["predicted"], y=c["observed"], mode="lines+markers", name=plotly_text(name),
             line=dict(color=COHORT_COLOURS[i % 4]), customdata=c["count"],
             hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}<br>%{customdata:,} rows"
             "<extra></extra>",
@@ -125,8 +126,9 @@ def residual_boxes(per_cohort: dict, title: str) -> go.Figure:
         q1, med, q3 = np.percentile(r, [25, 50, 75])
         lo = float(r[r >= q1 - 1.5 * (q3 - q1)].min())
         hi = float(r[r <= q3 + 1.5 * (q3 - q1)].max())
-        fig.add_trace(go.Box(y=[name], q1=[q1], median=[med], q3=[q3], lowerfence=[lo],
-                             upperfence=[hi], mean=[float(r.mean())], name=name,
+        fig.add_trace(go.Box(y=[plotly_text(name)], q1=[q1], median=[med], q3=[q3],
+                             lowerfence=[lo], upperfence=[hi], mean=[float(r.mean())],
+                             name=plotly_text(name),
                              orientation="h", marker_color=COHORT_COLOURS[i % 4]))  # fmt: skip
     return _layout(fig, f"Residuals by cohort (box: quartiles, whiskers: 1.5 IQR, {title})",
                    height=300, xaxis_title="residual (true - predicted)")  # fmt: skip

@@ -18,7 +18,7 @@ from . import _metrics
 from ._cohorts import ALL, MAX_COMPARE, Cohort
 from ._data import AUTO_CLASS, DashboardData
 from ._errors import error_heatmap, error_indicator, fit_error_tree
-from ._figures import empty
+from ._figures import empty, plotly_text
 from ._interactions import ranked_pairs
 from ._pdp import partial_dependence
 
@@ -198,7 +198,8 @@ class ModelViews:
             marker = (fp / max(fp + tn, 1), tp / max(tp + fn, 1))
         vs = f"{label} vs rest" if len(rep.labels) > 2 else label
         return [
-            mfigs.confusion(rep.confusion, rep.labels, f"Confusion matrix of {name}{when}"),
+            mfigs.confusion(rep.confusion, rep.labels,
+                            f"Confusion matrix of {plotly_text(name)}{when}"),
             mfigs.curves("roc", curves, f"ROC curve ({vs})", marker),
             mfigs.curves("pr", curves, f"Precision-recall curve ({vs})"),
             mfigs.calibration({n: _metrics.calibration(data, reg.rows(n), c) for n in names},
@@ -213,7 +214,7 @@ class ModelViews:
             rng = np.random.default_rng(0)
             shown = np.sort(rng.choice(shown, MAX_RESIDUAL_POINTS, replace=False))
         kept, truth, pred = _metrics.regression_targets(data, shown)
-        where = "" if names[0] == ALL else f" of cohort {names[0]!r}"
+        where = "" if names[0] == ALL else f" of cohort {plotly_text(repr(names[0]))}"
         note = (f"<br><sup>a random {kept.size:,} of the {st.rows.size:,} rows{where}</sup>"
                 if kept.size < st.rows.size else "")  # fmt: skip
         column = column if column in data.columns else data.top_features(1)[0]
@@ -334,7 +335,7 @@ class ModelViews:
         sample = st.sample
         x = data.data[a].iloc[sample].reset_index(drop=True) if a in data.columns else None
         color = data.data[b].iloc[sample].reset_index(drop=True) if b in data.columns else None
-        note = reg.sample_note(cohort)
+        note = plotly_text(reg.sample_note(cohort))
         scatter = mfigs.interaction_scatter(
             x if x is not None else pd.Series(np.zeros(sample.size), name=a),
             inter.pair_values(c, a, b, sample), color, sample, a, b,
