@@ -177,16 +177,20 @@ def dependence(data: DashboardData, feature: str, color: str | None = None, cls:
 
 
 def summary(data: DashboardData, k: int = 10, kind: str = "beeswarm", cls: Any = None,
-            max_points: int = 400, stats: Any = None) -> go.Figure:  # fmt: skip
+            max_points: int = 300, stats: Any = None) -> go.Figure:  # fmt: skip
     """Summary importance: each top-k feature's distribution of attributions (over the
-    sample of ``stats``, a cohort's ``CohortStats``; default all rows)."""
+    sample of ``stats``, a cohort's ``CohortStats``, default all rows; a beeswarm shows at
+    most ``max_points`` of them)."""
     if kind not in ("beeswarm", "box", "violin"):
         raise ValueError(f"kind must be 'beeswarm', 'box' or 'violin'; got {kind!r}.")
     st = _stats(data, stats)
     c = data.class_index(cls)
     top = st.order[: max(1, int(k))][::-1]
-    rows = st.sample if len(st.sample) <= max_points else np.sort(
-        np.random.default_rng(0).choice(st.sample, max_points, replace=False))  # fmt: skip
+    # a beeswarm draws one SVG marker per point: at most max_points per feature; a box or a
+    # violin is one shape per feature, computed by plotly.js from the cohort's whole sample
+    cap = max_points if kind == "beeswarm" else len(st.sample)
+    rows = st.sample if len(st.sample) <= cap else np.sort(
+        np.random.default_rng(0).choice(st.sample, cap, replace=False))  # fmt: skip
     fig = go.Figure()
     rng = np.random.default_rng(1)
     first_shaded = True  # one colour bar, on the first numeric feature drawn

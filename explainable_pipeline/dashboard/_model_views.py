@@ -24,6 +24,7 @@ from ._pdp import partial_dependence
 
 MAX_LEVELS_OFFERED = 200
 MAX_RESIDUAL_POINTS = 1_000
+MAX_INTERACTION_POINTS = 1_000
 
 
 def _plain(v: Any) -> Any:
@@ -332,10 +333,15 @@ class ModelViews:
         heat = mfigs.interaction_matrix(strength[np.ix_(top, top)], names, "Mean |interaction| "
                                         f"(diagonal: main effect){suffix}")  # fmt: skip
         a, b = (pair.split(" × ") if pair else pairs[0][:2]) if pairs else (names[0], names[0])
-        sample = st.sample
+        sample = st.sample  # drawn with two other figures: fewer points than a lone scatter
+        if sample.size > MAX_INTERACTION_POINTS:
+            rng = np.random.default_rng(0)
+            sample = np.sort(rng.choice(sample, MAX_INTERACTION_POINTS, replace=False))
         x = data.data[a].iloc[sample].reset_index(drop=True) if a in data.columns else None
         color = data.data[b].iloc[sample].reset_index(drop=True) if b in data.columns else None
-        note = plotly_text(reg.sample_note(cohort))
+        where = "" if (cohort or ALL) == ALL else f" of cohort {cohort!r}"
+        note = plotly_text(f"a random {sample.size:,} of the {st.rows.size:,} rows{where}"
+                           if sample.size < st.rows.size else reg.sample_note(cohort))  # fmt: skip
         scatter = mfigs.interaction_scatter(
             x if x is not None else pd.Series(np.zeros(sample.size), name=a),
             inter.pair_values(c, a, b, sample), color, sample, a, b,
