@@ -201,3 +201,11 @@ def marker_envelope(marker) -> dict:
         "metadata": MarkerPayload(marker),
         "model": MarkerPayload(marker),
     }
+
+
+@pytest.fixture(scope="module")
+def penguin_explained(penguins):
+    """(the shared penguin LightGBM pipeline, X, y, its local explanation of X)."""
+    X, y = penguins
+    ep = penguin_lgbm(X, y)
+    return ep, X, y, ep.explain_local(X)

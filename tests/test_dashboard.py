@@ -25,11 +25,8 @@ from explainable_pipeline.dashboard._data import (  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def fitted(penguins):
-    X, y = penguins
-    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1, random_state=0)
-    ep = ExplainablePipeline(penguin_preprocessor(), model, random_state=0).fit(X, y)
-    return ep, X, y, ep.explain_local(X)
+def fitted(penguin_explained):
+    return penguin_explained
 
 
 @pytest.fixture(scope="module")

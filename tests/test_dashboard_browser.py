@@ -12,13 +12,14 @@ interaction values. Each test opens its own page.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import interacting_explanation, penguin_preprocessor, penguin_sex_model
+from conftest import interacting_explanation, penguin_sex_model
 from sklearn import metrics as skm
 from sklearn.inspection import partial_dependence
 
@@ -33,7 +34,6 @@ if not os.path.exists(CHROMIUM):
         raise RuntimeError(f"{CHROMIUM} not found: .ci/run must apt-get install chromium")
     pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
 
-from explainable_pipeline import ExplainablePipeline  # noqa: E402
 from explainable_pipeline.dashboard import ExplanationDashboard  # noqa: E402
 from explainable_pipeline.dashboard._data import format_prediction  # noqa: E402
 
@@ -67,20 +67,22 @@ def _page(browser, url: str, height: int = 860):
     return page
 
 
-@pytest.fixture(scope="module")
-def served(penguins, browser):
-    X, y = penguins
-    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1, random_state=0)
-    ep = ExplainablePipeline(penguin_preprocessor(), model, random_state=0).fit(X, y)
-    local = ep.explain_local(X)
-    dashboard = ExplanationDashboard(local, model=ep, true_y=y)
-    url = _serve(dashboard)
-    page = _page(browser, url)
+@contextlib.contextmanager
+def _opened(browser, url: str, height: int = 860):
+    """A page of the dashboard for one test, closed after it."""
+    page = _page(browser, url, height)
     try:
-        yield page, ep, X, local, dashboard
+        yield page
     finally:
         page.close()
-        dashboard.stop()
+
+
+@pytest.fixture(scope="module")
+def served(penguin_explained, browser):
+    ep, X, y, local = penguin_explained
+    dashboard = ExplanationDashboard(local, model=ep, true_y=y)
+    with dashboard, _opened(browser, _serve(dashboard)) as page:  # exiting stops the server
+        yield page, ep, X, local, dashboard
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +91,8 @@ def served_binary(penguins, browser):
     local = ep.explain_local(X)
     dashboard = ExplanationDashboard(local, model=ep, true_y=y, max_points=150,
                                      cohorts={"Biscoe": "island == 'Biscoe'"})  # fmt: skip
-    url = _serve(dashboard)
-    try:
-        yield url, ep, X, y, local, dashboard
-    finally:
-        dashboard.stop()
+    with dashboard:  # exiting stops the server
+        yield _serve(dashboard), ep, X, y, local, dashboard
 
 
 def _shot(page, name: str) -> None:
@@ -269,6 +268,13 @@ def _choose(page, dropdown: str, option: str, label: str | None = None) -> None:
     page.keyboard.press("Escape")
 
 
+def _open_and_choose(page, tab: tuple, dropdown: str, option: str, title: str) -> None:
+    """Open ``tab`` (label, graph), pick ``option`` in ``dropdown``, wait for the redraw."""
+    _open_tab(page, *tab)
+    _choose(page, dropdown, option)
+    _wait_title(page, tab[1], title)
+
+
 def _table_cell(page, table: str, row: str, column: str) -> str:
     return page.inner_text(f'#{table} td[data-metric="{row}"][data-column="{column}"]')
 
@@ -309,8 +315,7 @@ def _assert_importance_of_rows(page, local, rows: np.ndarray) -> None:
 @pytest.mark.browser
 def test_performance_metrics_on_the_page_equal_scikit_learn(served, browser):
     _, ep, X, local, dashboard = served
-    page = _page(browser, dashboard.url, height=1400)
-    try:
+    with _opened(browser, dashboard.url, height=1400) as page:
         _open_tab(page, "Model performance", "perf-graph-1")
         proba = ep.predict_proba(X)
         pred = ep.classes_[proba.argmax(1)]
@@ -323,15 +328,12 @@ def test_performance_metrics_on_the_page_equal_scikit_learn(served, browser):
             assert _table_cell(page, "perf-metrics", metric, "All data") == f"{value:.4f}"
         confusion = _traces(page, "perf-graph-1")[0]["customdata"]
         np.testing.assert_array_equal(confusion, skm.confusion_matrix(y, pred, labels=ep.classes_))
-    finally:
-        page.close()
 
 
 @pytest.mark.browser
 def test_cohort_by_filter_switches_the_importance_to_its_rows(served, browser):
     _, ep, X, local, dashboard = served
-    page = _page(browser, dashboard.url)
-    try:
+    with _opened(browser, dashboard.url) as page:
         page.get_by_text("Cohorts", exact=True).click()
         _choose(page, "cohort-column", "island")
         _choose(page, "cohort-levels", "Dream")
@@ -360,15 +362,12 @@ def test_cohort_by_filter_switches_the_importance_to_its_rows(served, browser):
         _wait_title(page, "data-graph", "long Dream")
         drawn = {r for t in _traces(page, "data-graph") for r in (t["customdata"] or [])}
         assert drawn and drawn <= set(rows.tolist())
-    finally:
-        page.close()
 
 
 @pytest.mark.browser
 def test_threshold_slider_moves_the_confusion_matrix(served_binary, browser):
     url, ep, X, y, local, dashboard = served_binary
-    page = _page(browser, url, height=1400)
-    try:
+    with _opened(browser, url, height=1400) as page:
         _open_tab(page, "Model performance", "perf-graph-1")
         _wait_title(page, "perf-graph-1", "threshold 0.50")
         thumb = page.locator("#threshold-slider [role=slider]")
@@ -396,15 +395,12 @@ def test_threshold_slider_moves_the_confusion_matrix(served_binary, browser):
         _wait_title(page, "perf-graph-2", "ROC")
         page.mouse.move(5, 5)
         _shot(page, "performance")
-    finally:
-        page.close()
 
 
 @pytest.mark.browser
 def test_error_tree_node_becomes_a_cohort(served_binary, browser):
     url, ep, X, y, local, dashboard = served_binary
-    page = _page(browser, url, height=1300)
-    try:
+    with _opened(browser, url, height=1300) as page:
         _open_tab(page, "Error analysis", "error-tree")
         nodes = _traces(page, "error-tree")[1]  # trace 0: the edges
         # the node with the highest error rate below the root
@@ -431,18 +427,14 @@ def test_error_tree_node_becomes_a_cohort(served_binary, browser):
         page.get_by_text("Global importance", exact=True).click()
         _wait_title(page, "importance-graph", f"cohort {name}")
         _assert_importance_of_rows(page, local, rows)
-    finally:
-        page.close()
 
 
 @pytest.mark.browser
 def test_partial_dependence_point_equals_scikit_learn(served_binary, browser):
     url, ep, X, y, local, dashboard = served_binary
-    page = _page(browser, url)
-    try:
-        _open_tab(page, "Partial dependence", "pdp-graph")
-        _choose(page, "pdp-column", "bill_depth_mm")
-        _wait_title(page, "pdp-graph", "on bill_depth_mm")
+    with _opened(browser, url) as page:
+        _open_and_choose(page, ("Partial dependence", "pdp-graph"), "pdp-column", "bill_depth_mm",
+                         "on bill_depth_mm")  # fmt: skip
         pd_trace = _traces(page, "pdp-graph")[-1]
         ref = partial_dependence(ep, X, ["bill_depth_mm"], grid_resolution=20)
         assert "p(male)" in page.text_content("#pdp-graph .gtitle")  # sklearn: positive class
@@ -451,18 +443,14 @@ def test_partial_dependence_point_equals_scikit_learn(served_binary, browser):
         assert pd_trace["y"][i] == pytest.approx(ref["average"][0][i], rel=1e-9)
         np.testing.assert_allclose(pd_trace["y"], ref["average"][0], rtol=1e-9)
         _shot(page, "pdp")
-    finally:
-        page.close()
 
 
 @pytest.mark.browser
 def test_sampled_scatter_legend_clears_the_colour_bar(served_binary, browser):
     url, ep, X, y, local, dashboard = served_binary
-    page = _page(browser, url)
-    try:
-        _open_tab(page, "Data exploration", "data-graph")
-        _choose(page, "data-color", "body_mass_g")
-        _wait_title(page, "data-graph", "coloured by body_mass_g")
+    with _opened(browser, url) as page:
+        _open_and_choose(page, ("Data exploration", "data-graph"), "data-color", "body_mass_g",
+                         "coloured by body_mass_g")  # fmt: skip
         assert "150 of 333" in page.text_content("#data-graph .gtitle")  # sampled
         legend = page.locator("#data-graph .legend").bounding_box()
         bar = page.locator("#data-graph .colorbar").bounding_box()
@@ -472,22 +460,16 @@ def test_sampled_scatter_legend_clears_the_colour_bar(served_binary, browser):
         overlap_y = min(legend["y"] + legend["height"], bar["y"] + bar["height"]) - max(
             legend["y"], bar["y"])  # fmt: skip
         assert overlap_x <= 0 or overlap_y <= 0
-    finally:
-        page.close()
 
 
 @pytest.mark.browser
 def test_interactions_view_ranks_the_planted_pairs(browser):
     local, inter, X, _ = interacting_explanation()
     dashboard = ExplanationDashboard(local, interactions=inter)
-    page = _page(browser, _serve(dashboard), height=1100)
-    try:
+    with dashboard, _opened(browser, _serve(dashboard), 1100) as page:
         _open_tab(page, "Interactions", "inter-rank")
         ranking = _traces(page, "inter-rank")[0]
         assert ranking["y"][-2:] == ["c × d", "a × b"]  # strongest on top
         assert ranking["x"][-1] == pytest.approx(np.abs(2 * inter[:, 0, 1]).mean(), rel=1e-9)
         _wait_title(page, "inter-scatter", "Interaction of a and b")
         _shot(page, "interactions")
-    finally:
-        page.close()
-        dashboard.stop()

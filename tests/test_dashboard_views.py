@@ -39,12 +39,9 @@ from explainable_pipeline.dashboard._model_views import ModelViews  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def multi(penguins):
+def multi(penguin_explained):
     """3-class LightGBM on the penguins (NaN in numeric and categorical columns)."""
-    X, y = penguins
-    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1, random_state=0)
-    ep = ExplainablePipeline(penguin_preprocessor(), model, random_state=0).fit(X, y)
-    return ep, X, y, ep.explain_local(X)
+    return penguin_explained
 
 
 @pytest.fixture(scope="module")
