@@ -16,6 +16,7 @@ Usage: python benchmarks/mimic_pfi.py [--quick]
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
@@ -121,8 +122,11 @@ def peer(case: str, n: int) -> dict | None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k mixed rows instead of 50k")
+    args = parser.parse_args()
     warnings.simplefilter("ignore")
-    n_mixed = 10_000 if "--quick" in sys.argv else 50_000
+    n_mixed = 10_000 if args.quick else 50_000
     rows = []
     for case, label in (("svc", "breast-cancer SVC"), ("mixed", f"{n_mixed // 1000}k mixed")):
         mine, theirs = ours(case, n_mixed), peer(case, n_mixed)

@@ -10,6 +10,7 @@ Target: the explainer adds <= 10% or <= 200 KB. Usage: ``python benchmarks/persi
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import warnings
 from pathlib import Path
@@ -52,6 +53,7 @@ def preprocessor():
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     warnings.simplefilter("ignore")
     X, y = data()
     models = {
