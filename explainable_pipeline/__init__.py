@@ -4,7 +4,10 @@ from ._explanation import GlobalExplanation, LocalExplanation
 from ._explanation_io import load_explanation
 from ._feature_map import FeatureMap, MixedFeatureError, build_feature_map
 from ._pipeline import ExplainablePipeline
+from ._progress import quiet_notebook_fallback as _quiet_notebook_fallback
 from .persistence import load, save
+
+_quiet_notebook_fallback()  # Jupyter without ipywidgets: text progress bars, no warning
 
 __version__ = "0.1.0"
 

@@ -31,11 +31,11 @@ import pandas as pd
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
-from tqdm.auto import tqdm
 
 from ._attribution import Block, explain_block
 from ._explanation import LocalExplanation
 from ._fileio import atomic_path
+from ._progress import tqdm
 from .explainers import RAW_SPACE_METHODS
 from .explainers._mimic import fidelity
 from .explainers._shapley import DEFAULT_BATCH_SIZE

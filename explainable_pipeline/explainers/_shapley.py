@@ -70,7 +70,8 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
-from tqdm.auto import tqdm
+
+from .._progress import tqdm
 
 __all__ = ["ShapleyResult", "shapley_values", "MAX_EXACT_PLAYERS", "DEFAULT_MAX_BATCH_ROWS"]
 
