@@ -16,8 +16,7 @@ import pytest
 import tqdm.std
 from sklearn.linear_model import LogisticRegression
 
-from explainable_pipeline import ExplainablePipeline
-from explainable_pipeline import _progress
+from explainable_pipeline import ExplainablePipeline, _progress
 
 
 def _small_problem(n: int = 40):
