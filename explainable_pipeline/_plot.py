@@ -4,6 +4,9 @@ matplotlib is imported inside :func:`plot_explanation` only. With no display (no
 on Linux, as in CI) matplotlib picks its non-interactive Agg backend itself; the plots never
 call ``plt.show``.
 
+Figures made here use matplotlib's constrained layout, and widen with the longest label, so
+long column names are not clipped when a figure is saved without ``bbox_inches="tight"``.
+
 Class rule: ``class_index=None`` means the row's highest explained output for ``kind="local"``,
 and otherwise the positive class of a binary model (index 1) or the first class.
 """
@@ -19,6 +22,8 @@ import pandas as pd
 from ._optional import import_optional
 
 KINDS = ("global", "local", "summary", "dependence")
+MAX_LEGEND_LEVELS = 10
+"""A categorical colour column shows at most this many levels; the rarer ones are "other"."""
 
 
 def _pyplot() -> Any:
@@ -76,11 +81,14 @@ def _feature_column(local: Any, feature: Any) -> pd.Series:
     return pd.Series(np.asarray(data)[:, local.features.index(feature)], name=feature)
 
 
-def _new_ax(ax: Any, height: float) -> Any:
+def _new_ax(ax: Any, height: float, labels: Any = ()) -> Any:
+    """``ax``, or the Axes of a new constrained-layout figure wide enough for ``labels``."""
     if ax is not None:
         return ax
     plt = _pyplot()
-    return plt.subplots(figsize=(7, height))[1]
+    longest = max((len(str(label)) for label in labels), default=0)
+    width = min(7.0 + 0.08 * max(0, longest - 25), 16.0)  # about 0.08 inch per character
+    return plt.subplots(figsize=(width, height), layout="constrained")[1]
 
 
 def plot_explanation(explanation: Any, kind: str = "global", *, top_k: int = 10, row: int = 0,
@@ -136,8 +144,9 @@ def _plot_global(explanation: Any, top_k: int, class_index: int | None, ax: Any)
         values = np.asarray(per_class[class_index], dtype=float)
         suffix = _class_label(explanation, class_index % len(per_class), len(per_class))
     order = np.argsort(-values, kind="stable")[:top_k][::-1]
-    ax = _new_ax(ax, 0.35 * len(order) + 1.5)
-    ax.barh([str(explanation.features[i]) for i in order], values[order], color="#d62728")
+    labels = [str(explanation.features[i]) for i in order]
+    ax = _new_ax(ax, 0.35 * len(order) + 1.5, labels)
+    ax.barh(labels, values[order], color="#d62728")
     ax.set_xlabel("importance (mean |attribution|)")
     ax.set_title(f"Global importance{suffix}")
     return ax
@@ -151,9 +160,10 @@ def _plot_local(local: Any, top_k: int, row: int, class_index: int | None, ax: A
     c = _class_pos(local, class_index, row)
     values = values3[c, row]
     order = np.argsort(-np.abs(values), kind="stable")[:top_k][::-1]
-    ax = _new_ax(ax, 0.35 * len(order) + 1.5)
+    labels = [str(local.features[i]) for i in order]
+    ax = _new_ax(ax, 0.35 * len(order) + 1.5, labels)
     colors = ["#d62728" if v >= 0 else "#1f77b4" for v in values[order]]
-    ax.barh([str(local.features[i]) for i in order], values[order], color=colors)
+    ax.barh(labels, values[order], color=colors)
     ax.axvline(0, color="#555", linewidth=0.8)
     ax.set_xlabel(f"attribution ({local.output})")
     ax.set_title(f"Local importance of row {row}{_class_label(local, c, values3.shape[0])}")
@@ -165,7 +175,7 @@ def _plot_summary(local: Any, top_k: int, class_index: int | None, ax: Any) -> A
     c = _class_pos(local, class_index)
     values = values3[c]
     order = np.argsort(-np.abs(values).mean(0), kind="stable")[:top_k][::-1]
-    ax = _new_ax(ax, 0.4 * len(order) + 1.5)
+    ax = _new_ax(ax, 0.4 * len(order) + 1.5, [str(local.features[j]) for j in order])
     rng = np.random.default_rng(0)
     data = local.data if isinstance(local.data, pd.DataFrame) else None
     for pos, j in enumerate(order):
@@ -199,16 +209,14 @@ def _plot_dependence(local: Any, feature: Any, color: Any, class_index: int | No
     ax = _new_ax(ax, 4.5)
     numeric = pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x)
     xs = x.to_numpy(dtype=float) if numeric else pd.Categorical(x.astype(str)).codes
-    kw: dict = {}
-    if color is not None:
-        col = _feature_column(local, color)
-        if pd.api.types.is_numeric_dtype(col):
-            kw = {"c": col.to_numpy(dtype=float), "cmap": "viridis"}
-        else:
-            kw = {"c": pd.Categorical(col.astype(str)).codes, "cmap": "tab10"}
-    points = ax.scatter(xs, y, s=10, **kw)
-    if color is not None:
+    col = None if color is None else _feature_column(local, color)
+    if col is None:
+        ax.scatter(xs, y, s=10)
+    elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        points = ax.scatter(xs, y, s=10, c=col.to_numpy(dtype=float), cmap="viridis")
         ax.figure.colorbar(points, ax=ax, label=str(color))
+    else:
+        _scatter_by_level(ax, xs, y, col, str(color))
     if not numeric:
         levels = pd.Categorical(x.astype(str)).categories
         ax.set_xticks(range(len(levels)), levels)
@@ -216,6 +224,26 @@ def _plot_dependence(local: Any, feature: Any, color: Any, class_index: int | No
     ax.set_ylabel(f"attribution of {feature}")
     ax.set_title(f"Dependence of {feature}{_class_label(local, c, values3.shape[0])}")
     return ax
+
+
+def _scatter_by_level(ax: Any, xs: np.ndarray, y: np.ndarray, col: pd.Series, title: str) -> None:
+    """One scatter per level of a categorical colour column, named in a legend.
+
+    Missing values are the level "missing"; beyond :data:`MAX_LEGEND_LEVELS` levels the
+    rarest are drawn together as "other".
+    """
+    labels = col.astype(object).where(col.notna(), "missing").astype(str).to_numpy()
+    counts = pd.Series(labels).value_counts(sort=True)  # most frequent first
+    levels = sorted(counts.index)
+    if len(levels) > MAX_LEGEND_LEVELS:
+        kept = set(counts.index[: MAX_LEGEND_LEVELS - 1])
+        labels = np.where(np.isin(labels, list(kept)), labels, "other")
+        levels = [*sorted(kept), "other"]
+    for k, level in enumerate(levels):
+        mask = labels == level
+        ax.scatter(xs[mask], y[mask], s=10, color=f"C{k % 10}", label=level)
+    ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              fontsize="small", markerscale=1.5)  # fmt: skip
 
 
 def save_global_bar(explanation: Any, path: Any, *, title: str, top_k: int = 10) -> None:
@@ -235,9 +263,9 @@ def save_global_bar(explanation: Any, path: Any, *, title: str, top_k: int = 10)
     plt = _pyplot()
     ax = plot_explanation(explanation, "global", top_k=top_k)
     ax.set_title(title)
-    ax.figure.tight_layout()
     from ._fileio import atomic_path
 
+    # constrained layout (see _new_ax): nothing clipped, no tight_layout needed
     with atomic_path(path) as tmp:  # a crash never leaves a truncated image
         ax.figure.savefig(tmp, dpi=110, format=Path(path).suffix[1:] or None)
     plt.close(ax.figure)

@@ -91,3 +91,87 @@ def test_plot_errors_name_the_fix(local):
         bare.plot("dependence")
     fig, ax = plt.subplots()
     assert bare.plot("local", ax=ax) is ax
+
+
+LONG = "customer_lifetime_value_estimated_from_previous_purchases_in_euros"
+
+
+def _long_label_explanation():
+    rng = np.random.default_rng(1)
+    n = 30
+    names = [LONG, "age", "a_second_rather_long_column_name_from_the_warehouse"]
+    data = pd.DataFrame(rng.normal(size=(n, 3)), columns=names)
+    values = rng.normal(size=(n, 3)) * [5, 1, 2]
+    return LocalExplanation(values, 0.0, names, method="tree", space="raw", output="prediction",
+                            data=data)  # fmt: skip
+
+
+def _inside_figure(fig, artists) -> None:
+    """Every artist's drawn box lies inside the saved figure (nothing clipped)."""
+    renderer = fig.canvas.get_renderer()
+    frame = fig.bbox
+    for artist in artists:
+        box = artist.get_window_extent(renderer)
+        assert box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1 + 0.5, (artist, box, frame)
+        assert box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5, (artist, box, frame)
+
+
+@pytest.mark.parametrize("kind", ["global", "local", "summary"])
+def test_long_labels_are_not_clipped_without_tight_bbox(kind, tmp_path):
+    ax = _long_label_explanation().plot(kind)
+    fig = ax.figure
+    fig.savefig(tmp_path / "plot.png")  # no bbox_inches="tight"
+    labels = [t for t in ax.get_yticklabels() if t.get_text()]
+    assert LONG in [t.get_text() for t in labels]
+    _inside_figure(fig, [*labels, ax.xaxis.label, ax.title])
+
+
+def test_save_global_bar_keeps_long_labels(tmp_path):
+    from explainable_pipeline._plot import save_global_bar
+
+    glob = GlobalExplanation.from_local(_long_label_explanation())
+    path = tmp_path / "bar.png"
+    save_global_bar(glob, path, title="raw importance")
+    image = plt.imread(path)
+    # the long label's first letters are drawn: the leftmost columns of the image hold ink
+    # (dark text pixels), not only the white margin
+    left = image[:, : image.shape[1] // 40, :3]
+    assert left.min() < 0.5
+
+
+def test_categorical_colour_column_gets_a_legend(local, tmp_path):
+    ax = local.plot("dependence", feature="a", color="c", class_index=2)
+    fig = ax.figure
+    assert len(fig.axes) == 1  # no colour bar
+    legend = ax.get_legend()
+    assert legend is not None and legend.get_title().get_text() == "c"
+    assert [t.get_text() for t in legend.get_texts()] == ["x", "y"]
+    # the points of each level are that level's rows, with their values
+    for coll, level in zip(ax.collections, ["x", "y"], strict=True):
+        mask = (local.data["c"] == level).to_numpy()
+        np.testing.assert_allclose(coll.get_offsets()[:, 0], local.data["a"][mask])
+        np.testing.assert_allclose(coll.get_offsets()[:, 1], local.values[2, mask, 0])
+    fig.savefig(tmp_path / "dep.png")
+    _inside_figure(fig, [legend])
+    # a numeric colour column keeps its colour bar
+    assert len(local.plot("dependence", feature="a", color="d").figure.axes) == 2
+
+
+def test_colour_legend_names_missing_and_groups_rare_levels():
+    rng = np.random.default_rng(2)
+    n = 200
+    levels = np.array([f"shop{i:02d}" for i in range(15)], dtype=object)
+    col = levels[np.minimum(rng.geometric(0.25, n) - 1, 14)]
+    col[:5] = None
+    data = pd.DataFrame({"x": rng.normal(size=n), "shop": col})
+    exp = LocalExplanation(rng.normal(size=(n, 2)), 0.0, ["x", "shop"], method="tree",
+                           space="raw", output="prediction", data=data)  # fmt: skip
+    ax = exp.plot("dependence", feature="x", color="shop")
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(texts) == 10 and texts[-1] == "other" and "missing" in texts
+    assert sum(len(c.get_offsets()) for c in ax.collections) == n
+    flags = LocalExplanation(rng.normal(size=(n, 2)), 0.0, ["x", "flag"], method="tree",
+                             space="raw", output="prediction",
+                             data=pd.DataFrame({"x": data["x"], "flag": data["x"] > 0}))  # fmt: skip
+    ax = flags.plot("dependence", feature="x", color="flag")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["False", "True"]
