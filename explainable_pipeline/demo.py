@@ -2,9 +2,12 @@
 
 Two models on real data that ships inside packages:
 
-1. the Azure ML interpretability how-to's example: ``SVC(gamma=0.001, C=100.,
-   probability=True)`` on scikit-learn's breast-cancer data, explained with the
-   model-agnostic raw-space Shapley explainer;
+1. the Azure ML interpretability how-to's example on scikit-learn's breast-cancer
+   data, with its model written as scikit-learn >= 1.9 asks for it:
+   ``CalibratedClassifierCV(SVC(gamma=0.001, C=100.), ensemble=False)`` instead of
+   the deprecated ``SVC(gamma=0.001, C=100., probability=True)`` (both are an SVC
+   with Platt-scaled probabilities), explained with the model-agnostic raw-space
+   Shapley explainer;
 2. a mixed numeric/categorical pipeline with missing values (the
    ``palmerpenguins`` data) and LightGBM, explained with TreeSHAP mapped back to
    the raw columns.
@@ -47,6 +50,7 @@ def _save_bar(glob, path: Path, title: str, top_k: int = 10) -> None:
 
 def breast_cancer_svc(out_dir: Path, out=sys.stdout):
     """The how-to's SVC, explained in its 30 raw columns."""
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
     from sklearn.svm import SVC
@@ -57,9 +61,9 @@ def breast_cancer_svc(out_dir: Path, out=sys.stdout):
     x_train, x_test, y_train, y_test = train_test_split(
         data.data, data.target, test_size=0.2, random_state=0
     )
-    ep = ExplainablePipeline(
-        estimator=SVC(gamma=0.001, C=100.0, probability=True), random_state=0
-    ).fit(x_train, y_train)
+    # the how-to's SVC(gamma=0.001, C=100., probability=True), as scikit-learn 1.9 asks for it
+    svc = CalibratedClassifierCV(SVC(gamma=0.001, C=100.0), ensemble=False)
+    ep = ExplainablePipeline(estimator=svc, random_state=0).fit(x_train, y_train)
     start = time.perf_counter()
     glob = ep.explain_global(x_test)
     seconds = time.perf_counter() - start
@@ -70,7 +74,8 @@ def breast_cancer_svc(out_dir: Path, out=sys.stdout):
         - ep.predict_proba(x_test)
     ).max()
     print(
-        f"\n[1] Breast cancer, SVC(gamma=0.001, C=100, probability=True): accuracy "
+        f"\n[1] Breast cancer, CalibratedClassifierCV(SVC(gamma=0.001, C=100), "
+        f"ensemble=False): accuracy "
         f"{ep.score(x_test, y_test):.3f}; explainer={ep.explainer_!r}; explained "
         f"{len(x_test)} rows in {seconds:.1f} s; max additivity error {err:.1e}",
         file=out,
@@ -138,7 +143,11 @@ def penguins_lightgbm(out_dir: Path, out=sys.stdout):
 
 def main(argv=None) -> int:
     """Run the demo; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="explainable-pipeline demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="explainable-pipeline demo",
+        description=__doc__.replace("``", ""),  # plain text on a terminal, not reST
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--out", default="demo_output", help="folder for the plots")
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
