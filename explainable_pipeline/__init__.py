@@ -5,6 +5,7 @@ from ._explanation_io import load_explanation
 from ._feature_map import FeatureMap, MixedFeatureError, build_feature_map
 from ._pipeline import ExplainablePipeline
 from ._progress import quiet_notebook_fallback as _quiet_notebook_fallback
+from ._sklearn_compat import load_sklearn_pandas
 from .persistence import load, save
 
 _quiet_notebook_fallback()  # Jupyter without ipywidgets: text progress bars, no warning
@@ -20,6 +21,7 @@ __all__ = [
     "build_feature_map",
     "load",
     "load_explanation",
+    "load_sklearn_pandas",
     "save",
     "__version__",
 ]

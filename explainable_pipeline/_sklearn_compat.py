@@ -130,7 +130,7 @@ def load_sklearn_pandas() -> ModuleType:
 
     Examples
     --------
-    >>> from explainable_pipeline._sklearn_compat import load_sklearn_pandas
+    >>> from explainable_pipeline import load_sklearn_pandas
     >>> DataFrameMapper = load_sklearn_pandas().DataFrameMapper  # doctest: +SKIP
     """
     import sklearn.utils
