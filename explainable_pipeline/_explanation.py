@@ -478,7 +478,7 @@ class LocalExplanation(_Explanation):
     def check_additivity(
         self, predictions: Any = None, rtol: float = 1e-6, atol: float = 1e-8
     ) -> float:
-        """Return max |values.sum(-1) + expected_values - predictions| (local accuracy).
+        """Local accuracy: the largest ``abs(values.sum(-1) + expected_values - predictions)``.
 
         Parameters
         ----------
@@ -762,7 +762,7 @@ class GlobalExplanation(_Explanation):
         keep_local: bool = True,
         meta: dict | None = None,
     ) -> GlobalExplanation:
-        """Aggregate a local explanation: mean |local| over rows per class, then mean over classes.
+        """Aggregate a local explanation: mean ``abs(local)`` per class, then over classes.
 
         This is interpret-community's aggregation. ``meta`` is merged over ``local.meta``;
         with ``keep_local=False`` the local part is dropped (no local accessors).

@@ -30,13 +30,13 @@ def select_explainer(
        gradient boosting) -> ``"tree"`` (TreeSHAP, exact and fast);
     2. linear models (``sklearn.linear_model``, ``LinearSVC``/``LinearSVR``)
        -> ``"linear"`` (closed form);
-
-    (1 and 2 only when every engineered column comes from one raw column,
-    ``mappable=True``; a preprocessor that mixes raw columns, such as PCA,
-    sends every model to 3 or 4, which attribute raw columns exactly);
     3. any other model with at most :data:`EXACT_MAX_PLAYERS` raw players
        -> ``"exact"`` (all coalitions of raw columns);
     4. otherwise -> ``"kernel"`` (KernelSHAP over raw columns).
+
+    Rules 1 and 2 apply only when every engineered column comes from one raw
+    column (``mappable=True``); a preprocessor that mixes raw columns, such as
+    PCA, sends every model to rule 3 or 4, which attribute raw columns exactly.
 
     Parameters
     ----------
