@@ -71,7 +71,7 @@ def _lightgbm_calls(text: str) -> list[str]:
 @pytest.mark.parametrize(
     "path",
     [ROOT / "README.md", ROOT / "explainable_pipeline" / "demo.py",
-     *sorted((ROOT / "examples").glob("*.py"))],  # fmt: skip
+     *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "examples").glob("*.py"))],  # fmt: skip
     ids=lambda p: p.name,
 )
 def test_lightgbm_examples_are_quiet(path):
