@@ -154,10 +154,8 @@ def measure(browser, url: str, repeat: int, views: bool, cohort: str | None = No
 
 
 def main() -> int:
-    import argparse
     import logging
 
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
