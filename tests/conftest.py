@@ -209,3 +209,20 @@ def penguin_explained(penguins):
     X, y = penguins
     ep = penguin_lgbm(X, y)
     return ep, X, y, ep.explain_local(X)
+
+
+def notebook_client(cells: list[str], tmp_path):
+    """A notebook of ``cells`` and an nbclient client for a real python3 ipykernel.
+
+    Skips without nbformat, nbclient or ipykernel (the ``test`` extra has them). Returns
+    ``(nb, client)``; run it with ``client.execute()`` or cell by cell in
+    ``client.setup_kernel()``.
+    """
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    client = nbclient.NotebookClient(nb, timeout=120, startup_timeout=60, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    return nb, client

@@ -17,6 +17,7 @@ import urllib.request
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import notebook_client
 
 pytest.importorskip("dash")
 
@@ -105,13 +106,7 @@ def _html_outputs(cell) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_notebook_renders_the_dashboard_inline(tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in NOTEBOOK]
-    client = nbclient.NotebookClient(nb, timeout=120, startup_timeout=60, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    nb, client = notebook_client(NOTEBOOK, tmp_path)
     with client.setup_kernel():
         client.execute_cell(nb.cells[0], 0)
         (markup,) = _html_outputs(nb.cells[0])

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tqdm.std
+from conftest import notebook_client
 from sklearn.linear_model import LogisticRegression
 
 from explainable_pipeline import ExplainablePipeline, _progress
@@ -102,13 +103,7 @@ def _texts(cell) -> str:
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_notebook_without_ipywidgets_falls_back_to_text_bars_silently(tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in NOTEBOOK]
-    client = nbclient.NotebookClient(nb, timeout=120, startup_timeout=60, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    nb, client = notebook_client(NOTEBOOK, tmp_path)
     client.execute()
     imports, explain, control = (_texts(c) for c in nb.cells[1:])
     assert "IProgress" not in imports + explain, imports + explain
