@@ -1,0 +1,495 @@
+"""One array representation of tree ensembles, read from LightGBM, XGBoost and scikit-learn.
+
+:class:`TreeEnsemble` holds every node of every tree in flat arrays (preorder per tree, so
+a parent always precedes its children), the way each booster decides a split (threshold
+comparison ``<=`` or ``<``, float32 rounding, missing values, native categorical sets), the
+leaf values, the node covers (training counts or hessian sums, for path-dependent TreeSHAP)
+and a constant offset. ``raw = offset + sum of the leaves reached`` reproduces each model's
+raw score (log-odds, softmax logits, prediction, forest probability); ``from_estimator``
+checks that on probe rows before returning, so a format change in a booster fails loudly
+instead of explaining the wrong model.
+
+Split decisions (``kind``):
+
+* ``LE`` / ``LT``: numeric ``x <= t`` (LightGBM, scikit-learn) or ``x < t`` (XGBoost);
+  ``cast32`` compares ``float32(x)`` as scikit-learn trees and XGBoost do.
+  Missing values (``miss``): ``DEFAULT`` sends NaN to ``nan_left``; ``NAN_AS_ZERO``
+  (LightGBM ``missing_type=None``) reads NaN as 0.0; ``ZERO`` (LightGBM ``zero_as_missing``)
+  sends NaN and |x| <= 1e-35 to ``nan_left``.
+* ``CAT``: a category ``int(x)`` in ``cats[cat_lo:cat_mid]`` goes left, in
+  ``cats[cat_mid:cat_hi]`` right, any other (unknown, negative) to ``unk_left``; NaN to
+  ``nan_left``. LightGBM lists the left categories (others right), XGBoost the right ones
+  (others left), HistGradientBoosting the left ones and the known right ones (others and
+  NaN follow ``missing_go_to_left``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+LE, LT, CAT = 0, 1, 2
+DEFAULT, NAN_AS_ZERO, ZERO = 0, 1, 2
+
+
+class UnsupportedTreeModel(TypeError):
+    """The compiled TreeSHAP engine cannot read this tree model (linear trees, multi-target...)."""
+
+
+@dataclass
+class TreeEnsemble:
+    """Flat arrays of all nodes of all trees (see the module docstring)."""
+
+    left: np.ndarray  # int64, global index of the left child, -1 at leaves
+    right: np.ndarray
+    feature: np.ndarray  # int64 model input column, -1 at leaves
+    threshold: np.ndarray  # float64
+    kind: np.ndarray  # int8 LE / LT / CAT
+    miss: np.ndarray  # int8 DEFAULT / NAN_AS_ZERO / ZERO
+    nan_left: np.ndarray  # bool
+    unk_left: np.ndarray  # bool
+    cat_lo: np.ndarray  # int64 ranges into cats
+    cat_mid: np.ndarray
+    cat_hi: np.ndarray
+    cats: np.ndarray  # int64 sorted per range
+    cover: np.ndarray  # float64
+    value: np.ndarray  # float64 (n_nodes, width): leaf values (internal rows unused)
+    tree_start: np.ndarray  # int64 (n_trees + 1,): node ranges per tree
+    tree_output: np.ndarray  # int64 (n_trees,): first output a tree adds to
+    offset: np.ndarray  # float64 (n_outputs,)
+    cast32: bool = False
+    n_features: int = 0
+    input_transform: object = None  # e.g. HistGradientBoosting's own ordinal encoder
+    feature_origin: np.ndarray | None = None  # model column -> column of the estimator's input
+    family: str = ""
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.tree_start) - 1
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.offset)
+
+    @property
+    def width(self) -> int:
+        return self.value.shape[1]
+
+    def model_input(self, X) -> np.ndarray:
+        """The matrix the trees read: float64, C-contiguous (dense)."""
+        if self.input_transform is not None:
+            X = self.input_transform(X)
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        if hasattr(X, "to_numpy"):
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.ascontiguousarray(X, dtype=np.float64)
+
+    def predict_raw(self, X) -> np.ndarray:
+        """Raw score (n_rows, n_outputs) computed from the arrays (the extraction check)."""
+        from ._treeshap import predict_raw
+
+        return predict_raw(self, self.model_input(X))
+
+
+class _Builder:
+    """Accumulates trees node by node (preorder) into the flat arrays."""
+
+    def __init__(self, width: int):
+        self.width = width
+        self.cols: dict[str, list] = {
+            k: []
+            for k in (
+                "left right feature threshold kind miss nan_left unk_left "
+                "cat_lo cat_mid cat_hi cover value"
+            ).split()
+        }
+        self.cats: list[int] = []
+        self.tree_start = [0]
+        self.tree_output: list[int] = []
+
+    def node(self, *, feature=-1, threshold=0.0, kind=LE, miss=DEFAULT, nan_left=False,
+             unk_left=False, left_cats=(), right_cats=(), cover=0.0, value=None) -> int:  # fmt: skip
+        c = self.cols
+        idx = len(c["left"])
+        lo = len(self.cats)
+        self.cats.extend(sorted(int(v) for v in left_cats))
+        mid = len(self.cats)
+        self.cats.extend(sorted(int(v) for v in right_cats))
+        for key, val in (
+            ("left", -1), ("right", -1), ("feature", feature), ("threshold", threshold),
+            ("kind", kind), ("miss", miss), ("nan_left", nan_left), ("unk_left", unk_left),
+            ("cat_lo", lo), ("cat_mid", mid), ("cat_hi", len(self.cats)), ("cover", cover),
+        ):  # fmt: skip
+            c[key].append(val)
+        v = np.zeros(self.width) if value is None else np.broadcast_to(value, (self.width,))
+        c["value"].append(np.asarray(v, dtype=np.float64))
+        return idx
+
+    def link(self, parent: int, left: int, right: int) -> None:
+        self.cols["left"][parent] = left
+        self.cols["right"][parent] = right
+
+    def end_tree(self, output: int) -> None:
+        self.tree_start.append(len(self.cols["left"]))
+        self.tree_output.append(output)
+
+    def build(self, offset, *, cast32: bool, n_features: int, family: str) -> TreeEnsemble:
+        c = self.cols
+        i64 = lambda k: np.asarray(c[k], dtype=np.int64)  # noqa: E731
+        return TreeEnsemble(
+            left=i64("left"), right=i64("right"), feature=i64("feature"),
+            threshold=np.asarray(c["threshold"], dtype=np.float64),
+            kind=np.asarray(c["kind"], dtype=np.int8), miss=np.asarray(c["miss"], dtype=np.int8),
+            nan_left=np.asarray(c["nan_left"], dtype=np.bool_),
+            unk_left=np.asarray(c["unk_left"], dtype=np.bool_),
+            cat_lo=i64("cat_lo"), cat_mid=i64("cat_mid"), cat_hi=i64("cat_hi"),
+            cats=np.asarray(self.cats, dtype=np.int64),
+            cover=np.asarray(c["cover"], dtype=np.float64),
+            value=np.vstack(c["value"]) if c["value"] else np.zeros((0, self.width)),
+            tree_start=np.asarray(self.tree_start, dtype=np.int64),
+            tree_output=np.asarray(self.tree_output, dtype=np.int64),
+            offset=np.asarray(offset, dtype=np.float64).ravel(),
+            cast32=cast32, n_features=int(n_features), family=family,
+        )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- LightGBM
+_LGB_MISSING = {"None": NAN_AS_ZERO, "Zero": ZERO, "NaN": DEFAULT}
+
+
+def _from_lightgbm(estimator) -> TreeEnsemble:
+    booster = getattr(estimator, "booster_", estimator)
+    dump = booster.dump_model(num_iteration=-1)
+    k = int(dump.get("num_tree_per_iteration", 1))
+    trees = dump["tree_info"]
+    scale = 1.0 / (len(trees) // k) if dump.get("average_output") and trees else 1.0
+    b = _Builder(1)
+
+    def walk(node) -> int:
+        if "leaf_value" in node or "split_index" not in node:
+            if "leaf_coeff" in node or "leaf_features" in node:
+                raise UnsupportedTreeModel(
+                    "LightGBM linear trees (linear_tree=True) are not supported by the compiled "
+                    "TreeSHAP engine; use tree_players='sum' (the booster's own pred_contrib)."
+                )
+            return b.node(cover=float(node.get("leaf_count", 0.0)),
+                          value=float(node["leaf_value"]) * scale)  # fmt: skip
+        categorical = node["decision_type"] == "=="
+        if categorical:
+            left_cats = [int(v) for v in str(node["threshold"]).split("||")]
+            idx = b.node(feature=int(node["split_feature"]), kind=CAT, nan_left=False,
+                         unk_left=False, left_cats=left_cats,
+                         cover=float(node["internal_count"]))  # fmt: skip
+        else:
+            idx = b.node(
+                feature=int(node["split_feature"]), threshold=float(node["threshold"]), kind=LE,
+                miss=_LGB_MISSING[node.get("missing_type", "None")],
+                nan_left=bool(node["default_left"]), cover=float(node["internal_count"]),
+            )
+        left = walk(node["left_child"])
+        right = walk(node["right_child"])
+        b.link(idx, left, right)
+        return idx
+
+    for i, tree in enumerate(trees):
+        walk(tree["tree_structure"])
+        b.end_tree(i % k)
+    return b.build(np.zeros(k), cast32=False, n_features=booster.num_feature(),
+                   family="lightgbm")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- XGBoost
+def _xgb_base_margin(learner: dict, n_outputs: int) -> np.ndarray:
+    raw = str(learner["learner_model_param"]["base_score"]).strip("[]")
+    base = np.array([float(v) for v in raw.split(",")], dtype=np.float64)
+    objective = learner["objective"]["name"]
+    if objective in ("binary:logistic", "reg:logistic", "binary:logitraw"):
+        if objective != "binary:logitraw":
+            base = np.log(base / (1.0 - base))
+    elif objective in ("count:poisson", "reg:gamma", "reg:tweedie"):
+        base = np.log(base)
+    return np.broadcast_to(base, (n_outputs,)).copy() if base.size == 1 else base
+
+
+def _from_xgboost(estimator) -> TreeEnsemble:
+    booster = estimator.get_booster() if hasattr(estimator, "get_booster") else estimator
+    model = json.loads(bytes(booster.save_raw(raw_format="json")))
+    learner = model["learner"]
+    gb = learner["gradient_booster"]
+    name = gb.get("name", "gbtree")
+    weights = None
+    if name == "dart":
+        weights = gb.get("weight_drop")
+        gb = gb["gbtree"]
+    elif name != "gbtree":
+        raise UnsupportedTreeModel(f"XGBoost booster {name!r} has no trees to explain.")
+    trees = gb["model"]["trees"]
+    info = gb["model"]["tree_info"]
+    n_outputs = max(int(learner["learner_model_param"].get("num_class", 0)), 1)
+    n_targets = int(learner["learner_model_param"].get("num_target", 1))
+    if n_targets > 1:
+        n_outputs = max(n_outputs, n_targets)
+    b = _Builder(1)
+    for t, tree in enumerate(trees):
+        if int(tree["tree_param"].get("size_leaf_vector", "1") or 1) > 1:
+            raise UnsupportedTreeModel("XGBoost multi-target (vector-leaf) trees are not supported.")
+        lc, rc = tree["left_children"], tree["right_children"]
+        idx_, cond = tree["split_indices"], tree["split_conditions"]
+        dleft, hess = tree["default_left"], tree["sum_hessian"]
+        split_type = tree.get("split_type", [0] * len(lc))
+        cats = {}
+        for node, beg, size in zip(tree.get("categories_nodes", []),
+                                   tree.get("categories_segments", []),
+                                   tree.get("categories_sizes", [])):  # fmt: skip
+            cats[int(node)] = tree["categories"][int(beg): int(beg) + int(size)]
+        w = 1.0 if weights is None else float(weights[t])
+
+        def walk(n: int) -> int:
+            if lc[n] == -1:
+                return b.node(cover=float(hess[n]), value=float(np.float32(cond[n])) * w)
+            if int(split_type[n]) == 1:
+                idx = b.node(feature=int(idx_[n]), kind=CAT, nan_left=bool(dleft[n]),
+                             unk_left=True, right_cats=cats.get(n, []),
+                             cover=float(hess[n]))  # fmt: skip
+            else:
+                idx = b.node(feature=int(idx_[n]), threshold=float(np.float32(cond[n])),
+                             kind=LT, nan_left=bool(dleft[n]), cover=float(hess[n]))  # fmt: skip
+            left = walk(lc[n])
+            right = walk(rc[n])
+            b.link(idx, left, right)
+            return idx
+
+        walk(0)
+        b.end_tree(int(info[t]))
+    n_features = int(learner["learner_model_param"]["num_feature"])
+    return b.build(_xgb_base_margin(learner, n_outputs), cast32=True, n_features=n_features,
+                   family="xgboost")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- scikit-learn
+def _sk_tree(b: _Builder, tree, scale: float, values: np.ndarray) -> None:
+    """Add one ``sklearn.tree._tree.Tree`` with leaf ``values`` (n_nodes, width) * scale."""
+    cl, cr = tree.children_left, tree.children_right
+    missing_left = getattr(tree, "missing_go_to_left", None)
+    cover = tree.weighted_n_node_samples
+
+    def walk(n: int) -> int:
+        if cl[n] == -1:
+            return b.node(cover=float(cover[n]), value=values[n] * scale)
+        nan_left = bool(missing_left[n]) if missing_left is not None else False
+        idx = b.node(feature=int(tree.feature[n]), threshold=float(tree.threshold[n]), kind=LE,
+                     nan_left=nan_left, cover=float(cover[n]))  # fmt: skip
+        left = walk(cl[n])
+        right = walk(cr[n])
+        b.link(idx, left, right)
+        return idx
+
+    walk(0)
+
+
+def _from_sklearn_trees(estimator) -> TreeEnsemble:
+    name = type(estimator).__name__
+    single = hasattr(estimator, "tree_")
+    trees = [estimator.tree_] if single else [e.tree_ for e in estimator.estimators_]
+    classifier = "Classifier" in name
+    n_outputs_attr = getattr(estimator, "n_outputs_", 1)
+    if classifier and n_outputs_attr > 1:
+        raise UnsupportedTreeModel("multi-output tree classifiers are not supported.")
+    if classifier:
+        width = int(trees[0].value.shape[2])
+    else:
+        width = int(trees[0].value.shape[1])
+    b = _Builder(width)
+    scale = 1.0 / len(trees)
+    for tree in trees:
+        value = tree.value[:, 0, :] if classifier else tree.value[:, :, 0]
+        if classifier:  # proportions (scikit-learn >= 1.4 stores them; older: counts)
+            total = value.sum(axis=1, keepdims=True)
+            value = np.divide(value, total, out=np.zeros_like(value), where=total > 0)
+        _sk_tree(b, tree, scale, value)
+        b.end_tree(0)
+    return b.build(np.zeros(width), cast32=True, n_features=estimator.n_features_in_,
+                   family="sklearn")  # fmt: skip
+
+
+def _from_gradient_boosting(estimator) -> TreeEnsemble:
+    stages = estimator.estimators_  # (n_iter, K)
+    k = stages.shape[1]
+    lr = float(estimator.learning_rate)
+    b = _Builder(1)
+    for i in range(stages.shape[0]):
+        for j in range(k):
+            tree = stages[i, j].tree_
+            _sk_tree(b, tree, lr, tree.value[:, 0, :1])
+            b.end_tree(j)
+    ens = b.build(np.zeros(k), cast32=True, n_features=estimator.n_features_in_,
+                  family="sklearn")  # fmt: skip
+    probe = np.zeros((1, estimator.n_features_in_))
+    raw = np.asarray(estimator._raw_predict(probe), dtype=np.float64).reshape(1, -1)
+    ens.offset = raw[0] - ens.predict_raw(probe)[0]
+    return ens
+
+
+def _from_hist_gradient_boosting(estimator) -> TreeEnsemble:
+    predictors = estimator._predictors
+    k = len(predictors[0]) if predictors else 1
+    b = _Builder(1)
+    for it in predictors:
+        for j, pred in enumerate(it):
+            nodes = pred.nodes
+            bitsets = pred.raw_left_cat_bitsets
+
+            def cats_of(bits_row) -> list[int]:
+                out = []
+                for word, bits in enumerate(np.asarray(bits_row, dtype=np.uint64)):
+                    for bit in range(32):
+                        if (int(bits) >> bit) & 1:
+                            out.append(word * 32 + bit)
+                return out
+
+            def walk(n: int) -> int:
+                node = nodes[n]
+                if node["is_leaf"]:
+                    return b.node(cover=float(node["count"]), value=float(node["value"]))
+                if node["is_categorical"]:
+                    left = cats_of(bitsets[node["bitset_idx"]])
+                    right = [c for c in known_cats[int(node["feature_idx"])] if c not in set(left)]
+                    idx = b.node(feature=int(node["feature_idx"]), kind=CAT,
+                                 nan_left=bool(node["missing_go_to_left"]),
+                                 unk_left=bool(node["missing_go_to_left"]), left_cats=left,
+                                 right_cats=right, cover=float(node["count"]))  # fmt: skip
+                else:
+                    idx = b.node(feature=int(node["feature_idx"]),
+                                 threshold=float(node["num_threshold"]), kind=LE,
+                                 nan_left=bool(node["missing_go_to_left"]),
+                                 cover=float(node["count"]))  # fmt: skip
+                lft = walk(int(node["left"]))
+                rgt = walk(int(node["right"]))
+                b.link(idx, lft, rgt)
+                return idx
+
+            known_cats = _hgb_known_categories(estimator)
+            walk(0)
+            b.end_tree(j)
+    n_features = estimator._n_features if hasattr(estimator, "_n_features") else None
+    if n_features is None:
+        n_features = len(estimator.is_categorical_) if estimator.is_categorical_ is not None \
+            else estimator.n_features_in_
+    ens = b.build(np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel(),
+                  cast32=False, n_features=n_features, family="sklearn")  # fmt: skip
+    pre = getattr(estimator, "_preprocessor", None)
+    if pre is not None:
+        ens.input_transform = pre.transform
+        ens.feature_origin = _column_transformer_origin(pre)
+    return ens
+
+
+def _hgb_known_categories(estimator) -> dict[int, list[int]]:
+    """Model column -> the integer categories seen at fit (HistGradientBoosting)."""
+    out: dict[int, list[int]] = {}
+    mapper = getattr(estimator, "_bin_mapper", None)
+    is_cat = getattr(mapper, "is_categorical", None)
+    if mapper is None or is_cat is None:
+        return out
+    for f in np.flatnonzero(is_cat):
+        thresholds = mapper.bin_thresholds_[f]
+        out[int(f)] = [int(v) for v in np.asarray(thresholds)]
+    return out
+
+
+def _column_transformer_origin(pre) -> np.ndarray:
+    """Output column -> input column of a ColumnTransformer of one-to-one transformers."""
+    origin = np.empty(sum(s.stop - s.start for s in pre.output_indices_.values()), dtype=np.int64)
+    for name, _, cols in pre.transformers_:
+        sl = pre.output_indices_.get(name)
+        if sl is None or sl.stop == sl.start:
+            continue
+        cols = np.asarray(cols)
+        if cols.dtype == bool:
+            cols = np.flatnonzero(cols)
+        origin[sl] = cols
+    return origin
+
+
+# --------------------------------------------------------------------------- entry point
+_SKLEARN_FORESTS = {
+    "DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier",
+    "ExtraTreeRegressor", "RandomForestClassifier", "RandomForestRegressor",
+    "ExtraTreesClassifier", "ExtraTreesRegressor",
+}  # fmt: skip
+
+
+def native_raw_score(estimator, X) -> np.ndarray:
+    """The model's own raw score (n_rows, n_outputs) in float64, to check the extraction."""
+    module = type(estimator).__module__
+    name = type(estimator).__name__
+    if module.startswith("lightgbm"):
+        booster = getattr(estimator, "booster_", estimator)
+        out = np.asarray(booster.predict(X, raw_score=True), dtype=np.float64)
+    elif module.startswith("xgboost"):
+        import xgboost
+
+        booster = estimator.get_booster()
+        dm = xgboost.DMatrix(X, enable_categorical=True, feature_names=booster.feature_names)
+        out = np.asarray(booster.predict(dm, output_margin=True), dtype=np.float64)
+    elif name.startswith("HistGradientBoosting") or name.startswith("GradientBoosting"):
+        out = np.asarray(estimator._raw_predict(X), dtype=np.float64)
+    elif "Classifier" in name:
+        out = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    else:
+        out = np.asarray(estimator.predict(X), dtype=np.float64)
+    return out.reshape(out.shape[0], -1)
+
+
+def from_estimator(estimator, X_probe=None) -> TreeEnsemble:
+    """Read a fitted tree model into a :class:`TreeEnsemble`, checked on ``X_probe`` rows.
+
+    Raises
+    ------
+    UnsupportedTreeModel
+        When the engine cannot represent the model, or the arrays do not reproduce the
+        model's raw score on the probe rows (relative error above 1e-9; 1e-6 for
+        XGBoost, whose own output is float32).
+    """
+    module = type(estimator).__module__
+    name = type(estimator).__name__
+    if module.startswith("lightgbm"):
+        ens = _from_lightgbm(estimator)
+    elif module.startswith("xgboost"):
+        ens = _from_xgboost(estimator)
+    elif name.startswith("HistGradientBoosting"):
+        ens = _from_hist_gradient_boosting(estimator)
+    elif name.startswith("GradientBoosting"):
+        ens = _from_gradient_boosting(estimator)
+    elif name in _SKLEARN_FORESTS:
+        ens = _from_sklearn_trees(estimator)
+    else:
+        raise UnsupportedTreeModel(f"{name} is not read by the compiled TreeSHAP engine.")
+    if X_probe is not None:
+        check_extraction(ens, estimator, X_probe)
+    return ens
+
+
+def check_extraction(ens: TreeEnsemble, estimator, X) -> float:
+    """Max relative error of ``ens.predict_raw`` against the model; raise past the tolerance."""
+    ours = ens.predict_raw(X)
+    theirs = native_raw_score(estimator, X)
+    if ours.shape != theirs.shape:
+        raise UnsupportedTreeModel(
+            f"The tree arrays give {ours.shape[1]} outputs but {type(estimator).__name__} "
+            f"gives {theirs.shape[1]}."
+        )
+    scale = max(1.0, float(np.max(np.abs(theirs), initial=0.0)))
+    err = float(np.max(np.abs(ours - theirs), initial=0.0)) / scale
+    tol = 1e-6 if ens.family == "xgboost" else 1e-9
+    if not math.isfinite(err) or err > tol:
+        raise UnsupportedTreeModel(
+            f"The tree arrays read from {type(estimator).__name__} do not reproduce its raw "
+            f"score (relative error {err:.3g} > {tol:g}); please report this model."
+        )
+    return err
