@@ -330,7 +330,7 @@ def _from_gradient_boosting(estimator) -> TreeEnsemble:
     ens = b.build(np.zeros(k), cast32=True, n_features=estimator.n_features_in_,
                   family="sklearn")  # fmt: skip
     probe = np.zeros((1, estimator.n_features_in_))
-    raw = np.asarray(estimator._raw_predict(probe), dtype=np.float64).reshape(1, -1)
+    raw = native_raw_score(estimator, probe)
     ens.offset = raw[0] - ens.predict_raw(probe)[0]
     return ens
 
@@ -437,8 +437,11 @@ def native_raw_score(estimator, X) -> np.ndarray:
         booster = estimator.get_booster()
         dm = xgboost.DMatrix(X, enable_categorical=True, feature_names=booster.feature_names)
         out = np.asarray(booster.predict(dm, output_margin=True), dtype=np.float64)
-    elif name.startswith("HistGradientBoosting") or name.startswith("GradientBoosting"):
+    elif name.startswith("HistGradientBoosting"):
         out = np.asarray(estimator._raw_predict(X), dtype=np.float64)
+    elif name.startswith("GradientBoosting"):
+        method = estimator.decision_function if "Classifier" in name else estimator.predict
+        out = np.asarray(method(X), dtype=np.float64)
     elif "Classifier" in name:
         out = np.asarray(estimator.predict_proba(X), dtype=np.float64)
     else:

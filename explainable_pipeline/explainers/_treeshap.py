@@ -47,6 +47,7 @@ MAX_PATH_PLAYERS = 62
 #: A leaf tabulates its entries when 2**d is at most this many times the rows of the call.
 _TABLE_RATIO = 2
 _TABLE_MAX_D = 16
+_TABLE_MAX_D_PAIRS = 10
 
 
 def _g_table(n: int = 66) -> np.ndarray:
@@ -305,7 +306,7 @@ def _pd_entry(z, m, d, G, out, p, q):
 
 
 @njit(cache=True, nogil=True)
-def _pd_pairs(z, m, d, G, out, p, q, q2):
+def _pd_pairs(z, m, d, G, out, p, q, q2, su):
     """Off-diagonal interaction entries (half the Shapley interaction index) of one mask."""
     s, cu = _poly(z, m, d, p)
     if d < 2:
@@ -313,30 +314,35 @@ def _pd_pairs(z, m, d, G, out, p, q, q2):
     uu = 0.0
     for k in range(s + 1):
         uu += p[k] * G[k, d - 2 - k]
-    for i in range(d):
-        out[i, i] = 0.0
+    for i in range(d):  # satisfied i against any unsatisfied j
+        su[i] = 0.0
         if (m >> i) & 1:
             _divide(p, s, z[i], q)
-            su = 0.0
+            acc = 0.0
             for k in range(s):
-                su += q[k] * G[k, d - 2 - k]
-            for j in range(d):
-                if j == i:
-                    continue
-                if (m >> j) & 1:
-                    _divide(q, s - 1, z[j], q2)
-                    acc = 0.0
-                    for k in range(s - 1):
-                        acc += q2[k] * G[k, d - 2 - k]
-                    out[i, j] = 0.5 * (1.0 - z[i]) * (1.0 - z[j]) * cu * acc
-                else:
-                    out[i, j] = -0.5 * (1.0 - z[i]) * cu * su
-        else:
-            for j in range(d):
-                if j == i:
-                    continue
-                if not (m >> j) & 1:
-                    out[i, j] = 0.5 * cu * uu
+                acc += q[k] * G[k, d - 2 - k]
+            su[i] = -0.5 * (1.0 - z[i]) * cu * acc
+    for i in range(d):
+        out[i, i] = 0.0
+        i_sat = (m >> i) & 1
+        if i_sat:
+            _divide(p, s, z[i], q)
+        for j in range(d):
+            if j == i:
+                continue
+            j_sat = (m >> j) & 1
+            if i_sat and j_sat:
+                _divide(q, s - 1, z[j], q2)
+                acc = 0.0
+                for k in range(s - 1):
+                    acc += q2[k] * G[k, d - 2 - k]
+                out[i, j] = 0.5 * (1.0 - z[i]) * (1.0 - z[j]) * cu * acc
+            elif i_sat:
+                out[i, j] = su[i]
+            elif j_sat:
+                out[i, j] = su[j]
+            else:
+                out[i, j] = 0.5 * cu * uu
 
 
 @njit(cache=True, nogil=True)
@@ -423,6 +429,7 @@ def _shap_block(X, left, right, feature, thr, kind, miss, nan_left, unk_left, ca
     p = np.empty(max_d + 2)
     q = np.empty(max_d + 2)
     q2 = np.empty(max_d + 2)
+    su = np.empty(max_d)
     u = np.empty(max_d)
     u2 = np.empty((max_d, max_d))
     max_nodes = 0
@@ -453,7 +460,7 @@ def _shap_block(X, left, right, feature, thr, kind, miss, nan_left, unk_left, ca
             if interventional and b0 == b1:
                 continue  # no background row reaches this leaf's region: no contribution
             v = value[leaf_node[li]]
-            tab = d <= _TABLE_MAX_D and (np.int64(1) << d) <= _TABLE_RATIO * n_rows
+            tab = d <= (_TABLE_MAX_D_PAIRS if with_inter else _TABLE_MAX_D) and (np.int64(1) << d) <= _TABLE_RATIO * n_rows
             size = (np.int64(1) << d) if tab else 1
             filled = np.zeros(size, np.bool_)
             table = np.empty((size, d))
@@ -469,7 +476,7 @@ def _shap_block(X, left, right, feature, thr, kind, miss, nan_left, unk_left, ca
                         else:
                             _pd_entry(z, m, d, G, table[m], p, q)
                             if with_inter:
-                                _pd_pairs(z, m, d, G, table2[m], p, q, q2)
+                                _pd_pairs(z, m, d, G, table2[m], p, q, q2, su)
                         filled[m] = True
                     e = table[m]
                     e2 = table2[m] if with_inter else u2
@@ -481,7 +488,7 @@ def _shap_block(X, left, right, feature, thr, kind, miss, nan_left, unk_left, ca
                     else:
                         _pd_entry(z, m, d, G, u, p, q)
                         if with_inter:
-                            _pd_pairs(z, m, d, G, u2, p, q, q2)
+                            _pd_pairs(z, m, d, G, u2, p, q, q2, su)
                     e = u
                     e2 = u2
                 for k in range(d):
