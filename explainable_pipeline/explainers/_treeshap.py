@@ -47,7 +47,7 @@ MAX_PATH_PLAYERS = 62
 #: A leaf tabulates its entries when 2**d is at most this many times the rows of the call.
 _TABLE_RATIO = 2
 _TABLE_MAX_D = 16
-_TABLE_MAX_D_PAIRS = 10
+_TABLE_MAX_D_PAIRS = 14
 
 
 def _g_table(n: int = 66) -> np.ndarray:
@@ -236,28 +236,67 @@ def _max_depth(left, right, tree_start):
 
 
 # --------------------------------------------------------------------------- masks
+#: Rows processed together: the failed-player masks of a block are (nodes, _BLOCK) int64.
+_BLOCK = 256
+
+
 @njit(cache=True, nogil=True)
-def _tree_masks(X, ts, te, left, right, feature, thr, kind, miss, nan_left, unk_left, cat_lo,
-                cat_mid, cat_hi, cats, cast32, node_pos, node_leaf, leaf0, path_len, fail,
-                masks):  # fmt: skip
-    """Satisfied-player masks of every row at every leaf of the tree ``[ts, te)``."""
-    for r in range(X.shape[0]):
-        fail[0] = 0
-        for n in range(ts, te):
-            f = fail[n - ts]
-            if left[n] >= 0:
-                bit = np.int64(1) << node_pos[n]
-                if _goes_left(X[r, feature[n]], n, kind, thr, miss, nan_left, unk_left, cat_lo,
-                              cat_mid, cat_hi, cats, cast32):  # fmt: skip
-                    fail[left[n] - ts] = f
-                    fail[right[n] - ts] = f | bit
+def _fail_block(XT, r0, nb, ts, te, left, right, feature, thr, kind, miss, nan_left, unk_left,
+                cat_lo, cat_mid, cat_hi, cats, cast32, node_pos, fail):  # fmt: skip
+    """Bit mask of the path players each row of ``XT[:, r0:r0+nb]`` fails, at every node.
+
+    Node-major and branch-free on numeric splits, so the row loop vectorises; parents
+    precede children (preorder), so one pass fills the tree.
+    """
+    for r in range(nb):
+        fail[0, r] = 0
+    for n in range(ts, te):
+        lc = left[n]
+        if lc < 0:
+            continue
+        i, li, ri = n - ts, lc - ts, right[n] - ts
+        bit = np.int64(1) << node_pos[n]
+        x = XT[feature[n]]
+        k = kind[n]
+        if k != CAT and miss[n] != ZERO:
+            t = thr[n]
+            nl = np.int64(nan_left[n])
+            as_zero = miss[n] == NAN_AS_ZERO
+            for r in range(nb):
+                v = x[r0 + r]
+                isn = v != v
+                if as_zero:
+                    v = 0.0 if isn else v
+                    isn = False
+                if cast32:
+                    v = np.float64(np.float32(v))
+                if k == LE:
+                    g = np.int64(v <= t) | (nl & np.int64(isn))
                 else:
-                    fail[left[n] - ts] = f | bit
-                    fail[right[n] - ts] = f
-            else:
-                li = node_leaf[n]
-                full = (np.int64(1) << path_len[li]) - 1
-                masks[r, li - leaf0] = full & ~f
+                    g = np.int64(v < t) | (nl & np.int64(isn))
+                fb = fail[i, r]
+                fail[li, r] = fb | (bit * (1 - g))
+                fail[ri, r] = fb | (bit * g)
+        else:
+            for r in range(nb):
+                g = np.int64(_goes_left(x[r0 + r], n, kind, thr, miss, nan_left, unk_left, cat_lo,
+                                        cat_mid, cat_hi, cats, cast32))  # fmt: skip
+                fb = fail[i, r]
+                fail[li, r] = fb | (bit * (1 - g))
+                fail[ri, r] = fb | (bit * g)
+
+
+@njit(cache=True, nogil=True)
+def _tree_leaves(tree_start, left, node_leaf, t):
+    """(first global leaf index, number of leaves) of tree ``t``."""
+    leaf0 = -1
+    n_lt = 0
+    for n in range(tree_start[t], tree_start[t + 1]):
+        if left[n] < 0:
+            if leaf0 < 0:
+                leaf0 = node_leaf[n]
+            n_lt += 1
+    return leaf0, n_lt
 
 
 # --------------------------------------------------------------------------- leaf entries
@@ -418,12 +457,16 @@ def _iv_pairs(m, d, bmask, bw, b0, b1, G, out):
 
 
 # --------------------------------------------------------------------------- main kernel
+#: Table entries (floats) one tree may hold at once; leaves past it compute directly.
+_TABLE_BUDGET = 1 << 22
+
+
 @njit(cache=True, nogil=True)
-def _shap_block(X, left, right, feature, thr, kind, miss, nan_left, unk_left, cat_lo, cat_mid,
+def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, cat_lo, cat_mid,
                 cat_hi, cats, cast32, value, tree_start, tree_output, node_pos, node_leaf,
                 leaf_node, path_len, path_player, path_z, interventional, bg_off, bg_mask, bg_w,
                 G, phi, inter, with_inter):  # fmt: skip
-    n_rows = X.shape[0]
+    n_rows = XT.shape[1]
     width = value.shape[1]
     max_d = path_player.shape[1]
     p = np.empty(max_d + 2)
@@ -435,105 +478,129 @@ def _shap_block(X, left, right, feature, thr, kind, miss, nan_left, unk_left, ca
     max_nodes = 0
     for t in range(tree_start.shape[0] - 1):
         max_nodes = max(max_nodes, tree_start[t + 1] - tree_start[t])
-    fail = np.empty(max_nodes, np.int64)
+    fail = np.empty((max_nodes, _BLOCK), np.int64)
+    max_tab = _TABLE_MAX_D_PAIRS if with_inter else _TABLE_MAX_D
     for t in range(tree_start.shape[0] - 1):
         ts, te = tree_start[t], tree_start[t + 1]
-        leaf0 = node_leaf[ts] if left[ts] < 0 else -1
-        n_lt = 0
-        for n in range(ts, te):
-            if left[n] < 0:
-                if leaf0 < 0:
-                    leaf0 = node_leaf[n]
-                n_lt += 1
-        masks = np.empty((n_rows, n_lt), np.int64)
-        _tree_masks(X, ts, te, left, right, feature, thr, kind, miss, nan_left, unk_left, cat_lo,
-                    cat_mid, cat_hi, cats, cast32, node_pos, node_leaf, leaf0, path_len, fail,
-                    masks)  # fmt: skip
-        out0 = tree_output[t]
-        for li in range(leaf0, leaf0 + n_lt):
-            d = path_len[li]
-            if d == 0:
-                continue
-            z = path_z[li]
-            b0 = bg_off[li]
-            b1 = bg_off[li + 1]
-            if interventional and b0 == b1:
-                continue  # no background row reaches this leaf's region: no contribution
-            v = value[leaf_node[li]]
-            tab = d <= (_TABLE_MAX_D_PAIRS if with_inter else _TABLE_MAX_D) and (np.int64(1) << d) <= _TABLE_RATIO * n_rows
-            size = (np.int64(1) << d) if tab else 1
-            filled = np.zeros(size, np.bool_)
-            table = np.empty((size, d))
-            table2 = np.empty((size if with_inter else 1, d, d))
-            for r in range(n_rows):
-                m = masks[r, li - leaf0]
-                if tab:
-                    if not filled[m]:
-                        if interventional:
-                            _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, table[m])
-                            if with_inter:
-                                _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, table2[m])
-                        else:
-                            _pd_entry(z, m, d, G, table[m], p, q)
-                            if with_inter:
-                                _pd_pairs(z, m, d, G, table2[m], p, q, q2, su)
-                        filled[m] = True
-                    e = table[m]
-                    e2 = table2[m] if with_inter else u2
-                else:
-                    if interventional:
-                        _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, u)
-                        if with_inter:
-                            _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, u2)
-                    else:
-                        _pd_entry(z, m, d, G, u, p, q)
-                        if with_inter:
-                            _pd_pairs(z, m, d, G, u2, p, q, q2, su)
-                    e = u
-                    e2 = u2
-                for k in range(d):
-                    pk = path_player[li, k]
-                    for w in range(width):
-                        phi[r, out0 + w, pk] += e[k] * v[w]
+        leaf0, n_lt = _tree_leaves(tree_start, left, node_leaf, t)
+        # lazily filled tables of this tree's leaves (offsets in entries)
+        toff = np.full(n_lt + 1, 0, np.int64)
+        used = np.int64(0)
+        for j in range(n_lt):
+            d = path_len[leaf0 + j]
+            size = np.int64(1) << d
+            cost = size * d * (d if with_inter else 1)
+            toff[j] = used
+            if d <= max_tab and size <= _TABLE_RATIO * n_rows and used + cost <= _TABLE_BUDGET:
+                toff[j] = -1 - used  # marks a tabulated leaf (decoded below)
+                used += size
+        filled = np.zeros(used, np.bool_)
+        # offsets of each tabulated leaf's entries (2**d rows of d, and of d * d for pairs)
+        eoff = np.zeros(n_lt, np.int64)
+        e2off = np.zeros(n_lt, np.int64)
+        acc1 = np.int64(0)
+        acc2 = np.int64(0)
+        for j in range(n_lt):
+            if toff[j] < 0:
+                d = path_len[leaf0 + j]
+                size = np.int64(1) << d
+                eoff[j] = acc1
+                acc1 += size * d
+                e2off[j] = acc2
                 if with_inter:
+                    acc2 += size * d * d
+        table = np.empty(acc1)
+        table2 = np.empty(acc2)
+        out0 = tree_output[t]
+        for r0 in range(0, n_rows, _BLOCK):
+            nb = min(_BLOCK, n_rows - r0)
+            _fail_block(XT, r0, nb, ts, te, left, right, feature, thr, kind, miss, nan_left,
+                        unk_left, cat_lo, cat_mid, cat_hi, cats, cast32, node_pos, fail)  # fmt: skip
+            for j in range(n_lt):
+                li = leaf0 + j
+                d = path_len[li]
+                if d == 0:
+                    continue
+                b0 = bg_off[li]
+                b1 = bg_off[li + 1]
+                if interventional and b0 == b1:
+                    continue  # no background row reaches this leaf: no contribution
+                z = path_z[li]
+                v = value[leaf_node[li]]
+                fl = fail[leaf_node[li] - ts]
+                full = (np.int64(1) << d) - 1
+                tab = toff[j] < 0
+                base = -1 - toff[j]
+                for r in range(nb):
+                    m = full & ~fl[r]
+                    if tab:
+                        e = table[eoff[j] + m * d: eoff[j] + (m + 1) * d]
+                        e2 = u2
+                        if with_inter:
+                            e2 = table2[e2off[j] + m * d * d: e2off[j] + (m + 1) * d * d
+                                        ].reshape((d, d))  # fmt: skip
+                        if not filled[base + m]:
+                            if interventional:
+                                _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, e)
+                                if with_inter:
+                                    _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, e2)
+                            else:
+                                _pd_entry(z, m, d, G, e, p, q)
+                                if with_inter:
+                                    _pd_pairs(z, m, d, G, e2, p, q, q2, su)
+                            filled[base + m] = True
+                    else:
+                        if interventional:
+                            _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, u)
+                            if with_inter:
+                                _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, u2)
+                        else:
+                            _pd_entry(z, m, d, G, u, p, q)
+                            if with_inter:
+                                _pd_pairs(z, m, d, G, u2, p, q, q2, su)
+                        e = u
+                        e2 = u2
+                    rr = r0 + r
                     for k in range(d):
                         pk = path_player[li, k]
-                        for k2 in range(d):
-                            if k2 == k:
-                                continue
-                            pk2 = path_player[li, k2]
-                            for w in range(width):
-                                inter[r, out0 + w, pk, pk2] += e2[k, k2] * v[w]
+                        for w in range(width):
+                            phi[rr, out0 + w, pk] += e[k] * v[w]
+                    if with_inter:
+                        for k in range(d):
+                            pk = path_player[li, k]
+                            for k2 in range(d):
+                                if k2 != k:
+                                    for w in range(width):
+                                        inter[rr, out0 + w, pk, path_player[li, k2]] += (
+                                            e2[k, k2] * v[w]
+                                        )
 
 
 @njit(cache=True, nogil=True)
-def _background_lists(Xb, wb, left, right, feature, thr, kind, miss, nan_left, unk_left, cat_lo,
-                      cat_mid, cat_hi, cats, cast32, tree_start, node_pos, node_leaf, path_len,
-                      n_leaves):  # fmt: skip
+def _background_lists(XbT, wb, left, right, feature, thr, kind, miss, nan_left, unk_left, cat_lo,
+                      cat_mid, cat_hi, cats, cast32, tree_start, node_pos, node_leaf, leaf_node,
+                      path_len):  # fmt: skip
     """Distinct background masks per leaf with summed weights (CSR layout)."""
-    n_bg = Xb.shape[0]
+    n_bg = XbT.shape[1]
+    n_leaves = leaf_node.shape[0]
     max_nodes = 0
     for t in range(tree_start.shape[0] - 1):
         max_nodes = max(max_nodes, tree_start[t + 1] - tree_start[t])
-    fail = np.empty(max_nodes, np.int64)
-    counts = np.zeros(n_leaves + 1, np.int64)
+    fail = np.empty((max_nodes, _BLOCK), np.int64)
     all_masks = np.empty((n_leaves, n_bg), np.int64)
     for t in range(tree_start.shape[0] - 1):
         ts, te = tree_start[t], tree_start[t + 1]
-        leaf0 = -1
-        n_lt = 0
-        for n in range(ts, te):
-            if left[n] < 0:
-                if leaf0 < 0:
-                    leaf0 = node_leaf[n]
-                n_lt += 1
-        masks = np.empty((n_bg, n_lt), np.int64)
-        _tree_masks(Xb, ts, te, left, right, feature, thr, kind, miss, nan_left, unk_left,
-                    cat_lo, cat_mid, cat_hi, cats, cast32, node_pos, node_leaf, leaf0, path_len,
-                    fail, masks)  # fmt: skip
-        for li in range(n_lt):
-            all_masks[leaf0 + li] = masks[:, li]
-    # distinct masks per leaf
+        leaf0, n_lt = _tree_leaves(tree_start, left, node_leaf, t)
+        for r0 in range(0, n_bg, _BLOCK):
+            nb = min(_BLOCK, n_bg - r0)
+            _fail_block(XbT, r0, nb, ts, te, left, right, feature, thr, kind, miss, nan_left,
+                        unk_left, cat_lo, cat_mid, cat_hi, cats, cast32, node_pos, fail)  # fmt: skip
+            for j in range(n_lt):
+                li = leaf0 + j
+                full = (np.int64(1) << path_len[li]) - 1
+                for r in range(nb):
+                    all_masks[li, r0 + r] = full & ~fail[leaf_node[li] - ts, r]
+    counts = np.zeros(n_leaves + 1, np.int64)
     out_mask = np.empty(n_leaves * n_bg, np.int64)
     out_w = np.empty(n_leaves * n_bg)
     pos = 0
@@ -607,8 +674,8 @@ class TreeShap:
         w = np.full(Xb.shape[0], 1.0 / Xb.shape[0]) if weights is None else \
             np.asarray(weights, dtype=np.float64) / np.sum(weights)  # fmt: skip
         off, mask, bw = _background_lists(
-            Xb, w, *_ens_args(ens), ens.tree_start, self.node_pos, self.node_leaf,
-            self.path_len, len(self.leaf_node),
+            np.ascontiguousarray(Xb.T), w, *_ens_args(ens), ens.tree_start, self.node_pos,
+            self.node_leaf, self.leaf_node, self.path_len,
         )
         # expected value: the weighted mean background prediction
         full = (np.int64(1) << self.path_len) - 1
@@ -641,15 +708,16 @@ class TreeShap:
                 self.node_leaf, self.leaf_node, self.path_len, self.path_player, self.path_z,
                 interventional, *lists, _G)  # fmt: skip
         jobs = _n_threads(n_jobs, n)
+        XT = np.ascontiguousarray(X.T)
         if jobs == 1:
-            _shap_block(X, *args, phi, inter, interactions)
+            _shap_block(XT, *args, phi, inter, interactions)
         else:
             bounds = np.linspace(0, n, jobs + 1).astype(int)
 
             def run(i):
                 a, b = bounds[i], bounds[i + 1]
                 sub_inter = inter[a:b] if interactions else inter
-                _shap_block(X[a:b], *args, phi[a:b], sub_inter, interactions)
+                _shap_block(np.ascontiguousarray(XT[:, a:b]), *args, phi[a:b], sub_inter, interactions)
 
             with ThreadPoolExecutor(jobs) as pool:
                 list(pool.map(run, range(jobs)))
