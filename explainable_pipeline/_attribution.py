@@ -21,7 +21,6 @@ from .explainers import RAW_SPACE_METHODS
 from .explainers._base import EngineeredAttribution
 from .explainers._linear import linear_shap
 from .explainers._mimic import teacher_targets
-from .explainers._tree import make_shap_tree_explainer, tree_shap
 
 
 @dataclass
@@ -40,23 +39,21 @@ class Block:
     evaluation: str | None = None  # raw-space methods: the coalition-value path that ran
 
 
-def engineered_attribution(ep, X, Xt=None):
-    """Engineered attributions of the rows ``X`` (``Xt``: their transform, when already known)."""
+def engineered_attribution(ep, X, Xt=None, space: str = "raw"):
+    """Engineered attributions of the rows ``X`` (``Xt``: their transform, when already known).
+
+    The tree explainer with raw players returns values per raw player already
+    (``attribution.players`` is then set; see ``_tree_attribution``).
+    """
     Xt = ep._transform(X) if Xt is None else Xt
     output = ep._resolved_output()
     if ep.explainer_ == "tree":
-        space = "probability" if output == "probability" else "margin"
-        shap_explainer = None
-        if space == "probability" or not uses_native_contrib(ep.estimator_):
-            shap_explainer = ep._cached(
-                ("tree", space),
-                lambda: make_shap_tree_explainer(
-                    ep.estimator_,
-                    space,
-                    ep._transform(ep.background_) if space == "probability" else None,
-                ),
-            )
-        return tree_shap(ep.estimator_, Xt, model_output=space, shap_explainer=shap_explainer), Xt
+        from ._tree_attribution import describe, tree_attribution
+
+        attribution, plan = tree_attribution(ep, Xt, space)
+        attribution.players = plan["players"] == "raw" and space == "raw"
+        attribution.evaluation = describe(plan)
+        return attribution, Xt
     if ep.explainer_ == "linear":
         if output == "probability":
             raise ValueError(
@@ -83,9 +80,11 @@ def explain_block(ep, X, space: str, *, random_state=None, progress=None, Xt=Non
         )
         data = X
     else:
-        attribution, Xt = engineered_attribution(ep, X, Xt)
+        attribution, Xt = engineered_attribution(ep, X, Xt, space)
+        evaluation = getattr(attribution, "evaluation", None)
         if space == "raw":
-            values = to_raw(ep, attribution.values)
+            players = getattr(attribution, "players", False)
+            values = attribution.values if players else to_raw(ep, attribution.values)
             features, groups, data = raw_player_names(ep), group_members(ep), X
         else:
             values = attribution.values
@@ -289,11 +288,6 @@ def importance_interval(values: np.ndarray, n_total: int, z: float = 1.959964) -
     fpc = np.sqrt(max(n_total - n, 0) / (n_total - 1)) if n_total > 1 else 0.0
     half = z * sd / np.sqrt(n) * fpc
     return np.stack([np.maximum(mean - half, 0.0), mean + half])
-
-
-def uses_native_contrib(estimator) -> bool:
-    module = type(estimator).__module__
-    return module.startswith(("lightgbm", "xgboost"))
 
 
 def engineered_frame(Xt, features, X):

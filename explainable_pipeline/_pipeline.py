@@ -148,6 +148,17 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         ``None`` uses :meth:`score`.
     n_repeats : int, default=5
         Shuffles per raw column for ``explainer="pfi"``.
+    tree_players : {"auto", "raw", "sum"}, default="auto"
+        Players of ``explainer="tree"``. ``"raw"``: each raw column (or feature
+        group) is one player, by TreeSHAP on the trees with every split
+        labelled by its raw column; these are the Shapley values of the raw
+        columns, equal to ``explainer="exact"`` with the same background rows.
+        ``"sum"``: each engineered column is a player and a raw column gets the
+        sum of its children's values (interpret-community's convention).
+        ``"auto"``: ``"raw"``, except for the probabilities of binary boosted
+        models (shap's interventional algorithm, summed). Given background rows
+        (``background=<rows>``) make the tree explainer interventional; a
+        background size keeps path-dependent TreeSHAP for the margin.
 
     Attributes
     ----------
@@ -214,6 +225,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         "max_num_of_augmentations": [Interval(numbers.Integral, 1, None, closed="left")],
         "scoring": [str, callable, None],
         "n_repeats": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tree_players": [StrOptions({"auto", "raw", "sum"})],
     }
 
     def __init__(
@@ -236,6 +248,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         max_num_of_augmentations=10,
         scoring=None,
         n_repeats=5,
+        tree_players="auto",
     ):
         self.preprocessor = preprocessor
         self.estimator = estimator
@@ -254,6 +267,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         self.max_num_of_augmentations = max_num_of_augmentations
         self.scoring = scoring
         self.n_repeats = n_repeats
+        self.tree_players = tree_players
 
     # ------------------------------------------------------------------ fit
     @fit_context(prefer_skip_nested_validation=False)

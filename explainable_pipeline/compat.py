@@ -230,7 +230,9 @@ class _FacadeExplainer:
 
     def _fit(self, X, y=None) -> ExplainablePipeline:
         pre, est = _split_model(self.model, self.transformations, X)
-        ep = ExplainablePipeline(pre, est, explainer=self._explainer, **self.params)
+        # interpret-community sums engineered TreeSHAP values per raw column: keep its convention
+        params = {"tree_players": "sum", **self.params}
+        ep = ExplainablePipeline(pre, est, explainer=self._explainer, **params)
         return ep.fit(X, y)
 
     def _relabel_local(self, local: LocalExplanation) -> LocalExplanation:

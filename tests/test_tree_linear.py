@@ -120,7 +120,8 @@ def test_tree_equals_shap_tree_explainer_after_mapping(make, mixed_data):
     X, y, yr = mixed_data
     est = make()
     target = y if "Classifier" in type(est).__name__ else yr
-    ep = ExplainablePipeline(mixed_preprocessor(), est).fit(X, target)
+    # tree_players="sum": each raw column gets the sum of its engineered children's values
+    ep = ExplainablePipeline(mixed_preprocessor(), est, tree_players="sum").fit(X, target)
     rows = X.iloc[:25]
     Xt = ep.preprocessor_.transform(rows)
     ref = shap.TreeExplainer(ep.estimator_).shap_values(Xt, check_additivity=False)
@@ -298,11 +299,13 @@ def test_feature_groups_sum_members(mixed_data):
         mixed_preprocessor(),
         lightgbm.LGBMClassifier(n_estimators=20, verbose=-1),
         feature_groups={"money": ["income", "plan"]},
+        tree_players="sum",  # a group of the sum convention is the sum of its members
     ).fit(X, y)
     local = ep.explain_local(X.iloc[:10])
     assert local.features == ["money", "age", "noise", "city"]
     plain = ExplainablePipeline(
-        mixed_preprocessor(), lightgbm.LGBMClassifier(n_estimators=20, verbose=-1)
+        mixed_preprocessor(), lightgbm.LGBMClassifier(n_estimators=20, verbose=-1),
+        tree_players="sum",
     ).fit(X, y).explain_local(X.iloc[:10])
     idx = {f: i for i, f in enumerate(plain.features)}
     np.testing.assert_allclose(

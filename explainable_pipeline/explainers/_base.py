@@ -23,9 +23,16 @@ class EngineeredAttribution:
         "decision_function", "prediction", ...).
     predictions : ndarray of shape (n_outputs, n_rows), optional
         The model output itself, when the explainer computed it anyway.
+    players : bool
+        True when ``values`` are per raw player already (the tree explainer's raw-player
+        game), so no engineered -> raw mapping applies.
+    evaluation : str, optional
+        How the values were computed (recorded in the explanation's ``meta``).
     """
 
     values: np.ndarray
     expected: np.ndarray
     output: str
     predictions: np.ndarray | None = None
+    players: bool = False
+    evaluation: str | None = None
