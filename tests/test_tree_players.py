@@ -1,0 +1,208 @@
+"""explainer="tree" with raw columns as players: the raw-space game, exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import mixed_preprocessor
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from explainable_pipeline import ExplainablePipeline
+from explainable_pipeline.explainers._shapley import shapley_values
+
+lightgbm = pytest.importorskip("lightgbm")
+
+
+def _rich_preprocessor():
+    """One-hot, ordinal, imputed with a missing indicator, and a plain numeric column."""
+    return ColumnTransformer(
+        [
+            ("imp", SimpleImputer(add_indicator=True), ["age"]),
+            ("num", StandardScaler(), ["income", "noise"]),
+            ("hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False), ["city"]),
+            ("ord", OrdinalEncoder(), ["plan"]),
+        ]
+    )
+
+
+def _pair(pre, est, background, **kw):
+    """The same model explained by the tree explainer and by raw-space exact enumeration."""
+    tree = ExplainablePipeline(pre, est, explainer="tree", background=background, **kw)
+    exact = ExplainablePipeline(pre, est, explainer="exact", background=background, **kw)
+    return tree, exact
+
+
+def _assert_equal_explanations(tree, exact, rows):
+    a = tree.explain_local(rows)
+    b = exact.explain_local(rows)
+    assert a.features == b.features
+    np.testing.assert_allclose(a.local_importance_values, b.local_importance_values, atol=1e-9)
+    np.testing.assert_allclose(a.expected_values, b.expected_values, atol=1e-9)
+    assert "raw columns" in a.meta["evaluation"] and "interventional" in a.meta["evaluation"]
+    return a
+
+
+def test_raw_players_equal_exact_regression_onehot_ordinal_imputed(mixed_data):
+    X, _, yr = mixed_data
+    bg = X.iloc[100:112].reset_index(drop=True)
+    tree, exact = _pair(_rich_preprocessor(),
+                        lightgbm.LGBMRegressor(n_estimators=25, num_leaves=12, verbose=-1), bg)
+    tree.fit(X, yr)
+    exact.fit(X, yr)
+    _assert_equal_explanations(tree, exact, X.iloc[:6])
+
+
+def test_raw_player_is_not_the_sum_of_one_hot_children():
+    """Two one-hot children on one path: the raw column's value is not their sum."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"city": rng.choice(["oslo", "rome", "lima"], 300),
+                      "noise": rng.normal(size=300)})  # fmt: skip
+    y = 10.0 * (X["city"] == "oslo") + 5.0 * (X["city"] == "rome") * (X["noise"] > 0)
+    pre = ColumnTransformer([("hot", OneHotEncoder(sparse_output=False), ["city"]),
+                             ("num", "passthrough", ["noise"])])  # fmt: skip
+    est = DecisionTreeRegressor(max_depth=3, random_state=0)
+    raw = ExplainablePipeline(pre, est, tree_players="raw").fit(X, y).explain_local(X.iloc[:5])
+    summed = ExplainablePipeline(pre, est, tree_players="sum").fit(X, y)
+    summed = summed.explain_local(X.iloc[:5])
+    # both additive to the same prediction, with different splits of it
+    np.testing.assert_allclose(raw.local_importance_values.sum(1),
+                               summed.local_importance_values.sum(1), atol=1e-12)  # fmt: skip
+    assert np.abs(raw.local_importance_values - summed.local_importance_values).max() > 0.1
+
+
+def test_raw_players_equal_exact_classification_margin_and_forest_probability(mixed_data):
+    X, y, _ = mixed_data
+    bg = X.iloc[200:210].reset_index(drop=True)
+    tree, exact = _pair(mixed_preprocessor(sparse_output=False),
+                        HistGradientBoostingClassifier(max_iter=20, random_state=0), bg,
+                        model_output="margin")  # fmt: skip
+    tree.fit(X, y)
+    exact.fit(X, y)
+    _assert_equal_explanations(tree, exact, X.iloc[:5])
+    # a forest's leaves are probabilities: its probability is explained exactly too
+    tree, exact = _pair(_rich_preprocessor(),
+                        RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0), bg,
+                        model_output="probability")  # fmt: skip
+    tree.fit(X, y)
+    exact.fit(X, y)
+    _assert_equal_explanations(tree, exact, X.iloc[:5])
+
+
+def test_raw_players_lightgbm_native_categorical_equal_enumeration(mixed_data):
+    """LightGBM native categorical splits on an ordinal column, and one-hot columns."""
+    X, y, _ = mixed_data
+    pre = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "income", "noise"]),
+            ("ord", OrdinalEncoder(), ["plan"]),
+            ("hot", OneHotEncoder(sparse_output=False), ["city"]),
+        ]
+    )
+    bg = X.iloc[300:310].reset_index(drop=True)
+    ep = ExplainablePipeline(
+        pre, lightgbm.LGBMClassifier(n_estimators=30, num_leaves=8, min_child_samples=5,
+                                     verbose=-1), background=bg,
+    ).fit(X, y, categorical_feature=[3])  # fmt: skip
+    assert any(
+        node.get("decision_type") == "=="
+        for t in ep.estimator_.booster_.dump_model()["tree_info"]
+        for node in _nodes(t["tree_structure"])
+    )
+    rows = X.iloc[:4]
+    local = ep.explain_local(rows)
+
+    def margin(raw_rows):
+        frame = pd.DataFrame(raw_rows, columns=X.columns).astype(X.dtypes.to_dict())
+        return ep.estimator_.predict(ep.preprocessor_.transform(frame), raw_score=True)[:, None]
+
+    ref = shapley_values(margin, rows.to_numpy(dtype=object), bg.to_numpy(dtype=object),
+                         method="exact")  # fmt: skip
+    np.testing.assert_allclose(local.local_importance_values[1], ref.values[..., 0], atol=1e-9)
+    np.testing.assert_allclose(local.expected_values[1], ref.base_values[0], atol=1e-9)
+
+
+def _nodes(node):
+    yield node
+    for key in ("left_child", "right_child"):
+        if key in node:
+            yield from _nodes(node[key])
+
+
+def test_hist_gradient_boosting_native_categorical_equal_exact(mixed_data):
+    X, _, yr = mixed_data
+    pre = ColumnTransformer(
+        [("num", "passthrough", ["age", "income", "noise"]), ("ord", OrdinalEncoder(), ["city"])]
+    )
+    bg = X.iloc[50:58].reset_index(drop=True)
+    est = HistGradientBoostingRegressor(max_iter=15, categorical_features=[3], random_state=0)
+    tree, exact = _pair(pre, est, bg)
+    Xs = X[["age", "income", "noise", "city"]]
+    tree.fit(Xs, yr)
+    exact.fit(Xs, yr)
+    _assert_equal_explanations(tree, exact, Xs.iloc[:5])
+
+
+def test_one_engineered_column_per_raw_column_raw_equals_sum(mixed_data):
+    X, y, _ = mixed_data
+    Xn = X[["age", "income", "noise"]]
+    pre = make_pipeline(SimpleImputer(), StandardScaler())
+    est = lightgbm.LGBMClassifier(n_estimators=30, verbose=-1)
+    raw = ExplainablePipeline(pre, est, tree_players="raw").fit(Xn, y).explain_local(Xn.iloc[:40])
+    summed = ExplainablePipeline(pre, est, tree_players="sum").fit(Xn, y)
+    summed = summed.explain_local(Xn.iloc[:40])
+    np.testing.assert_array_equal(raw.local_importance_values, summed.local_importance_values)
+    np.testing.assert_array_equal(raw.expected_values, summed.expected_values)
+
+
+def test_path_dependent_raw_players_additive_to_margin(mixed_data):
+    X, y, _ = mixed_data
+    ep = ExplainablePipeline(mixed_preprocessor(), lightgbm.LGBMClassifier(n_estimators=30,
+                             verbose=-1)).fit(X, y)  # fmt: skip
+    local = ep.explain_local(X.iloc[:50])
+    assert "path-dependent" in local.meta["evaluation"]
+    margin = ep.estimator_.predict(ep.preprocessor_.transform(X.iloc[:50]), raw_score=True)
+    np.testing.assert_allclose(local.local_importance_values[1].sum(1) + local.expected_values[1],
+                               margin, atol=1e-9)  # fmt: skip
+
+
+def test_multiclass_boosting_probability_is_refused_not_wrong(penguins):
+    """Bug: softmax probabilities were explained per class as if sigmoid, not additive."""
+    X, y = penguins
+    from conftest import penguin_preprocessor
+
+    ep = ExplainablePipeline(
+        penguin_preprocessor(), lightgbm.LGBMClassifier(n_estimators=50, verbose=-1),
+        model_output="probability",
+    ).fit(X, y)  # fmt: skip
+    with pytest.raises(ValueError, match="softmax"):
+        ep.explain_local(X.iloc[:5])
+    # the margins are explained exactly, and so are the probabilities in raw space
+    margin = ExplainablePipeline(penguin_preprocessor(),
+                                 lightgbm.LGBMClassifier(n_estimators=50, verbose=-1)).fit(X, y)
+    local = margin.explain_local(X.iloc[:5])
+    raw = margin.estimator_.predict(margin.preprocessor_.transform(X.iloc[:5]), raw_score=True)
+    np.testing.assert_allclose(local.local_importance_values.sum(-1)
+                               + local.expected_values[:, None], raw.T, atol=1e-9)  # fmt: skip
+
+
+def test_binary_boosting_probability_raw_players_refused_auto_sums(mixed_data):
+    X, y, _ = mixed_data
+    est = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1)
+    ep = ExplainablePipeline(mixed_preprocessor(), est, model_output="probability",
+                             tree_players="raw", background=20).fit(X, y)  # fmt: skip
+    with pytest.raises(ValueError, match="tree_players='raw'"):
+        ep.explain_local(X.iloc[:3])
+    auto = ExplainablePipeline(mixed_preprocessor(), est, model_output="probability",
+                               background=20).fit(X, y).explain_local(X.iloc[:3])  # fmt: skip
+    assert "engineered columns" in auto.meta["evaluation"]
