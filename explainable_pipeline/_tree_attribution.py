@@ -146,7 +146,7 @@ def compiled_values(ep, Xt, plan: dict, *, interactions: bool = False):
     if plan["algorithm"] == "interventional":
         background = _prepared_background(ep, engine, plan["players"])
     X = engine.ensemble.model_input(Xt)
-    return engine.values(X, background, interactions=interactions)
+    return engine.values(X, background, interactions=interactions, n_jobs=ep.n_jobs)
 
 
 def describe(plan: dict) -> str:

@@ -480,37 +480,38 @@ def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, c
         max_nodes = max(max_nodes, tree_start[t + 1] - tree_start[t])
     fail = np.empty((max_nodes, _BLOCK), np.int64)
     max_tab = _TABLE_MAX_D_PAIRS if with_inter else _TABLE_MAX_D
+    max_leaves = 0
+    for t in range(tree_start.shape[0] - 1):
+        max_leaves = max(max_leaves, _tree_leaves(tree_start, left, node_leaf, t)[1])
+    toff = np.empty(max_leaves + 1, np.int64)
+    eoff = np.zeros(max_leaves, np.int64)
+    e2off = np.zeros(max_leaves, np.int64)
+    empty_b = np.zeros(0, np.bool_)
+    empty_f = np.zeros(0)
     for t in range(tree_start.shape[0] - 1):
         ts, te = tree_start[t], tree_start[t + 1]
         leaf0, n_lt = _tree_leaves(tree_start, left, node_leaf, t)
-        # lazily filled tables of this tree's leaves (offsets in entries)
-        toff = np.full(n_lt + 1, 0, np.int64)
+        # lazily filled tables of this tree's leaves: toff < 0 marks a tabulated leaf and
+        # encodes its first entry; eoff / e2off locate its values (d, and d * d for pairs)
         used = np.int64(0)
+        acc1 = np.int64(0)
+        acc2 = np.int64(0)
         for j in range(n_lt):
             d = path_len[leaf0 + j]
             size = np.int64(1) << d
             cost = size * d * (d if with_inter else 1)
-            toff[j] = used
+            toff[j] = 0
             if d <= max_tab and size <= _TABLE_RATIO * n_rows and used + cost <= _TABLE_BUDGET:
-                toff[j] = -1 - used  # marks a tabulated leaf (decoded below)
+                toff[j] = -1 - used
                 used += size
-        filled = np.zeros(used, np.bool_)
-        # offsets of each tabulated leaf's entries (2**d rows of d, and of d * d for pairs)
-        eoff = np.zeros(n_lt, np.int64)
-        e2off = np.zeros(n_lt, np.int64)
-        acc1 = np.int64(0)
-        acc2 = np.int64(0)
-        for j in range(n_lt):
-            if toff[j] < 0:
-                d = path_len[leaf0 + j]
-                size = np.int64(1) << d
                 eoff[j] = acc1
                 acc1 += size * d
                 e2off[j] = acc2
                 if with_inter:
                     acc2 += size * d * d
-        table = np.empty(acc1)
-        table2 = np.empty(acc2)
+        filled = np.zeros(used, np.bool_) if used > 0 else empty_b
+        table = np.empty(acc1) if acc1 > 0 else empty_f
+        table2 = np.empty(acc2) if acc2 > 0 else empty_f
         out0 = tree_output[t]
         for r0 in range(0, n_rows, _BLOCK):
             nb = min(_BLOCK, n_rows - r0)
