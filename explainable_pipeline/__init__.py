@@ -3,6 +3,7 @@
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._explanation_io import load_explanation
 from ._feature_map import FeatureMap, MixedFeatureError, build_feature_map
+from ._interaction_explanation import InteractionExplanation
 from ._pipeline import ExplainablePipeline
 from ._progress import quiet_notebook_fallback as _quiet_notebook_fallback
 from ._sklearn_compat import load_sklearn_pandas
@@ -16,6 +17,7 @@ __all__ = [
     "ExplainablePipeline",
     "FeatureMap",
     "GlobalExplanation",
+    "InteractionExplanation",
     "LocalExplanation",
     "MixedFeatureError",
     "build_feature_map",

@@ -141,6 +141,13 @@ def _join_arrays(obj: Any, arrays: Any, where: str) -> Any:
     return obj
 
 
+def _other_kinds() -> tuple:
+    """Explanation classes beyond local/global (imported late: they import this module's peers)."""
+    from ._interaction_explanation import InteractionExplanation
+
+    return (InteractionExplanation,)
+
+
 # --------------------------------------------------------------------------- save / load
 def save_explanation(explanation: LocalExplanation | GlobalExplanation, path: Any) -> Path:
     """Save an explanation to the directory ``path`` (created; an older save is replaced).
@@ -162,9 +169,10 @@ def save_explanation(explanation: LocalExplanation | GlobalExplanation, path: An
     pathlib.Path
         The directory written.
     """
-    if not isinstance(explanation, (LocalExplanation, GlobalExplanation)):
+    if not isinstance(explanation, (LocalExplanation, GlobalExplanation, *_other_kinds())):
         raise TypeError(
-            "save_explanation expects a LocalExplanation or GlobalExplanation; "
+            "save_explanation expects a LocalExplanation, GlobalExplanation or "
+            "InteractionExplanation; "
             f"got {type(explanation).__name__}."
         )
     path = Path(path)
@@ -284,7 +292,8 @@ def _read_native(path: Path) -> LocalExplanation | GlobalExplanation:
         body = _join_arrays(doc.get("explanation"), arrays, str(file))
         if not isinstance(body, dict):
             raise ExplanationFormatError(f"{file} has no 'explanation' object.")
-        cls = GlobalExplanation if body.get("kind") == "global" else LocalExplanation
+        kinds = {c._KIND: c for c in (LocalExplanation, GlobalExplanation, *_other_kinds())}
+        cls = kinds.get(body.get("kind"), LocalExplanation)
         return cls.from_dict(body)
 
 

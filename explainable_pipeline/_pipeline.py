@@ -723,6 +723,35 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             )
         self._check_X(X, reset=False, caller=caller)
 
+    def explain_interactions(self, X, *, n_samples="auto", random_state=None):
+        """Shapley interaction values between raw columns (or feature groups), per row.
+
+        ``explainer="tree"``: exact, from the raw-labelled trees. Other explainers: the raw
+        columns are players of the raw-space game; exact (every coalition) up to 12
+        players, estimated from ``n_samples`` random permutations beyond. Main effects (the
+        diagonals) plus interactions sum to the attributions. See ``_interactions.py``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_features)
+            Raw rows to explain.
+        n_samples : int or "auto", default="auto"
+            Permutations per row when there are more than 12 players (``"auto"``: 8 per
+            player, at least 128).
+        random_state : int, RandomState instance or None, default=None
+            Seeds those permutations.
+
+        Returns
+        -------
+        InteractionExplanation
+            ``values`` of shape (n_rows, n_players, n_players), or (n_classes, n_rows,
+            n_players, n_players) for classification.
+        """
+        from ._interactions import explain_interactions
+
+        check_is_fitted(self)
+        return explain_interactions(self, X, n_samples=n_samples, random_state=random_state)
+
     def explain_local_to_parquet(self, X, path, *, space: str = "raw", **kwargs):
         """Explain ``X`` chunk by chunk and write the attributions to a Parquet file.
 
