@@ -41,10 +41,10 @@ def explain_interactions(ep, X, *, n_samples="auto", random_state=None) -> Inter
     names = raw_player_names(ep)
     plan = None
     if ep.explainer_ == "tree":
-        from ._tree_attribution import tree_plan
+        from ._tree_attribution import _readable, tree_plan
 
         plan = tree_plan(ep, "raw")
-        if plan["engine"] != "compiled":
+        if plan["engine"] != "compiled" or not _readable(ep, plan):
             plan = None  # boosted probabilities: the raw-space game below, exactly
     n_out = _n_outputs(ep, plan)
     P = len(names)

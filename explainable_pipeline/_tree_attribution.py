@@ -139,6 +139,29 @@ def _prepared_background(ep, engine, players: str):
     return ep._cached(("tree-background", players), build)
 
 
+def _readable(ep, plan: dict) -> bool:
+    """Whether the compiled engine reads this model; else fall back (or refuse "raw")."""
+    from .explainers._tree_model import UnsupportedTreeModel
+
+    def probe():
+        try:
+            _engine(ep, plan["players"])
+        except UnsupportedTreeModel as exc:
+            return exc
+        return None
+
+    exc = ep._cached(("tree-readable", plan["players"]), probe)
+    if exc is not None:
+        if getattr(ep, "tree_players", "auto") == "raw":
+            raise ValueError(
+                f"tree_players='raw' needs the compiled TreeSHAP engine, which cannot read "
+                f"this {type(ep.estimator_).__name__}: {exc} Use tree_players='sum'."
+            ) from exc
+        logger.info("compiled TreeSHAP unavailable (%s); using the booster/shap TreeSHAP", exc)
+        return False
+    return True
+
+
 def compiled_values(ep, Xt, plan: dict, *, interactions: bool = False):
     """(values (n_outputs, n, players), expected (n_outputs,), interactions or None)."""
     engine = _engine(ep, plan["players"])
@@ -163,6 +186,10 @@ def tree_attribution(ep, Xt, space: str) -> tuple[EngineeredAttribution, dict]:
     """
     plan = tree_plan(ep, space)
     est = ep.estimator_
+    if plan["engine"] == "compiled" and not _readable(ep, plan):
+        plan = {**plan, "engine": "native", "players": "sum", "algorithm": "path-dependent"}
+        if ep._resolved_output() == "probability":
+            plan.update(engine="shap", algorithm="interventional")
     if plan["engine"] == "compiled":
         values, expected, _ = compiled_values(ep, Xt, plan)
         output = "probability" if ep._resolved_output() == "probability" else margin_name(est)

@@ -206,3 +206,24 @@ def test_binary_boosting_probability_raw_players_refused_auto_sums(mixed_data):
     auto = ExplainablePipeline(mixed_preprocessor(), est, model_output="probability",
                                background=20).fit(X, y).explain_local(X.iloc[:3])  # fmt: skip
     assert "engineered columns" in auto.meta["evaluation"]
+
+
+def test_unreadable_model_falls_back_to_sum_or_refuses_raw(mixed_data, monkeypatch):
+    from explainable_pipeline.explainers import _tree_model
+
+    def unreadable(estimator, X_probe=None):
+        raise _tree_model.UnsupportedTreeModel("a format the engine does not read.")
+
+    monkeypatch.setattr(_tree_model, "from_estimator", unreadable)
+    X, y, _ = mixed_data
+    est = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1)
+    auto = ExplainablePipeline(mixed_preprocessor(), est).fit(X, y)
+    local = auto.explain_local(X.iloc[:5])
+    assert local.meta["evaluation"].startswith("booster TreeSHAP")
+    contrib = auto.estimator_.booster_.predict(auto.preprocessor_.transform(X.iloc[:5]),
+                                               pred_contrib=True)  # fmt: skip
+    np.testing.assert_allclose(local.local_importance_values[1],
+                               auto.feature_map_.to_raw(contrib[:, :-1]), atol=1e-12)  # fmt: skip
+    raw = ExplainablePipeline(mixed_preprocessor(), est, tree_players="raw").fit(X, y)
+    with pytest.raises(ValueError, match="tree_players='sum'"):
+        raw.explain_local(X.iloc[:5])

@@ -18,7 +18,8 @@ Split decisions (``kind``):
   sends NaN and |x| <= 1e-35 to ``nan_left``.
 * ``CAT``: a category ``int(x)`` in ``cats[cat_lo:cat_mid]`` goes left, in
   ``cats[cat_mid:cat_hi]`` right, any other (unknown, negative) to ``unk_left``; NaN to
-  ``nan_left``. LightGBM lists the left categories (others right), XGBoost the right ones
+  ``nan_left``. ``CAT_TRUNC`` is LightGBM's variant: ``x`` is truncated to an int before
+  the sign test (-0.5 is category 0). LightGBM lists the left categories (others right), XGBoost the right ones
   (others left), HistGradientBoosting the left ones and the known right ones (others and
   NaN follow ``missing_go_to_left``).
 """
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LE, LT, CAT = 0, 1, 2
+LE, LT, CAT, CAT_TRUNC = 0, 1, 2, 3
 DEFAULT, NAN_AS_ZERO, ZERO = 0, 1, 2
 
 
@@ -182,7 +183,7 @@ def _from_lightgbm(estimator) -> TreeEnsemble:
         categorical = node["decision_type"] == "=="
         if categorical:
             left_cats = [int(v) for v in str(node["threshold"]).split("||")]
-            idx = b.node(feature=int(node["split_feature"]), kind=CAT, nan_left=False,
+            idx = b.node(feature=int(node["split_feature"]), kind=CAT_TRUNC, nan_left=False,
                          unk_left=False, left_cats=left_cats,
                          cover=float(node["internal_count"]))  # fmt: skip
         else:

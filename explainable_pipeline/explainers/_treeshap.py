@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from ._tree_model import CAT, LE, NAN_AS_ZERO, ZERO, TreeEnsemble
+from ._tree_model import CAT, CAT_TRUNC, LE, NAN_AS_ZERO, ZERO, TreeEnsemble
 
 #: Leaves with more distinct players than this on their path are not supported (mask bits).
 MAX_PATH_PLAYERS = 62
@@ -69,10 +69,13 @@ _G = _g_table()
 def _goes_left(x, n, kind, thr, miss, nan_left, unk_left, cat_lo, cat_mid, cat_hi, cats,
                cast32):  # fmt: skip
     k = kind[n]
-    if k == CAT:
+    if k >= CAT:
         if np.isnan(x):
             return nan_left[n]
-        if x < 0.0:
+        if k == CAT_TRUNC:
+            if np.int64(x) < 0:
+                return unk_left[n]
+        elif x < 0.0:
             return unk_left[n]
         c = np.int64(x)
         lo, hi = cat_lo[n], cat_mid[n]
@@ -258,7 +261,7 @@ def _fail_block(XT, r0, nb, ts, te, left, right, feature, thr, kind, miss, nan_l
         bit = np.int64(1) << node_pos[n]
         x = XT[feature[n]]
         k = kind[n]
-        if k != CAT and miss[n] != ZERO:
+        if k < CAT and miss[n] != ZERO:
             t = thr[n]
             nl = np.int64(nan_left[n])
             as_zero = miss[n] == NAN_AS_ZERO
