@@ -87,10 +87,12 @@ def tree_plan(ep, space: str) -> dict:
     players = "sum" if space == "engineered" or requested == "sum" else "raw"
     interventional = output == "probability" or not _background_is_size(ep.background)
     algorithm = "interventional" if interventional else "path-dependent"
-    engine = "compiled" if _engine_available() else "native"
-    if engine == "native" and players == "raw":
-        raise ImportError("tree_players='raw' needs numba: pip install numba.")
-    return {"engine": engine, "players": players, "algorithm": algorithm}
+    if not _engine_available():  # pragma: no cover - numba is a dependency
+        if requested == "raw":
+            raise ImportError("tree_players='raw' needs numba: pip install numba.")
+        engine = "shap" if output == "probability" else "native"
+        return {"engine": engine, "players": "sum", "algorithm": algorithm}
+    return {"engine": "compiled", "players": players, "algorithm": algorithm}
 
 
 def _background_is_size(background) -> bool:
