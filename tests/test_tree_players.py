@@ -227,3 +227,19 @@ def test_unreadable_model_falls_back_to_sum_or_refuses_raw(mixed_data, monkeypat
     raw = ExplainablePipeline(mixed_preprocessor(), est, tree_players="raw").fit(X, y)
     with pytest.raises(ValueError, match="tree_players='sum'"):
         raw.explain_local(X.iloc[:5])
+
+
+def test_raw_players_through_a_dataframe_mapper_equal_exact(mixed_data):
+    from explainable_pipeline._sklearn_compat import load_sklearn_pandas
+
+    mapper = load_sklearn_pandas().DataFrameMapper(
+        [(["age"], SimpleImputer()), (["income"], StandardScaler()), (["noise"], None),
+         (["city"], OneHotEncoder(sparse_output=False)), (["plan"], OrdinalEncoder())]
+    )  # fmt: skip
+    X, _, yr = mixed_data
+    bg = X.iloc[40:48].reset_index(drop=True)
+    tree, exact = _pair(mapper, lightgbm.LGBMRegressor(n_estimators=20, num_leaves=8,
+                                                        verbose=-1), bg)  # fmt: skip
+    tree.fit(X, yr)
+    exact.fit(X, yr)
+    _assert_equal_explanations(tree, exact, X.iloc[:4])
