@@ -108,12 +108,14 @@ def test_path_dependent_raw_players_equal_brute_force(small_model):
         assert abs(expected[0] - v0) < 1e-10
 
 
-def test_interventional_raw_players_equal_brute_force(small_model):
+@pytest.mark.parametrize("strategy", [1, 2], ids=["direct", "lattice"])
+def test_interventional_raw_players_equal_brute_force(small_model, strategy):
     X, ens = small_model
     engine = TreeShap(ens, PLAYERS, 4)
     bg = X[100:108]
     prepared = engine.background(bg)
-    values, expected, inter = engine.values(X[:3], prepared, interactions=True)
+    values, expected, inter = engine.values(X[:3], prepared, interactions=True,
+                                            _strategy=strategy)  # fmt: skip
     for r in range(3):
         (phi, phi2), v0 = _brute_force(ens, X[r], PLAYERS, 4, background=bg)
         np.testing.assert_allclose(values[0, r], phi, atol=1e-10)
@@ -122,7 +124,7 @@ def test_interventional_raw_players_equal_brute_force(small_model):
     # additivity over many rows, and weights
     w = np.arange(1.0, 9.0)
     prepared = engine.background(bg, w)
-    values, expected, _ = engine.values(X[:50], prepared)
+    values, expected, _ = engine.values(X[:50], prepared, _strategy=strategy)
     pred = ens.predict_raw(X[:50])[:, 0]
     np.testing.assert_allclose(values[0].sum(1) + expected[0], pred, atol=1e-10)
     assert abs(expected[0] - np.average(ens.predict_raw(bg)[:, 0], weights=w)) < 1e-12

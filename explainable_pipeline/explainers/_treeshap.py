@@ -459,6 +459,95 @@ def _iv_pairs(m, d, bmask, bw, b0, b1, G, out):
                     out[i, j] += wcc
 
 
+# --------------------------------------------------------------------------- background lattice
+@njit(cache=True, nogil=True, inline="always")
+def _popcount(m):
+    c = 0
+    while m:
+        m &= m - 1
+        c += 1
+    return c
+
+
+@njit(cache=True, nogil=True)
+def _zeta_fill(d, bg_mask, bg_w, b0, b1, Z):
+    """Graded subset sums of the background: ``Z[k*2**d + m]`` = weight of the background
+    rows whose set ``F`` of failed path players has ``|F| = k`` and ``F <= m``.
+
+    A background row pairs with a row satisfying ``m`` exactly when ``F <= m``; then the
+    row's own players in ``F`` are the ones the coalition must hold and ``|F|`` fixes the
+    weights, so every entry is a short sum over grades of ``Z`` (no loop over rows of the
+    background): ``O(d**2 2**d)`` once per leaf, whatever the background size.
+    """
+    size = np.int64(1) << d
+    full = size - 1
+    for k in range(b0, b1):
+        f = full & ~bg_mask[k]
+        Z[_popcount(f) * size + f] += bg_w[k]
+    for g in range(d + 1):
+        base = g * size
+        for bit in range(d):
+            b = np.int64(1) << bit
+            for m in range(size):
+                if m & b:
+                    Z[base + m] += Z[base + (m ^ b)]
+
+
+@njit(cache=True, nogil=True)
+def _zeta_entry(m, d, Z, G, out):
+    size = np.int64(1) << d
+    s = _popcount(m)
+    c = d - s
+    uval = 0.0
+    if c > 0:
+        for k in range(s + 1):
+            uval -= G[k, c - 1] * Z[k * size + m]
+    for j in range(d):
+        if (m >> j) & 1:
+            mj = m ^ (np.int64(1) << j)
+            acc = 0.0
+            for k in range(1, s + 1):
+                acc += G[k - 1, c] * (Z[k * size + m] - Z[k * size + mj])
+            out[j] = acc
+        else:
+            out[j] = uval
+
+
+@njit(cache=True, nogil=True)
+def _zeta_pairs(m, d, Z, G, out):
+    size = np.int64(1) << d
+    s = _popcount(m)
+    c = d - s
+    cc = 0.0
+    if c >= 2:
+        for k in range(s + 1):
+            cc += 0.5 * G[k, c - 2] * Z[k * size + m]
+    for i in range(d):
+        out[i, i] = 0.0
+        ii = (m >> i) & 1
+        mi = m ^ (np.int64(1) << i)
+        for j in range(d):
+            if j == i:
+                continue
+            jj = (m >> j) & 1
+            if ii and jj:
+                mj = m ^ (np.int64(1) << j)
+                mij = mi ^ (np.int64(1) << j)
+                acc = 0.0
+                for k in range(2, s + 1):
+                    o = k * size
+                    acc += G[k - 2, c] * (Z[o + m] - Z[o + mi] - Z[o + mj] + Z[o + mij])
+                out[i, j] = 0.5 * acc
+            elif ii or jj:
+                mm = mi if ii else m ^ (np.int64(1) << j)
+                acc = 0.0
+                for k in range(1, s + 1):
+                    acc += G[k - 1, c - 1] * (Z[k * size + m] - Z[k * size + mm])
+                out[i, j] = -0.5 * acc
+            else:
+                out[i, j] = cc
+
+
 # --------------------------------------------------------------------------- main kernel
 #: Table entries (floats) one tree may hold at once; leaves past it compute directly.
 _TABLE_BUDGET = 1 << 22
@@ -468,7 +557,9 @@ _TABLE_BUDGET = 1 << 22
 def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, cat_lo, cat_mid,
                 cat_hi, cats, cast32, value, tree_start, tree_output, node_pos, node_leaf,
                 leaf_node, path_len, path_player, path_z, interventional, bg_off, bg_mask, bg_w,
-                G, phi, inter, with_inter):  # fmt: skip
+                G, phi, inter, with_inter, strategy):  # fmt: skip
+    """Add each row's values to ``phi`` (and ``inter``); ``strategy`` 0 picks per leaf, 1 forces
+    direct background sums, 2 the subset-sum lattice (tests)."""
     n_rows = XT.shape[1]
     width = value.shape[1]
     max_d = path_player.shape[1]
@@ -487,6 +578,7 @@ def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, c
     for t in range(tree_start.shape[0] - 1):
         max_leaves = max(max_leaves, _tree_leaves(tree_start, left, node_leaf, t)[1])
     toff = np.empty(max_leaves + 1, np.int64)
+    zoff = np.full(max_leaves + 1, -1, np.int64)
     eoff = np.zeros(max_leaves, np.int64)
     e2off = np.zeros(max_leaves, np.int64)
     empty_b = np.zeros(0, np.bool_)
@@ -515,6 +607,31 @@ def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, c
         filled = np.zeros(used, np.bool_) if used > 0 else empty_b
         table = np.empty(acc1) if acc1 > 0 else empty_f
         table2 = np.empty(acc2) if acc2 > 0 else empty_f
+        # interventional leaves whose background is cheaper as a subset-sum lattice
+        zsize = np.int64(0)
+        if interventional:
+            for j in range(n_lt):
+                li = leaf0 + j
+                d = path_len[li]
+                zoff[j] = -1
+                size = np.int64(1) << d
+                k_l = bg_off[li + 1] - bg_off[li]
+                if d == 0 or k_l == 0 or d > _TABLE_MAX_D:
+                    continue
+                cheaper = (d + 1) * size < min(size, n_rows) * k_l
+                if strategy == 1 or (strategy == 0 and not cheaper):
+                    continue
+                if zsize + (d + 1) * size <= _TABLE_BUDGET:
+                    zoff[j] = zsize
+                    zsize += (d + 1) * size
+        Z = np.zeros(zsize) if zsize > 0 else empty_f
+        if zsize > 0:
+            for j in range(n_lt):
+                if zoff[j] >= 0:
+                    li = leaf0 + j
+                    d = path_len[li]
+                    _zeta_fill(d, bg_mask, bg_w, bg_off[li], bg_off[li + 1],
+                               Z[zoff[j]: zoff[j] + (d + 1) * (np.int64(1) << d)])  # fmt: skip
         out0 = tree_output[t]
         for r0 in range(0, n_rows, _BLOCK):
             nb = min(_BLOCK, n_rows - r0)
@@ -535,6 +652,8 @@ def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, c
                 full = (np.int64(1) << d) - 1
                 tab = toff[j] < 0
                 base = -1 - toff[j]
+                zeta = interventional and zoff[j] >= 0
+                Zl = Z[zoff[j]: zoff[j] + (d + 1) * (np.int64(1) << d)] if zeta else empty_f
                 for r in range(nb):
                     m = full & ~fl[r]
                     if tab:
@@ -544,7 +663,11 @@ def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, c
                             e2 = table2[e2off[j] + m * d * d: e2off[j] + (m + 1) * d * d
                                         ].reshape((d, d))  # fmt: skip
                         if not filled[base + m]:
-                            if interventional:
+                            if zeta:
+                                _zeta_entry(m, d, Zl, G, e)
+                                if with_inter:
+                                    _zeta_pairs(m, d, Zl, G, e2)
+                            elif interventional:
                                 _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, e)
                                 if with_inter:
                                     _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, e2)
@@ -554,7 +677,11 @@ def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, c
                                     _pd_pairs(z, m, d, G, e2, p, q, q2, su)
                             filled[base + m] = True
                     else:
-                        if interventional:
+                        if zeta:
+                            _zeta_entry(m, d, Zl, G, u)
+                            if with_inter:
+                                _zeta_pairs(m, d, Zl, G, u2)
+                        elif interventional:
                             _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, u)
                             if with_inter:
                                 _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, u2)
@@ -692,7 +819,7 @@ class TreeShap:
         return (off, mask, bw), expected
 
     def values(self, X: np.ndarray, background=None, *, interactions: bool = False,
-               n_jobs: int | None = 1):  # fmt: skip
+               n_jobs: int | None = 1, _strategy: int = 0):  # fmt: skip
         """Attributions (n_outputs, n_rows, n_players), expected (n_outputs,), interactions.
 
         ``background``: the result of :meth:`background` (interventional), or None
@@ -714,14 +841,15 @@ class TreeShap:
         jobs = _n_threads(n_jobs, n)
         XT = np.ascontiguousarray(X.T)
         if jobs == 1:
-            _shap_block(XT, *args, phi, inter, interactions)
+            _shap_block(XT, *args, phi, inter, interactions, _strategy)
         else:
             bounds = np.linspace(0, n, jobs + 1).astype(int)
 
             def run(i):
                 a, b = bounds[i], bounds[i + 1]
                 sub_inter = inter[a:b] if interactions else inter
-                _shap_block(np.ascontiguousarray(XT[:, a:b]), *args, phi[a:b], sub_inter, interactions)
+                _shap_block(np.ascontiguousarray(XT[:, a:b]), *args, phi[a:b], sub_inter,
+                            interactions, _strategy)  # fmt: skip
 
             with ThreadPoolExecutor(jobs) as pool:
                 list(pool.map(run, range(jobs)))
