@@ -7,13 +7,19 @@ import statistics
 import time
 
 
-def timeit(fn, repeat: int = 3):
-    """Run ``fn`` ``repeat`` times; return (median seconds, last result)."""
+def timed(fn, repeat: int = 3):
+    """Run ``fn`` ``repeat`` times; return (seconds of every run, last result)."""
     times, result = [], None
     for _ in range(repeat):
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
+    return times, result
+
+
+def timeit(fn, repeat: int = 3):
+    """Run ``fn`` ``repeat`` times; return (median seconds, last result)."""
+    times, result = timed(fn, repeat)
     return statistics.median(times), result
 
 

@@ -11,23 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import traceback
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import timed
 
 warnings.filterwarnings("ignore")
-
-
-def _timed(fn, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return times, out
 
 
 def _values(out, n_features):
@@ -55,7 +46,7 @@ def main() -> None:
     def run(name, build, call):
         try:
             explainer = build()
-            times, out = _timed(lambda: call(explainer), repeat)
+            times, out = timed(lambda: call(explainer), repeat)
             err = float(np.abs(_values(out, n_features) - ref).max())
             peers[name] = {"seconds": times, "max_abs_diff": err}
         except Exception as exc:  # a peer that cannot run is reported, not fatal

@@ -30,13 +30,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import lightgbm
 import numpy as np
 import pandas as pd
-from _common import print_table
+from _common import print_table, timed
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -65,15 +64,6 @@ def preprocessor():
     )  # fmt: skip
 
 
-def timed(fn, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return times, out
-
-
 def fmt(times):
     return f"{min(times):.3f} / {statistics.median(times):.3f}"
 
@@ -95,9 +85,10 @@ def fresh_process_first_call(ep, row, workdir: Path) -> float:
     import joblib
 
     joblib.dump((ep, row), workdir / "ep.joblib")
+    path = str(workdir / "ep.joblib")
     code = (
-        "import time, joblib; ep, row = joblib.load(%r); t = time.perf_counter(); "
-        "ep.explain_local(row); print(time.perf_counter() - t)" % str(workdir / "ep.joblib")
+        f"import time, joblib; ep, row = joblib.load({path!r}); t = time.perf_counter(); "
+        "ep.explain_local(row); print(time.perf_counter() - t)"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])

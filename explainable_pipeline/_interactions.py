@@ -163,12 +163,12 @@ def sampled_interactions(game, M: int, n_perm: int, rng):
             prefix[perm[k]] = True
     masks = np.array(masks)
     v = game.evaluate(masks, np.full(len(masks), -1))  # (n, n_perm * 2M, O)
-    n, _, O = v.shape
-    v = v.reshape(n, n_perm, 2 * M, O)
+    n, _, n_out = v.shape
+    v = v.reshape(n, n_perm, 2 * M, n_out)
     prefix_v = v[:, :, : M + 1]  # (n, perm, M+1, O)
     extra = v[:, :, M + 1:]  # (n, perm, M-1, O)
-    phi = np.zeros((n, O, M))
-    sums = np.zeros((n, O, M, M))
+    phi = np.zeros((n, n_out, M))
+    sums = np.zeros((n, n_out, M, M))
     counts = np.zeros((M, M))
     for t, perm in enumerate(perms):
         gains = prefix_v[:, t, 1:] - prefix_v[:, t, :-1]  # (n, M, O)

@@ -107,26 +107,41 @@ def brute_force_interactions(f, X, background):
     phi_i minus the row's other entries, so each row of the matrix sums to phi_i.
     """
     n, M = X.shape
-    subsets = [s for r in range(M + 1) for s in itertools.combinations(range(M), r)]
-    value = {}
-    for s in subsets:
+    v = np.zeros((1 << M, n))
+    for S in range(1 << M):
+        cols = [i for i in range(M) if S >> i & 1]
         hybrid = np.repeat(background[None], n, axis=0)  # (n, b, M)
-        hybrid[:, :, list(s)] = X[:, None, list(s)]
-        value[s] = f(hybrid.reshape(-1, M)).reshape(n, -1).mean(axis=1)
+        hybrid[:, :, cols] = X[:, None, cols]
+        v[S] = f(hybrid.reshape(-1, M)).reshape(n, -1).mean(axis=1)
+    phi, inter = interactions_from_values(v, M)
+    return phi, inter, float(v[0].mean())
+
+
+def interactions_from_values(v, M):
+    """Shapley values (..., M) and interaction values (..., M, M) of the game ``v[S]`` (``S``
+    a coalition bit mask; ``v`` of shape (2**M, ...)), by independent loops over coalitions.
+
+    SHAP's convention: half the Shapley interaction index off the diagonal, the rest of the
+    Shapley value on it, so each row of the matrix sums to the Shapley value.
+    """
     fact = math.factorial
-    phi, inter = np.zeros((n, M)), np.zeros((n, M, M))
-    for s in subsets:
-        for i in set(range(M)) - set(s):
-            with_i = tuple(sorted((*s, i)))
-            phi[:, i] += fact(len(s)) * fact(M - len(s) - 1) / fact(M) * (value[with_i] - value[s])
-            for j in set(range(M)) - set(s) - {i}:
-                w = fact(len(s)) * fact(M - len(s) - 2) / (2 * fact(M - 1))
-                delta = (value[tuple(sorted((*s, i, j)))] - value[with_i]
-                         - value[tuple(sorted((*s, j)))] + value[s])  # fmt: skip
-                inter[:, i, j] += w * delta
+    v = np.moveaxis(np.asarray(v, dtype=float), 0, -1)  # (..., 2**M)
+    phi = np.zeros(v.shape[:-1] + (M,))
+    inter = np.zeros(v.shape[:-1] + (M, M))
     for i in range(M):
-        inter[:, i, i] = phi[:, i] - inter[:, i, :].sum(axis=1)
-    return phi, inter, float(value[()].mean())
+        for S in range(1 << M):
+            if S >> i & 1:
+                continue
+            s = bin(S).count("1")
+            phi[..., i] += fact(s) * fact(M - s - 1) / fact(M) * (v[..., S | 1 << i] - v[..., S])
+            for j in range(M):
+                if j != i and not S >> j & 1:
+                    w = fact(s) * fact(M - s - 2) / (2 * fact(M - 1))
+                    inter[..., i, j] += w * (v[..., S | 1 << i | 1 << j] - v[..., S | 1 << i]
+                                             - v[..., S | 1 << j] + v[..., S])  # fmt: skip
+    for i in range(M):
+        inter[..., i, i] = phi[..., i] - inter[..., i, :].sum(axis=-1)
+    return phi, inter
 
 
 def interacting_explanation(n: int = 300):

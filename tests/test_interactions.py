@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import mixed_preprocessor
+from conftest import interactions_from_values, mixed_preprocessor
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression
@@ -19,31 +17,11 @@ from explainable_pipeline._interactions import exact_interactions
 lightgbm = pytest.importorskip("lightgbm")
 
 
-def _brute_interactions(v, M):
-    """Independent loops over coalitions: Shapley values and interaction values."""
-    phi = np.zeros(M)
-    inter = np.zeros((M, M))
-    for i in range(M):
-        for S in range(1 << M):
-            if S >> i & 1:
-                continue
-            s = bin(S).count("1")
-            phi[i] += math.factorial(s) * math.factorial(M - s - 1) / math.factorial(M) * (
-                v[S | 1 << i] - v[S])
-            for j in range(M):
-                if j != i and not S >> j & 1:
-                    w = math.factorial(s) * math.factorial(M - s - 2) / math.factorial(M - 1)
-                    inter[i, j] += 0.5 * w * (v[S | 1 << i | 1 << j] - v[S | 1 << i]
-                                              - v[S | 1 << j] + v[S])  # fmt: skip
-    inter[np.diag_indices(M)] = phi - inter.sum(1)
-    return phi, inter
-
-
 def test_exact_interactions_equal_brute_force_on_a_random_game():
     rng = np.random.default_rng(0)
     M = 5
     v = rng.normal(size=1 << M)
-    phi, ref = _brute_interactions(v, M)
+    phi, ref = interactions_from_values(v, M)
     got = exact_interactions(v[None], M)[0]
     np.testing.assert_allclose(got, ref, atol=1e-12)
     np.testing.assert_allclose(got.sum(1), phi, atol=1e-12)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from conftest import interactions_from_values
 
 from explainable_pipeline.explainers._tree_model import from_estimator
 from explainable_pipeline.explainers._treeshap import TreeShap
@@ -24,29 +23,6 @@ def _data(n=600, seed=0, nan=True):
 
 
 # ----------------------------------------------------------------- brute force
-def _shapley_from_values(v, n_players):
-    """Shapley values and interaction values (shap's convention) from v[mask]."""
-    P = n_players
-    phi = np.zeros(P)
-    inter = np.zeros((P, P))
-    for i in range(P):
-        for mask in range(1 << P):
-            if mask >> i & 1:
-                continue
-            s = bin(mask).count("1")
-            w = math.factorial(s) * math.factorial(P - s - 1) / math.factorial(P)
-            phi[i] += w * (v[mask | 1 << i] - v[mask])
-            for j in range(P):
-                if j == i or mask >> j & 1:
-                    continue
-                w2 = math.factorial(s) * math.factorial(P - s - 2) / math.factorial(P - 1)
-                delta = v[mask | 1 << i | 1 << j] - v[mask | 1 << i] - v[mask | 1 << j] + v[mask]
-                inter[i, j] += 0.5 * w2 * delta
-    for i in range(P):
-        inter[i, i] = phi[i] - (inter[i].sum() - inter[i, i])
-    return phi, inter
-
-
 def _tree_value_path_dependent(ens, tree, x, in_S):
     """Algorithm 1 of Lundberg et al.: follow x on players in S, cover-weight elsewhere."""
     def rec(n):
@@ -82,7 +58,7 @@ def _brute_force(ens, x, player_of, n_players, background=None):
         else:
             hybrid = np.where(in_S, x, background)
             v[mask] = ens.predict_raw(hybrid)[:, 0].mean()
-    return _shapley_from_values(v, n_players), v[0]
+    return interactions_from_values(v, n_players), v[0]
 
 
 @pytest.fixture(scope="module")

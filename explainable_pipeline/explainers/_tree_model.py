@@ -217,6 +217,36 @@ def _xgb_base_margin(learner: dict, n_outputs: int) -> np.ndarray:
     return np.broadcast_to(base, (n_outputs,)).copy() if base.size == 1 else base
 
 
+def _xgb_tree(b: _Builder, tree: dict, w: float) -> None:
+    """Add one tree of XGBoost's JSON model (leaf values scaled by the dart weight ``w``)."""
+    lc, rc = tree["left_children"], tree["right_children"]
+    idx_, cond = tree["split_indices"], tree["split_conditions"]
+    dleft, hess = tree["default_left"], tree["sum_hessian"]
+    split_type = tree.get("split_type", [0] * len(lc))
+    cats = {}
+    for node, beg, size in zip(tree.get("categories_nodes", []),
+                               tree.get("categories_segments", []),
+                               tree.get("categories_sizes", [])):  # fmt: skip
+        cats[int(node)] = tree["categories"][int(beg): int(beg) + int(size)]
+
+    def walk(n: int) -> int:
+        if lc[n] == -1:
+            return b.node(cover=float(hess[n]), value=float(np.float32(cond[n])) * w)
+        if int(split_type[n]) == 1:
+            idx = b.node(feature=int(idx_[n]), kind=CAT, nan_left=bool(dleft[n]),
+                         unk_left=True, right_cats=cats.get(n, []),
+                         cover=float(hess[n]))  # fmt: skip
+        else:
+            idx = b.node(feature=int(idx_[n]), threshold=float(np.float32(cond[n])),
+                         kind=LT, nan_left=bool(dleft[n]), cover=float(hess[n]))  # fmt: skip
+        left = walk(lc[n])
+        right = walk(rc[n])
+        b.link(idx, left, right)
+        return idx
+
+    walk(0)
+
+
 def _from_xgboost(estimator) -> TreeEnsemble:
     booster = estimator.get_booster() if hasattr(estimator, "get_booster") else estimator
     model = json.loads(bytes(booster.save_raw(raw_format="json")))
@@ -239,33 +269,7 @@ def _from_xgboost(estimator) -> TreeEnsemble:
     for t, tree in enumerate(trees):
         if int(tree["tree_param"].get("size_leaf_vector", "1") or 1) > 1:
             raise UnsupportedTreeModel("XGBoost multi-target (vector-leaf) trees are not supported.")
-        lc, rc = tree["left_children"], tree["right_children"]
-        idx_, cond = tree["split_indices"], tree["split_conditions"]
-        dleft, hess = tree["default_left"], tree["sum_hessian"]
-        split_type = tree.get("split_type", [0] * len(lc))
-        cats = {}
-        for node, beg, size in zip(tree.get("categories_nodes", []),
-                                   tree.get("categories_segments", []),
-                                   tree.get("categories_sizes", [])):  # fmt: skip
-            cats[int(node)] = tree["categories"][int(beg): int(beg) + int(size)]
-        w = 1.0 if weights is None else float(weights[t])
-
-        def walk(n: int) -> int:
-            if lc[n] == -1:
-                return b.node(cover=float(hess[n]), value=float(np.float32(cond[n])) * w)
-            if int(split_type[n]) == 1:
-                idx = b.node(feature=int(idx_[n]), kind=CAT, nan_left=bool(dleft[n]),
-                             unk_left=True, right_cats=cats.get(n, []),
-                             cover=float(hess[n]))  # fmt: skip
-            else:
-                idx = b.node(feature=int(idx_[n]), threshold=float(np.float32(cond[n])),
-                             kind=LT, nan_left=bool(dleft[n]), cover=float(hess[n]))  # fmt: skip
-            left = walk(lc[n])
-            right = walk(rc[n])
-            b.link(idx, left, right)
-            return idx
-
-        walk(0)
+        _xgb_tree(b, tree, 1.0 if weights is None else float(weights[t]))
         b.end_tree(int(info[t]))
     n_features = int(learner["learner_model_param"]["num_feature"])
     return b.build(_xgb_base_margin(learner, n_outputs), cast32=True, n_features=n_features,
@@ -336,51 +340,47 @@ def _from_gradient_boosting(estimator) -> TreeEnsemble:
     return ens
 
 
+def _hgb_tree(b: _Builder, pred, known_cats: dict) -> None:
+    """Add one ``TreePredictor`` of HistGradientBoosting (numeric and categorical splits)."""
+    nodes = pred.nodes
+    bitsets = pred.raw_left_cat_bitsets
+
+    def cats_of(bits_row) -> list[int]:
+        words = np.asarray(bits_row, dtype=np.uint64)
+        return [w * 32 + bit for w, bits in enumerate(words) for bit in range(32)
+                if (int(bits) >> bit) & 1]  # fmt: skip
+
+    def walk(n: int) -> int:
+        node = nodes[n]
+        if node["is_leaf"]:
+            return b.node(cover=float(node["count"]), value=float(node["value"]))
+        missing_left = bool(node["missing_go_to_left"])
+        if node["is_categorical"]:
+            left = cats_of(bitsets[node["bitset_idx"]])
+            right = sorted(set(known_cats.get(int(node["feature_idx"]), [])) - set(left))
+            idx = b.node(feature=int(node["feature_idx"]), kind=CAT, nan_left=missing_left,
+                         unk_left=missing_left, left_cats=left, right_cats=right,
+                         cover=float(node["count"]))  # fmt: skip
+        else:
+            idx = b.node(feature=int(node["feature_idx"]), threshold=float(node["num_threshold"]),
+                         kind=LE, nan_left=missing_left, cover=float(node["count"]))  # fmt: skip
+        lft = walk(int(node["left"]))
+        rgt = walk(int(node["right"]))
+        b.link(idx, lft, rgt)
+        return idx
+
+    walk(0)
+
+
 def _from_hist_gradient_boosting(estimator) -> TreeEnsemble:
-    predictors = estimator._predictors
-    k = len(predictors[0]) if predictors else 1
+    known_cats = _hgb_known_categories(estimator)
     b = _Builder(1)
-    for it in predictors:
+    for it in estimator._predictors:
         for j, pred in enumerate(it):
-            nodes = pred.nodes
-            bitsets = pred.raw_left_cat_bitsets
-
-            def cats_of(bits_row) -> list[int]:
-                out = []
-                for word, bits in enumerate(np.asarray(bits_row, dtype=np.uint64)):
-                    for bit in range(32):
-                        if (int(bits) >> bit) & 1:
-                            out.append(word * 32 + bit)
-                return out
-
-            def walk(n: int) -> int:
-                node = nodes[n]
-                if node["is_leaf"]:
-                    return b.node(cover=float(node["count"]), value=float(node["value"]))
-                if node["is_categorical"]:
-                    left = cats_of(bitsets[node["bitset_idx"]])
-                    right = [c for c in known_cats[int(node["feature_idx"])] if c not in set(left)]
-                    idx = b.node(feature=int(node["feature_idx"]), kind=CAT,
-                                 nan_left=bool(node["missing_go_to_left"]),
-                                 unk_left=bool(node["missing_go_to_left"]), left_cats=left,
-                                 right_cats=right, cover=float(node["count"]))  # fmt: skip
-                else:
-                    idx = b.node(feature=int(node["feature_idx"]),
-                                 threshold=float(node["num_threshold"]), kind=LE,
-                                 nan_left=bool(node["missing_go_to_left"]),
-                                 cover=float(node["count"]))  # fmt: skip
-                lft = walk(int(node["left"]))
-                rgt = walk(int(node["right"]))
-                b.link(idx, lft, rgt)
-                return idx
-
-            known_cats = _hgb_known_categories(estimator)
-            walk(0)
+            _hgb_tree(b, pred, known_cats)
             b.end_tree(j)
-    n_features = estimator._n_features if hasattr(estimator, "_n_features") else None
-    if n_features is None:
-        n_features = len(estimator.is_categorical_) if estimator.is_categorical_ is not None \
-            else estimator.n_features_in_
+    is_cat = getattr(estimator, "is_categorical_", None)
+    n_features = len(is_cat) if is_cat is not None else estimator.n_features_in_
     ens = b.build(np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel(),
                   cast32=False, n_features=n_features, family="sklearn")  # fmt: skip
     pre = getattr(estimator, "_preprocessor", None)

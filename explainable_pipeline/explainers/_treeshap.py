@@ -548,6 +548,24 @@ def _zeta_pairs(m, d, Z, G, out):
                 out[i, j] = cc
 
 
+@njit(cache=True, nogil=True)
+def _entry(m, d, z, zeta, Zl, interventional, bg_mask, bg_w, b0, b1, G, with_inter, e, e2, p, q,
+           q2, su):  # fmt: skip
+    """One leaf's contributions ``e`` (and pair entries ``e2``) for the satisfied mask ``m``."""
+    if zeta:
+        _zeta_entry(m, d, Zl, G, e)
+        if with_inter:
+            _zeta_pairs(m, d, Zl, G, e2)
+    elif interventional:
+        _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, e)
+        if with_inter:
+            _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, e2)
+    else:
+        _pd_entry(z, m, d, G, e, p, q)
+        if with_inter:
+            _pd_pairs(z, m, d, G, e2, p, q, q2, su)
+
+
 # --------------------------------------------------------------------------- main kernel
 #: Table entries (floats) one tree may hold at once; leaves past it compute directly.
 _TABLE_BUDGET = 1 << 22
@@ -663,34 +681,14 @@ def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, c
                             e2 = table2[e2off[j] + m * d * d: e2off[j] + (m + 1) * d * d
                                         ].reshape((d, d))  # fmt: skip
                         if not filled[base + m]:
-                            if zeta:
-                                _zeta_entry(m, d, Zl, G, e)
-                                if with_inter:
-                                    _zeta_pairs(m, d, Zl, G, e2)
-                            elif interventional:
-                                _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, e)
-                                if with_inter:
-                                    _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, e2)
-                            else:
-                                _pd_entry(z, m, d, G, e, p, q)
-                                if with_inter:
-                                    _pd_pairs(z, m, d, G, e2, p, q, q2, su)
+                            _entry(m, d, z, zeta, Zl, interventional, bg_mask, bg_w, b0, b1, G,
+                                   with_inter, e, e2, p, q, q2, su)  # fmt: skip
                             filled[base + m] = True
                     else:
-                        if zeta:
-                            _zeta_entry(m, d, Zl, G, u)
-                            if with_inter:
-                                _zeta_pairs(m, d, Zl, G, u2)
-                        elif interventional:
-                            _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, u)
-                            if with_inter:
-                                _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, u2)
-                        else:
-                            _pd_entry(z, m, d, G, u, p, q)
-                            if with_inter:
-                                _pd_pairs(z, m, d, G, u2, p, q, q2, su)
                         e = u
                         e2 = u2
+                        _entry(m, d, z, zeta, Zl, interventional, bg_mask, bg_w, b0, b1, G,
+                               with_inter, e, e2, p, q, q2, su)  # fmt: skip
                     rr = r0 + r
                     for k in range(d):
                         pk = path_player[li, k]
