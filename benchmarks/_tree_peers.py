@@ -1,4 +1,4 @@
-"""Peer TreeSHAP implementations, run inside the benchmark venv (see setup_tree_peer_venv.sh).
+"""Peer TreeSHAP implementations, run inside the benchmark venv (see setup_peer_venv.sh tree).
 
 Called by tree_raw.py as ``python _tree_peers.py <workdir> <mode> <repeat> <threads>``;
 reads ``model.txt`` (LightGBM), ``X.npy`` (engineered rows) and ``bg.npy`` (background) from

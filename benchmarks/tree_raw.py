@@ -13,7 +13,7 @@ same at depth 12 with 255 leaves. In the same run:
   feature_perturbation="interventional")``, woodelf, fasttreeshap v1, and ours;
 * raw interaction values of 10,000 rows (ours; no peer has raw-column interactions).
 
-The peers run in ``benchmarks/.venv-tree`` (``bash setup_tree_peer_venv.sh``) in a
+The peers run in ``benchmarks/.venv-tree`` (``bash setup_peer_venv.sh tree``) in a
 subprocess, right after ours, on the same saved model and matrices. ``--cores 1`` pins the
 process (and the peers' subprocess) to CPU 0 and every library to one thread; ``--cores all``
 lets everyone use every core (ours: threads over row blocks).
@@ -70,7 +70,7 @@ def fmt(times):
 
 def run_peers(workdir: Path, mode: str, repeat: int, cores: str) -> dict:
     if not PEER_PYTHON.exists():
-        print(f"(peer venv {PEER_PYTHON} absent: run setup_tree_peer_venv.sh; peers skipped)")
+        print(f"(peer venv {PEER_PYTHON} absent: run setup_peer_venv.sh tree; peers skipped)")
         return {}
     env = dict(os.environ)
     if cores == "1":

@@ -131,9 +131,21 @@ class _Builder:
         c["value"].append(np.asarray(v, dtype=np.float64))
         return idx
 
-    def link(self, parent: int, left: int, right: int) -> None:
-        self.cols["left"][parent] = left
-        self.cols["right"][parent] = right
+    def add_tree(self, root, describe) -> None:
+        """Add a tree in preorder; ``describe(n)`` gives node ``n``'s keyword arguments for
+        :meth:`node` and its ``(left, right)`` children, or None at a leaf."""
+
+        def walk(n) -> int:
+            kwargs, children = describe(n)
+            idx = self.node(**kwargs)
+            if children is not None:
+                left = walk(children[0])
+                right = walk(children[1])
+                self.cols["left"][idx] = left
+                self.cols["right"][idx] = right
+            return idx
+
+        walk(root)
 
     def end_tree(self, output: int) -> None:
         self.tree_start.append(len(self.cols["left"]))
@@ -171,34 +183,27 @@ def _from_lightgbm(estimator) -> TreeEnsemble:
     scale = 1.0 / (len(trees) // k) if dump.get("average_output") and trees else 1.0
     b = _Builder(1)
 
-    def walk(node) -> int:
+    def describe(node):
         if "leaf_value" in node or "split_index" not in node:
             if "leaf_coeff" in node or "leaf_features" in node:
                 raise UnsupportedTreeModel(
                     "LightGBM linear trees (linear_tree=True) are not supported by the compiled "
                     "TreeSHAP engine; use tree_players='sum' (the booster's own pred_contrib)."
                 )
-            return b.node(cover=float(node.get("leaf_count", 0.0)),
-                          value=float(node["leaf_value"]) * scale)  # fmt: skip
-        categorical = node["decision_type"] == "=="
-        if categorical:
-            left_cats = [int(v) for v in str(node["threshold"]).split("||")]
-            idx = b.node(feature=int(node["split_feature"]), kind=CAT_TRUNC, nan_left=False,
-                         unk_left=False, left_cats=left_cats,
-                         cover=float(node["internal_count"]))  # fmt: skip
+            return {"cover": float(node.get("leaf_count", 0.0)),
+                    "value": float(node["leaf_value"]) * scale}, None  # fmt: skip
+        kw = {"feature": int(node["split_feature"]), "cover": float(node["internal_count"])}
+        if node["decision_type"] == "==":
+            kw.update(kind=CAT_TRUNC, nan_left=False, unk_left=False,
+                      left_cats=[int(v) for v in str(node["threshold"]).split("||")])  # fmt: skip
         else:
-            idx = b.node(
-                feature=int(node["split_feature"]), threshold=float(node["threshold"]), kind=LE,
-                miss=_LGB_MISSING[node.get("missing_type", "None")],
-                nan_left=bool(node["default_left"]), cover=float(node["internal_count"]),
-            )
-        left = walk(node["left_child"])
-        right = walk(node["right_child"])
-        b.link(idx, left, right)
-        return idx
+            kw.update(threshold=float(node["threshold"]), kind=LE,
+                      miss=_LGB_MISSING[node.get("missing_type", "None")],
+                      nan_left=bool(node["default_left"]))  # fmt: skip
+        return kw, (node["left_child"], node["right_child"])
 
     for i, tree in enumerate(trees):
-        walk(tree["tree_structure"])
+        b.add_tree(tree["tree_structure"], describe)
         b.end_tree(i % k)
     return b.build(np.zeros(k), cast32=False, n_features=booster.num_feature(),
                    family="lightgbm")  # fmt: skip
@@ -229,22 +234,17 @@ def _xgb_tree(b: _Builder, tree: dict, w: float) -> None:
                                tree.get("categories_sizes", [])):  # fmt: skip
         cats[int(node)] = tree["categories"][int(beg): int(beg) + int(size)]
 
-    def walk(n: int) -> int:
+    def describe(n: int):
         if lc[n] == -1:
-            return b.node(cover=float(hess[n]), value=float(np.float32(cond[n])) * w)
+            return {"cover": float(hess[n]), "value": float(np.float32(cond[n])) * w}, None
+        kw = {"feature": int(idx_[n]), "nan_left": bool(dleft[n]), "cover": float(hess[n])}
         if int(split_type[n]) == 1:
-            idx = b.node(feature=int(idx_[n]), kind=CAT, nan_left=bool(dleft[n]),
-                         unk_left=True, right_cats=cats.get(n, []),
-                         cover=float(hess[n]))  # fmt: skip
+            kw.update(kind=CAT, unk_left=True, right_cats=cats.get(n, []))
         else:
-            idx = b.node(feature=int(idx_[n]), threshold=float(np.float32(cond[n])),
-                         kind=LT, nan_left=bool(dleft[n]), cover=float(hess[n]))  # fmt: skip
-        left = walk(lc[n])
-        right = walk(rc[n])
-        b.link(idx, left, right)
-        return idx
+            kw.update(kind=LT, threshold=float(np.float32(cond[n])))
+        return kw, (lc[n], rc[n])
 
-    walk(0)
+    b.add_tree(0, describe)
 
 
 def _from_xgboost(estimator) -> TreeEnsemble:
@@ -283,18 +283,14 @@ def _sk_tree(b: _Builder, tree, scale: float, values: np.ndarray) -> None:
     missing_left = getattr(tree, "missing_go_to_left", None)
     cover = tree.weighted_n_node_samples
 
-    def walk(n: int) -> int:
+    def describe(n: int):
         if cl[n] == -1:
-            return b.node(cover=float(cover[n]), value=values[n] * scale)
+            return {"cover": float(cover[n]), "value": values[n] * scale}, None
         nan_left = bool(missing_left[n]) if missing_left is not None else False
-        idx = b.node(feature=int(tree.feature[n]), threshold=float(tree.threshold[n]), kind=LE,
-                     nan_left=nan_left, cover=float(cover[n]))  # fmt: skip
-        left = walk(cl[n])
-        right = walk(cr[n])
-        b.link(idx, left, right)
-        return idx
+        return {"feature": int(tree.feature[n]), "threshold": float(tree.threshold[n]),
+                "kind": LE, "nan_left": nan_left, "cover": float(cover[n])}, (cl[n], cr[n])  # fmt: skip
 
-    walk(0)
+    b.add_tree(0, describe)
 
 
 def _from_sklearn_trees(estimator) -> TreeEnsemble:
@@ -350,26 +346,22 @@ def _hgb_tree(b: _Builder, pred, known_cats: dict) -> None:
         return [w * 32 + bit for w, bits in enumerate(words) for bit in range(32)
                 if (int(bits) >> bit) & 1]  # fmt: skip
 
-    def walk(n: int) -> int:
+    def describe(n: int):
         node = nodes[n]
         if node["is_leaf"]:
-            return b.node(cover=float(node["count"]), value=float(node["value"]))
+            return {"cover": float(node["count"]), "value": float(node["value"])}, None
         missing_left = bool(node["missing_go_to_left"])
+        kw = {"feature": int(node["feature_idx"]), "nan_left": missing_left,
+              "cover": float(node["count"])}  # fmt: skip
         if node["is_categorical"]:
             left = cats_of(bitsets[node["bitset_idx"]])
             right = sorted(set(known_cats.get(int(node["feature_idx"]), [])) - set(left))
-            idx = b.node(feature=int(node["feature_idx"]), kind=CAT, nan_left=missing_left,
-                         unk_left=missing_left, left_cats=left, right_cats=right,
-                         cover=float(node["count"]))  # fmt: skip
+            kw.update(kind=CAT, unk_left=missing_left, left_cats=left, right_cats=right)
         else:
-            idx = b.node(feature=int(node["feature_idx"]), threshold=float(node["num_threshold"]),
-                         kind=LE, nan_left=missing_left, cover=float(node["count"]))  # fmt: skip
-        lft = walk(int(node["left"]))
-        rgt = walk(int(node["right"]))
-        b.link(idx, lft, rgt)
-        return idx
+            kw.update(kind=LE, threshold=float(node["num_threshold"]))
+        return kw, (int(node["left"]), int(node["right"]))
 
-    walk(0)
+    b.add_tree(0, describe)
 
 
 def _from_hist_gradient_boosting(estimator) -> TreeEnsemble:

@@ -66,6 +66,19 @@ _G = _g_table()
 
 # --------------------------------------------------------------------------- decisions
 @njit(cache=True, nogil=True, inline="always")
+def _in_sorted(values, lo, hi, c):
+    """Whether ``c`` is in the sorted ``values[lo:hi]`` (binary search)."""
+    end = hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < c:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and values[lo] == c
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _goes_left(x, n, kind, thr, miss, nan_left, unk_left, cat_lo, cat_mid, cat_hi, cats,
                cast32):  # fmt: skip
     k = kind[n]
@@ -78,23 +91,9 @@ def _goes_left(x, n, kind, thr, miss, nan_left, unk_left, cat_lo, cat_mid, cat_h
         elif x < 0.0:
             return unk_left[n]
         c = np.int64(x)
-        lo, hi = cat_lo[n], cat_mid[n]
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if cats[mid] < c:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < cat_mid[n] and cats[lo] == c:
+        if _in_sorted(cats, cat_lo[n], cat_mid[n], c):
             return True
-        lo, hi = cat_mid[n], cat_hi[n]
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if cats[mid] < c:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < cat_hi[n] and cats[lo] == c:
+        if _in_sorted(cats, cat_mid[n], cat_hi[n], c):
             return False
         return unk_left[n]
     m = miss[n]
@@ -388,24 +387,21 @@ def _pd_pairs(z, m, d, G, out, p, q, q2, su):
 
 
 @njit(cache=True, nogil=True)
-def _iv_entry(m, d, bmask, bw, b0, b1, G, out):
-    full = (np.int64(1) << d) - 1
-    u = full & ~m
-    c = 0
-    for j in range(d):
-        out[j] = 0.0
-        if (u >> j) & 1:
-            c += 1
+def _iv_entry(m, d, bmask, bw, b0, b1, G, out, out2, with_inter):
+    """Interventional entries of mask ``m`` (and pair entries when ``with_inter``), summing
+    over the leaf's distinct background masks ``bmask[b0:b1]`` with weights ``bw``."""
+    u = ((np.int64(1) << d) - 1) & ~m
+    c = _popcount(u)
+    out[:d] = 0.0
+    if with_inter:
+        out2[:d, :d] = 0.0
     cu = 0.0
     for k in range(b0, b1):
         mb = bmask[k]
         if (mb & u) != u:
             continue
         a_set = m & ~mb
-        a = 0
-        for j in range(d):
-            if (a_set >> j) & 1:
-                a += 1
+        a = _popcount(a_set)
         if a > 0:
             wa = bw[k] * G[a - 1, c]
             for j in range(d):
@@ -413,50 +409,34 @@ def _iv_entry(m, d, bmask, bw, b0, b1, G, out):
                     out[j] += wa
         if c > 0:
             cu -= bw[k] * G[a, c - 1]
+        if with_inter:
+            _iv_pair_terms(d, a_set, u, a, c, bw[k], G, out2)
     for j in range(d):
         if (u >> j) & 1:
             out[j] = cu
 
 
-@njit(cache=True, nogil=True)
-def _iv_pairs(m, d, bmask, bw, b0, b1, G, out):
-    full = (np.int64(1) << d) - 1
-    u = full & ~m
-    c = 0
-    for j in range(d):
-        if (u >> j) & 1:
-            c += 1
+@njit(cache=True, nogil=True, inline="always")
+def _iv_pair_terms(d, a_set, u, a, c, w, G, out):
+    waa = 0.5 * w * G[a - 2, c] if a >= 2 else 0.0
+    wac = -0.5 * w * G[a - 1, c - 1] if (a >= 1 and c >= 1) else 0.0
+    wcc = 0.5 * w * G[a, c - 2] if c >= 2 else 0.0
     for i in range(d):
-        for j in range(d):
-            out[i, j] = 0.0
-    for k in range(b0, b1):
-        mb = bmask[k]
-        if (mb & u) != u:
+        ia = (a_set >> i) & 1
+        iu = (u >> i) & 1
+        if not (ia or iu):
             continue
-        a_set = m & ~mb
-        a = 0
         for j in range(d):
-            if (a_set >> j) & 1:
-                a += 1
-        waa = 0.5 * bw[k] * G[a - 2, c] if a >= 2 else 0.0
-        wac = -0.5 * bw[k] * G[a - 1, c - 1] if (a >= 1 and c >= 1) else 0.0
-        wcc = 0.5 * bw[k] * G[a, c - 2] if c >= 2 else 0.0
-        for i in range(d):
-            ia = (a_set >> i) & 1
-            iu = (u >> i) & 1
-            if not (ia or iu):
+            if j == i:
                 continue
-            for j in range(d):
-                if j == i:
-                    continue
-                ja = (a_set >> j) & 1
-                ju = (u >> j) & 1
-                if ia and ja:
-                    out[i, j] += waa
-                elif ia and ju or iu and ja:
-                    out[i, j] += wac
-                elif iu and ju:
-                    out[i, j] += wcc
+            ja = (a_set >> j) & 1
+            ju = (u >> j) & 1
+            if ia and ja:
+                out[i, j] += waa
+            elif ia and ju or iu and ja:
+                out[i, j] += wac
+            elif iu and ju:
+                out[i, j] += wcc
 
 
 # --------------------------------------------------------------------------- background lattice
@@ -557,9 +537,7 @@ def _entry(m, d, z, zeta, Zl, interventional, bg_mask, bg_w, b0, b1, G, with_int
         if with_inter:
             _zeta_pairs(m, d, Zl, G, e2)
     elif interventional:
-        _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, e)
-        if with_inter:
-            _iv_pairs(m, d, bg_mask, bg_w, b0, b1, G, e2)
+        _iv_entry(m, d, bg_mask, bg_w, b0, b1, G, e, e2, with_inter)
     else:
         _pd_entry(z, m, d, G, e, p, q)
         if with_inter:
@@ -587,10 +565,7 @@ def _shap_block(XT, left, right, feature, thr, kind, miss, nan_left, unk_left, c
     su = np.empty(max_d)
     u = np.empty(max_d)
     u2 = np.empty((max_d, max_d))
-    max_nodes = 0
-    for t in range(tree_start.shape[0] - 1):
-        max_nodes = max(max_nodes, tree_start[t + 1] - tree_start[t])
-    fail = np.empty((max_nodes, _BLOCK), np.int64)
+    fail = np.empty((np.max(np.diff(tree_start)), _BLOCK), np.int64)
     max_tab = _TABLE_MAX_D_PAIRS if with_inter else _TABLE_MAX_D
     max_leaves = 0
     for t in range(tree_start.shape[0] - 1):
@@ -712,10 +687,7 @@ def _background_lists(XbT, wb, left, right, feature, thr, kind, miss, nan_left, 
     """Distinct background masks per leaf with summed weights (CSR layout)."""
     n_bg = XbT.shape[1]
     n_leaves = leaf_node.shape[0]
-    max_nodes = 0
-    for t in range(tree_start.shape[0] - 1):
-        max_nodes = max(max_nodes, tree_start[t + 1] - tree_start[t])
-    fail = np.empty((max_nodes, _BLOCK), np.int64)
+    fail = np.empty((np.max(np.diff(tree_start)), _BLOCK), np.int64)
     all_masks = np.empty((n_leaves, n_bg), np.int64)
     for t in range(tree_start.shape[0] - 1):
         ts, te = tree_start[t], tree_start[t + 1]
