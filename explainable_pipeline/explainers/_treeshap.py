@@ -473,15 +473,21 @@ def _zeta_fill(d, bg_mask, bg_w, b0, b1, Z):
                     Z[base + m] += Z[base + (m ^ b)]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _graded(Z, size, m, s, G, col, k0):
+    """sum over grades k0..s of G[k - k0, col] * Z[k, m]."""
+    acc = 0.0
+    for k in range(k0, s + 1):
+        acc += G[k - k0, col] * Z[k * size + m]
+    return acc
+
+
 @njit(cache=True, nogil=True)
 def _zeta_entry(m, d, Z, G, out):
     size = np.int64(1) << d
     s = _popcount(m)
     c = d - s
-    uval = 0.0
-    if c > 0:
-        for k in range(s + 1):
-            uval -= G[k, c - 1] * Z[k * size + m]
+    uval = -_graded(Z, size, m, s, G, c - 1, 0) if c > 0 else 0.0
     for j in range(d):
         if (m >> j) & 1:
             mj = m ^ (np.int64(1) << j)
@@ -498,10 +504,7 @@ def _zeta_pairs(m, d, Z, G, out):
     size = np.int64(1) << d
     s = _popcount(m)
     c = d - s
-    cc = 0.0
-    if c >= 2:
-        for k in range(s + 1):
-            cc += 0.5 * G[k, c - 2] * Z[k * size + m]
+    cc = 0.5 * _graded(Z, size, m, s, G, c - 2, 0) if c >= 2 else 0.0
     for i in range(d):
         out[i, i] = 0.0
         ii = (m >> i) & 1
