@@ -243,3 +243,20 @@ def test_raw_players_through_a_dataframe_mapper_equal_exact(mixed_data):
     tree.fit(X, yr)
     exact.fit(X, yr)
     _assert_equal_explanations(tree, exact, X.iloc[:4])
+
+
+def test_compat_facade_keeps_interpret_communitys_sum(mixed_data):
+    """interpret-community sums engineered TreeSHAP values per raw column; the facade too."""
+    from sklearn.pipeline import Pipeline
+
+    from explainable_pipeline.compat import TabularExplainer
+
+    X, y, _ = mixed_data
+    clf = Pipeline([("pre", mixed_preprocessor(sparse_output=False)),
+                    ("est", lightgbm.LGBMClassifier(n_estimators=20, verbose=-1))]).fit(X, y)  # fmt: skip
+    explainer = TabularExplainer(clf[-1], X, transformations=clf[0])
+    assert explainer.pipeline_.tree_players == "sum"
+    local = explainer.explain_local(X.iloc[:5])
+    contrib = clf[-1].booster_.predict(clf[0].transform(X.iloc[:5]), pred_contrib=True)
+    summed = explainer.pipeline_.feature_map_.to_raw(contrib[:, :-1])
+    np.testing.assert_allclose(np.asarray(local.local_importance_values)[1], summed, atol=1e-9)
