@@ -209,3 +209,33 @@ def test_brute_force_helper_is_not_vacuous(small_model):
     X, ens = small_model
     (phi, inter), _ = _brute_force(ens, X[0], PLAYERS, 4)
     assert np.abs(phi).sum() > 0 and np.abs(inter - np.diag(np.diag(inter))).sum() > 0
+
+
+def test_xgboost_multiclass_poisson_and_native_categorical_reproduced():
+    xgboost = pytest.importorskip("xgboost")
+    import pandas as pd
+
+    X, y = _data(400, seed=4)
+    X = X[:, :5]
+    cases = [
+        (xgboost.XGBClassifier(n_estimators=8, max_depth=3), np.digitize(y, [-0.5, 0.8])),
+        (xgboost.XGBRegressor(n_estimators=8, max_depth=3, objective="count:poisson"),
+         np.abs(np.round(y))),
+    ]  # fmt: skip
+    for est, target in cases:
+        est.fit(X, target)
+        ens = from_estimator(est, X[:100])  # checks the raw score on the probe rows
+        values, expected, _ = TreeShap(ens, np.arange(5), 5).values(X[:40])
+        margin = est.get_booster().predict(xgboost.DMatrix(X[:40]), output_margin=True)
+        total = values.sum(-1).T + expected
+        np.testing.assert_allclose(total, margin.reshape(40, -1), atol=1e-5)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": pd.Categorical(rng.choice(list("pqrst"), 400)),
+                       "b": rng.normal(size=400)})  # fmt: skip
+    target = df["a"].isin(["p", "q"]).astype(float) + (df["b"] > 0)
+    est = xgboost.XGBRegressor(n_estimators=8, max_depth=3, enable_categorical=True).fit(df, target)
+    codes = np.c_[df["a"].cat.codes.to_numpy(dtype=float), df["b"]]
+    ens = from_estimator(est)
+    assert (ens.kind == 2).any()  # categorical splits read
+    np.testing.assert_allclose(ens.predict_raw(codes)[:, 0],
+                               est.predict(df, output_margin=True), atol=1e-5)  # fmt: skip
