@@ -260,3 +260,16 @@ def test_compat_facade_keeps_interpret_communitys_sum(mixed_data):
     contrib = clf[-1].booster_.predict(clf[0].transform(X.iloc[:5]), pred_contrib=True)
     summed = explainer.pipeline_.feature_map_.to_raw(contrib[:, :-1])
     np.testing.assert_allclose(np.asarray(local.local_importance_values)[1], summed, atol=1e-9)
+
+
+def test_feature_group_is_one_player_like_exact(mixed_data):
+    X, _, yr = mixed_data
+    bg = X.iloc[60:68].reset_index(drop=True)
+    groups = {"money": ["income", "plan"]}
+    tree, exact = _pair(mixed_preprocessor(sparse_output=False),
+                        lightgbm.LGBMRegressor(n_estimators=20, num_leaves=8, verbose=-1), bg,
+                        feature_groups=groups)  # fmt: skip
+    tree.fit(X, yr)
+    exact.fit(X, yr)
+    local = _assert_equal_explanations(tree, exact, X.iloc[:4])
+    assert local.features[0] == "money" and local.groups == groups
