@@ -273,3 +273,16 @@ def test_feature_group_is_one_player_like_exact(mixed_data):
     exact.fit(X, yr)
     local = _assert_equal_explanations(tree, exact, X.iloc[:4])
     assert local.features[0] == "money" and local.groups == groups
+
+
+def test_lightgbm_random_forest_margin_is_the_log_odds_of_predict_proba(mixed_data):
+    """LightGBM's rf mode averages its trees in predict_proba but sums them in raw_score and
+    pred_contrib; the explained margin is the one whose sigmoid is predict_proba."""
+    X, y, _ = mixed_data
+    est = lightgbm.LGBMClassifier(boosting_type="rf", n_estimators=15, bagging_freq=1,
+                                  bagging_fraction=0.7, verbose=-1)  # fmt: skip
+    ep = ExplainablePipeline(mixed_preprocessor(), est).fit(X, y)
+    local = ep.explain_local(X.iloc[:20])
+    p = ep.predict_proba(X.iloc[:20])[:, 1]
+    total = local.local_importance_values[1].sum(1) + local.expected_values[1]
+    np.testing.assert_allclose(total, np.log(p / (1 - p)), atol=1e-9)

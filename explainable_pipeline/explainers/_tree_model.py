@@ -66,6 +66,9 @@ class TreeEnsemble:
     input_transform: object = None  # e.g. HistGradientBoosting's own ordinal encoder
     feature_origin: np.ndarray | None = None  # model column -> column of the estimator's input
     family: str = ""
+    #: the model's own raw score times this is ours (LightGBM random forests: 1 / n_iterations;
+    #: their ``raw_score`` and ``pred_contrib`` sum the trees while ``predict_proba`` averages)
+    native_scale: float = 1.0
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -172,41 +175,79 @@ class _Builder:
 
 
 # --------------------------------------------------------------------------- LightGBM
-_LGB_MISSING = {"None": NAN_AS_ZERO, "Zero": ZERO, "NaN": DEFAULT}
+_LGB_MISSING = (NAN_AS_ZERO, ZERO, DEFAULT)  # decision_type bits 2-3: None, Zero, NaN
+
+
+def _lgb_array(block: dict, key: str, dtype, n: int) -> np.ndarray:
+    text = block.get(key, "")
+    return np.array(text.split(), dtype=dtype) if n and text else np.zeros(n, dtype=dtype)
+
+
+def _lgb_tree(b: _Builder, block: dict, scale: float) -> None:
+    """Add one tree of LightGBM's text model (``Tree=i`` block, ``key=value`` lines).
+
+    Internal nodes keep LightGBM's numbering (a child is always split after its parent, so
+    it has a larger index) and leaves follow them: parents precede children.
+    """
+    if block.get("is_linear", "0") != "0":
+        raise UnsupportedTreeModel(
+            "LightGBM linear trees (linear_tree=True) are not supported by the compiled "
+            "TreeSHAP engine; use tree_players='sum' (the booster's own pred_contrib)."
+        )
+    n_leaves = int(block["num_leaves"])
+    n_int = n_leaves - 1
+    leaf_value = _lgb_array(block, "leaf_value", np.float64, n_leaves) * scale
+    leaf_count = _lgb_array(block, "leaf_count", np.float64, n_leaves)
+    feature = _lgb_array(block, "split_feature", np.int64, n_int)
+    threshold = _lgb_array(block, "threshold", np.float64, n_int)
+    decision = _lgb_array(block, "decision_type", np.int64, n_int)
+    left = _lgb_array(block, "left_child", np.int64, n_int)
+    right = _lgb_array(block, "right_child", np.int64, n_int)
+    count = _lgb_array(block, "internal_count", np.float64, n_int)
+    bounds = _lgb_array(block, "cat_boundaries", np.int64, int(block.get("num_cat", 0)) + 1)
+    words = _lgb_array(block, "cat_threshold", np.uint32, 1)
+    base = len(b.cols["left"])
+
+    def child(c: int) -> int:  # internal c >= 0, leaf ~c
+        return base + (int(c) if c >= 0 else n_int + ~int(c))
+
+    for n in range(n_int):
+        categorical = bool(decision[n] & 1)
+        kw = {"feature": int(feature[n]), "cover": float(count[n])}
+        if categorical:
+            idx = int(threshold[n])
+            bits = words[bounds[idx]: bounds[idx + 1]]
+            kw.update(kind=CAT_TRUNC, left_cats=[32 * w + i for w, word in enumerate(bits)
+                                                 for i in range(32) if (int(word) >> i) & 1])  # fmt: skip
+        else:
+            kw.update(kind=LE, threshold=float(threshold[n]), nan_left=bool(decision[n] & 2),
+                      miss=_LGB_MISSING[(int(decision[n]) >> 2) & 3])  # fmt: skip
+        idx = b.node(**kw)
+        b.cols["left"][idx] = child(left[n])
+        b.cols["right"][idx] = child(right[n])
+    for j in range(n_leaves):
+        b.node(cover=float(leaf_count[j]) if n_int else 0.0, value=float(leaf_value[j]))
 
 
 def _from_lightgbm(estimator) -> TreeEnsemble:
     booster = getattr(estimator, "booster_", estimator)
-    dump = booster.dump_model(num_iteration=-1)
-    k = int(dump.get("num_tree_per_iteration", 1))
-    trees = dump["tree_info"]
-    scale = 1.0 / (len(trees) // k) if dump.get("average_output") and trees else 1.0
+    text = booster.model_to_string(num_iteration=-1)
+    head, _, rest = text.partition("\nTree=")
+    header = dict(line.split("=", 1) for line in head.splitlines() if "=" in line)
+    k = int(header.get("num_tree_per_iteration", 1))
+    body = rest.split("end of trees")[0]
+    blocks = [dict(line.split("=", 1) for line in chunk.splitlines()[1:] if "=" in line)
+              for chunk in ("Tree=" + body).split("\nTree=")] if rest else []  # fmt: skip
+    average = "average_output" in head.splitlines()
+    scale = 1.0 / (len(blocks) // k) if average and blocks else 1.0
     b = _Builder(1)
-
-    def describe(node):
-        if "leaf_value" in node or "split_index" not in node:
-            if "leaf_coeff" in node or "leaf_features" in node:
-                raise UnsupportedTreeModel(
-                    "LightGBM linear trees (linear_tree=True) are not supported by the compiled "
-                    "TreeSHAP engine; use tree_players='sum' (the booster's own pred_contrib)."
-                )
-            return {"cover": float(node.get("leaf_count", 0.0)),
-                    "value": float(node["leaf_value"]) * scale}, None  # fmt: skip
-        kw = {"feature": int(node["split_feature"]), "cover": float(node["internal_count"])}
-        if node["decision_type"] == "==":
-            kw.update(kind=CAT_TRUNC, nan_left=False, unk_left=False,
-                      left_cats=[int(v) for v in str(node["threshold"]).split("||")])  # fmt: skip
-        else:
-            kw.update(threshold=float(node["threshold"]), kind=LE,
-                      miss=_LGB_MISSING[node.get("missing_type", "None")],
-                      nan_left=bool(node["default_left"]))  # fmt: skip
-        return kw, (node["left_child"], node["right_child"])
-
-    for i, tree in enumerate(trees):
-        b.add_tree(tree["tree_structure"], describe)
+    for i, block in enumerate(blocks):
+        _lgb_tree(b, block, scale)
         b.end_tree(i % k)
-    return b.build(np.zeros(k), cast32=False, n_features=booster.num_feature(),
-                   family="lightgbm")  # fmt: skip
+    ens = b.build(np.zeros(k), cast32=False, n_features=booster.num_feature(),
+                  family="lightgbm")  # fmt: skip
+    ens.native_scale = scale
+    return ens
 
 
 # --------------------------------------------------------------------------- XGBoost
@@ -474,7 +515,7 @@ def from_estimator(estimator, X_probe=None) -> TreeEnsemble:
 def check_extraction(ens: TreeEnsemble, estimator, X) -> float:
     """Max relative error of ``ens.predict_raw`` against the model; raise past the tolerance."""
     ours = ens.predict_raw(X)
-    theirs = native_raw_score(estimator, X)
+    theirs = native_raw_score(estimator, X) * ens.native_scale
     if ours.shape != theirs.shape:
         raise UnsupportedTreeModel(
             f"The tree arrays give {ours.shape[1]} outputs but {type(estimator).__name__} "
