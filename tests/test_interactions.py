@@ -122,3 +122,19 @@ def test_interaction_plots(mixed_data):
     assert "age" in ax.get_xlabel()
     with pytest.raises(ValueError, match="kind"):
         inter.plot(kind="pie")
+
+
+def test_dashboard_reads_interaction_explanations(mixed_data):
+    """The dashboard's interactions view takes ``ep.explain_interactions(X)`` as it is."""
+    import warnings
+
+    from explainable_pipeline.dashboard._interactions import as_interactions
+
+    X, y, _ = mixed_data
+    ep = ExplainablePipeline(mixed_preprocessor(), lightgbm.LGBMClassifier(n_estimators=20,
+                             verbose=-1)).fit(X, y)  # fmt: skip
+    rows = X.iloc[:25]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "do not add up" warning
+        got = as_interactions(ep.explain_interactions(rows), ep.explain_local(rows))
+    assert got.values.shape == (2, 25, 5, 5)
