@@ -37,6 +37,12 @@ _CHUNK_FLOATS = 8_000_000
 def explain_interactions(ep, X, *, n_samples="auto", random_state=None) -> InteractionExplanation:
     """See :meth:`ExplainablePipeline.explain_interactions`."""
     ep._check_local_request(X, "raw", caller="explain_interactions")
+    bad = isinstance(n_samples, bool) or not (
+        (isinstance(n_samples, str) and n_samples == "auto")
+        or (isinstance(n_samples, (int, np.integer)) and n_samples >= 1)
+    )
+    if bad:
+        raise ValueError(f"n_samples must be 'auto' or a positive int; got {n_samples!r}.")
     n = _num_samples(X)
     names = raw_player_names(ep)
     plan = None

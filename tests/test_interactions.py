@@ -102,6 +102,8 @@ def test_interaction_explanation_object_roundtrip_and_helpers(mixed_data, tmp_pa
     shap = pytest.importorskip("shap")
     sx = inter.to_shap()
     assert isinstance(sx, shap.Explanation) and sx.values.shape == (20, 5, 5)
+    with pytest.raises(ValueError, match="n_samples"):
+        ep.explain_interactions(X.iloc[:2], n_samples=0)
     with pytest.raises(ValueError, match="shape"):
         InteractionExplanation(np.zeros((2, 3, 4)), 0.0, ["a", "b", "c", "d"], method="tree",
                                space="raw", output="prediction")  # fmt: skip
