@@ -81,10 +81,9 @@ def explain_block(ep, X, space: str, *, random_state=None, progress=None, Xt=Non
         data = X
     else:
         attribution, Xt = engineered_attribution(ep, X, Xt, space)
-        evaluation = getattr(attribution, "evaluation", None)
+        evaluation = attribution.evaluation
         if space == "raw":
-            players = getattr(attribution, "players", False)
-            values = attribution.values if players else to_raw(ep, attribution.values)
+            values = attribution.values if attribution.players else to_raw(ep, attribution.values)
             features, groups, data = raw_player_names(ep), group_members(ep), X
         else:
             values = attribution.values

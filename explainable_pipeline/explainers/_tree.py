@@ -1,9 +1,11 @@
-"""TreeSHAP for tree ensembles, on the engineered matrix.
+"""TreeSHAP for tree ensembles on the engineered matrix, by the boosters and shap.
 
-LightGBM and XGBoost use their boosters' own C++ ``pred_contrib`` (the same
-path-dependent TreeSHAP algorithm as ``shap.TreeExplainer``, without the
-Python round trip); scikit-learn trees, forests, gradient boosting and
-HistGradientBoosting go through ``shap.TreeExplainer``.
+The pipeline's tree explainer runs the compiled engine first (``_treeshap.py``,
+raw-column players; see ``_tree_attribution.py``); this module is its fallback (models
+the engine cannot read, no numba), the probabilities of binary boosted models, and the
+mimic surrogates. LightGBM and XGBoost use their boosters' own C++ ``pred_contrib``;
+scikit-learn trees, forests, gradient boosting and HistGradientBoosting go through
+``shap.TreeExplainer``.
 
 Output spaces
 -------------
