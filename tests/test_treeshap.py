@@ -239,3 +239,18 @@ def test_xgboost_multiclass_poisson_and_native_categorical_reproduced():
     assert (ens.kind == 2).any()  # categorical splits read
     np.testing.assert_allclose(ens.predict_raw(codes)[:, 0],
                                est.predict(df, output_margin=True), atol=1e-5)  # fmt: skip
+
+
+def test_xgboost_raw_players_equal_brute_force():
+    """XGBoost answers in float32 (pred_contribs, shap at ~1e-6): the float64 reference for its
+    trees is brute-force enumeration of the path-dependent game on the same trees."""
+    xgboost = pytest.importorskip("xgboost")
+    X, y = _data(300, seed=5)
+    est = xgboost.XGBRegressor(n_estimators=3, max_depth=3).fit(X, y)
+    ens = from_estimator(est, X[:100])
+    engine = TreeShap(ens, PLAYERS, 4)
+    values, expected, _ = engine.values(X[:3])
+    for r in range(3):
+        (phi, _), v0 = _brute_force(ens, X[r], PLAYERS, 4)
+        np.testing.assert_allclose(values[0, r], phi, atol=1e-10)
+        assert abs(expected[0] - v0) < 1e-10
