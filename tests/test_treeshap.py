@@ -254,14 +254,3 @@ def test_xgboost_raw_players_equal_brute_force():
         (phi, _), v0 = _brute_force(ens, X[r], PLAYERS, 4)
         np.testing.assert_allclose(values[0, r], phi, atol=1e-10)
         assert abs(expected[0] - v0) < 1e-10
-
-
-def test_threads_over_trees_give_the_same_values(small_model):
-    X, ens = small_model
-    engine = TreeShap(ens, PLAYERS, 4)
-    prepared = engine.background(X[100:120])
-    for background in (None, prepared):
-        one = engine.values(X[:100], background, interactions=True, n_jobs=1)
-        two = engine.values(X[:100], background, interactions=True, n_jobs=2)
-        np.testing.assert_allclose(one[0], two[0], atol=1e-13)
-        np.testing.assert_allclose(one[2], two[2], atol=1e-13)

@@ -808,29 +808,24 @@ class TreeShap:
         n, P, K = X.shape[0], self.n_players, ens.n_outputs
         phi = np.zeros((n, K, P))
         inter = np.zeros((n, K, P, P) if interactions else (1, 1, 1, 1))
-        jobs = _n_threads(n_jobs, n, ens.n_trees)
+        args = (*_ens_args(ens), ens.value, ens.tree_start, ens.tree_output, self.node_pos,
+                self.node_leaf, self.leaf_node, self.path_len, self.path_player, self.path_z,
+                interventional, *lists, _G)  # fmt: skip
+        jobs = _n_threads(n_jobs, n)
         XT = np.ascontiguousarray(X.T)
-        # threads share the trees, not the rows: each tree's leaf tables are built once
-        bounds = np.linspace(0, ens.n_trees, jobs + 1).astype(int)
-
-        def run(i, phi, inter):
-            t0, t1 = bounds[i], bounds[i + 1]
-            _shap_block(XT, *_ens_args(ens), ens.value, ens.tree_start[t0: t1 + 1],
-                        ens.tree_output[t0:t1], self.node_pos, self.node_leaf, self.leaf_node,
-                        self.path_len, self.path_player, self.path_z, interventional, *lists, _G,
-                        phi, inter, interactions, _strategy)  # fmt: skip
-            return phi, inter
-
         if jobs == 1:
-            run(0, phi, inter)
+            _shap_block(XT, *args, phi, inter, interactions, _strategy)
         else:
+            bounds = np.linspace(0, n, jobs + 1).astype(int)
+
+            def run(i):
+                a, b = bounds[i], bounds[i + 1]
+                sub_inter = inter[a:b] if interactions else inter
+                _shap_block(np.ascontiguousarray(XT[:, a:b]), *args, phi[a:b], sub_inter,
+                            interactions, _strategy)  # fmt: skip
+
             with ThreadPoolExecutor(jobs) as pool:
-                parts = list(pool.map(lambda i: run(i, np.zeros_like(phi), np.zeros_like(inter)),
-                                      range(jobs)))  # fmt: skip
-            for part_phi, part_inter in parts:
-                phi += part_phi
-                if interactions:
-                    inter += part_inter
+                list(pool.map(run, range(jobs)))
         values = np.ascontiguousarray(phi.transpose(1, 0, 2))
         if not interactions:
             return values, expected, None
@@ -841,13 +836,9 @@ class TreeShap:
         return values, expected, np.ascontiguousarray(inter)
 
 
-def _n_threads(n_jobs: int | None, n_rows: int, n_trees: int) -> int:
-    """Threads for a call: ``n_jobs`` (None: 1, negative: every core), at most one per tree
-    and none beyond the first for fewer than 64 rows (thread start-up would dominate)."""
+def _n_threads(n_jobs: int | None, n_rows: int) -> int:
     if n_jobs is None:
         n_jobs = 1
     if n_jobs < 0:
         n_jobs = os.cpu_count() or 1
-    if n_rows < 64:
-        return 1
-    return int(max(1, min(n_jobs, n_trees)))
+    return int(max(1, min(n_jobs, n_rows // 64 or 1)))
