@@ -133,7 +133,7 @@ class InteractionExplanation(_Explanation):
 
     @property
     def interaction_importance(self) -> np.ndarray:
-        """Mean |value| over rows (and classes), shape (n_features, n_features)."""
+        """Mean absolute value over rows (and classes), shape (n_features, n_features)."""
         mean = np.abs(self.values).mean(axis=-3)
         return mean.mean(axis=0) if mean.ndim == 3 else mean
 
@@ -152,11 +152,11 @@ class InteractionExplanation(_Explanation):
         return self.to_local().per_class_values
 
     def check_additivity(self, predictions: Any) -> float:
-        """Max |values.sum((-2, -1)) + expected_values - predictions| (local accuracy)."""
+        """Largest ``abs(values.sum((-2, -1)) + expected_values - predictions)`` (local accuracy)."""
         return self.to_local().check_additivity(predictions)
 
     def get_ranked_interactions(self, top_k: int | None = None) -> list[tuple]:
-        """Pairs ``(feature_a, feature_b, importance)`` by mean |interaction|, highest first.
+        """Pairs ``(feature_a, feature_b, importance)`` by mean absolute interaction, highest first.
 
         The importance of a pair is the mean over rows (and classes) of
         ``|values[a, b]| + |values[b, a]|`` (the whole Shapley interaction index).
@@ -217,7 +217,7 @@ class InteractionExplanation(_Explanation):
         )  # fmt: skip
 
     def plot(self, kind: str = "heatmap", **kwargs: Any) -> Any:
-        """``kind="heatmap"``: mean |interaction| matrix; ``"interaction"``: one pair's values
+        """``kind="heatmap"``: mean absolute interaction matrix; ``"interaction"``: one pair's values
         against the first feature's data, coloured by the second's (``features=(a, b)``,
         default the top-ranked pair). Keyword arguments: ``class_index``, ``top_k``, ``ax``.
         Returns the matplotlib ``Axes``.
