@@ -39,7 +39,7 @@ def _tree_value_path_dependent(ens, tree, x, in_S):
 
 
 def _decide(ens, n, x):
-    from explainable_pipeline.explainers._treeshap import _goes_left
+    from explainable_pipeline.explainers._treeshap_masks import _goes_left
 
     return _goes_left.py_func(
         x, n, ens.kind, ens.threshold, ens.miss, ens.nan_left, ens.unk_left, ens.cat_lo,
@@ -256,14 +256,48 @@ def test_xgboost_raw_players_equal_brute_force():
         assert abs(expected[0] - v0) < 1e-10
 
 
-def test_threads_give_bitwise_the_same_values(small_model):
-    """Threads split the rows, so every row's sums run in the same order: n_jobs changes no bit
-    (explain_local's chunked and parallel results are equal to the sequential ones)."""
-    X, ens = small_model
+def test_threads_and_chunks_give_bitwise_the_same_values(monkeypatch):
+    """Threads split fixed tree ranges (a function of the model alone) whose sums are added in
+    range order, and rows never share sums: n_jobs, the rows passed together and the row
+    chunks change no bit of the values or interactions (explain_local's chunked and parallel
+    results are equal to the sequential ones)."""
+    from explainable_pipeline.explainers import _treeshap
+
+    X, y = _data(600, seed=3)
+    est = lightgbm.LGBMRegressor(n_estimators=40, num_leaves=16, min_child_samples=5,
+                                 verbose=-1).fit(X, y, categorical_feature=[5])  # fmt: skip
+    ens = from_estimator(est, X[:100])
     engine = TreeShap(ens, PLAYERS, 4)
-    prepared = engine.background(X[100:120])
+    assert len(engine.blocks) - 1 == _treeshap.N_BLOCKS  # several ranges to split and add
+    monkeypatch.setattr(_treeshap, "_MIN_PARALLEL_WORK", 0)  # threads even on small work
+    prepared = engine.background(X[100:160])
+    rows = X[200:500]
     for background in (None, prepared):
-        one = engine.values(X[:200], background, interactions=True, n_jobs=1)
-        two = engine.values(X[:200], background, interactions=True, n_jobs=2)
-        np.testing.assert_array_equal(one[0], two[0])
-        np.testing.assert_array_equal(one[2], two[2])
+        one = engine.values(rows, background, interactions=True, n_jobs=1)
+        # 2 threads over ranges; 3 (ranges not a multiple); 20: ranges and rows both split
+        for jobs in (2, 3, 20):
+            other = engine.values(rows, background, interactions=True, n_jobs=jobs)
+            np.testing.assert_array_equal(one[0], other[0])
+            np.testing.assert_array_equal(one[2], other[2])
+        # a subset of the rows, alone (directly computed entries instead of tables)
+        part = engine.values(rows[37:40], background, interactions=True, n_jobs=2)
+        np.testing.assert_array_equal(one[0][:, 37:40], part[0])
+        np.testing.assert_array_equal(one[2][:, 37:40], part[2])
+        # rows processed in chunks of a few rows each
+        with monkeypatch.context() as m:
+            m.setattr(_treeshap, "BUFFER_FLOATS", 7 * 4 * 5 * _treeshap.N_BLOCKS)
+            chunked = engine.values(rows, background, interactions=True, n_jobs=2)
+        np.testing.assert_array_equal(one[0], chunked[0])
+        np.testing.assert_array_equal(one[2], chunked[2])
+        np.testing.assert_allclose(one[2].sum(-1), one[0], atol=1e-12)
+
+
+def test_tree_ranges_balance_nodes_and_cover_every_tree():
+    from explainable_pipeline.explainers._treeshap import tree_blocks
+
+    sizes = np.array([1, 1, 1, 50, 1, 1, 1, 1, 50, 1])
+    bounds = tree_blocks(np.concatenate([[0], np.cumsum(sizes)]), 4)
+    assert bounds[0] == 0 and bounds[-1] == len(sizes)
+    assert np.all(np.diff(bounds) > 0)
+    assert len(bounds) - 1 <= 4
+    assert tree_blocks(np.array([0, 7]), 8).tolist() == [0, 1]
