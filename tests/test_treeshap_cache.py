@@ -62,3 +62,20 @@ def test_no_writable_cache_still_imports_and_computes():
     assert out.returncode == 0, out.stderr[-3000:]
     assert "VALUES OK" in out.stdout
     assert out.stderr.count("numba cannot write its cache") == 1, out.stderr[-3000:]
+
+
+def test_every_cache_is_stamped_with_all_engine_sources(tmp_path):
+    """numba checks a cache against its own file only; the engine's kernels inline each
+    other's code across modules, so each cache carries a hash of all of them: editing any
+    engine module invalidates every cached kernel instead of running stale code."""
+    from explainable_pipeline.explainers import _jit, _treeshap_kernel, _treeshap_masks
+
+    for disp in (_treeshap_kernel.kernel(False), _treeshap_masks._fail_block):
+        assert disp._cache._cache_file._source_stamp[1] == _jit.engine_stamp()
+    here = _jit._HERE
+    for name in _jit.ENGINE_SOURCES:
+        (tmp_path / name).write_bytes((here / name).read_bytes())
+    assert _jit.sources_hash(tmp_path) == _jit.engine_stamp()
+    entries = tmp_path / "_treeshap_entries.py"
+    entries.write_text(entries.read_text() + "\n# edited\n")
+    assert _jit.sources_hash(tmp_path) != _jit.engine_stamp()
