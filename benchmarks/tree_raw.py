@@ -95,34 +95,12 @@ def fresh_process_first_call(ep, row, workdir: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def config(name, X_train, y_train, X_rows, bg_rows, est_params, args, workdir: Path):
-    n_jobs = 1 if args.cores == "1" else -1
-    est = lightgbm.LGBMClassifier(n_estimators=300, verbose=-1, n_jobs=n_jobs, **est_params)
-    ep = ExplainablePipeline(preprocessor(), est, n_jobs=n_jobs).fit(X_train, y_train)
-    ep_iv = ExplainablePipeline(preprocessor(), est, background=bg_rows, n_jobs=n_jobs).fit(
-        X_train, y_train
-    )
-    Xt = ep.preprocessor_.transform(X_rows)
-    bg_t = ep.preprocessor_.transform(bg_rows)
-    booster = ep.estimator_.booster_
-    booster.save_model(str(workdir / "model.txt"))
-    np.save(workdir / "X.npy", Xt)
-    np.save(workdir / "bg.npy", bg_t)
-
-    from explainable_pipeline._tree_attribution import engineered_players
-    from explainable_pipeline.explainers._tree_model import from_estimator
-    from explainable_pipeline.explainers._treeshap import TreeShap
-
-    ens = from_estimator(ep.estimator_, Xt[:100])
-    raw_players, n_raw, _ = engineered_players(ep, "raw")
-    raw_engine = TreeShap(ens, raw_players, n_raw)
-    sum_engine = TreeShap(ens, np.arange(Xt.shape[1]), Xt.shape[1])
-    raw_engine.values(Xt[:2])  # JIT from the on-disk cache
-
+def margin_rows(name, ep, booster, Xt, X_rows, raw_engine, sum_engine, n_jobs, args, workdir):
+    """Path-dependent (margin) rows: pred_contrib, our calls and every peer."""
+    rows = []
     kw = {"num_threads": 1} if n_jobs == 1 else {}
     t_ref, contrib = timed(lambda: booster.predict(Xt, pred_contrib=True, **kw), args.repeat)
     np.save(workdir / "reference_margin.npy", contrib[:, :-1])
-    rows = []
     base = statistics.median(t_ref)
 
     def row(what, times, diff=""):
@@ -154,6 +132,38 @@ def config(name, X_train, y_train, X_rows, bg_rows, est_params, args, workdir: P
             rows.append([name, f"peer: {peer}", "failed", "", res["error"][:80]])
         else:
             row(f"peer: {peer}", res["seconds"], f"{res['max_abs_diff']:.1e}")
+
+    return rows
+
+
+def config(name, X_train, y_train, X_rows, bg_rows, est_params, args, workdir: Path):
+    n_jobs = 1 if args.cores == "1" else -1
+    est = lightgbm.LGBMClassifier(n_estimators=300, verbose=-1, n_jobs=n_jobs, **est_params)
+    ep = ExplainablePipeline(preprocessor(), est, n_jobs=n_jobs).fit(X_train, y_train)
+    ep_iv = ExplainablePipeline(preprocessor(), est, background=bg_rows, n_jobs=n_jobs).fit(
+        X_train, y_train
+    )
+    Xt = ep.preprocessor_.transform(X_rows)
+    bg_t = ep.preprocessor_.transform(bg_rows)
+    booster = ep.estimator_.booster_
+    booster.save_model(str(workdir / "model.txt"))
+    np.save(workdir / "X.npy", Xt)
+    np.save(workdir / "bg.npy", bg_t)
+
+    from explainable_pipeline._tree_attribution import engineered_players
+    from explainable_pipeline.explainers._tree_model import from_estimator
+    from explainable_pipeline.explainers._treeshap import TreeShap
+
+    ens = from_estimator(ep.estimator_, Xt[:100])
+    raw_players, n_raw, _ = engineered_players(ep, "raw")
+    raw_engine = TreeShap(ens, raw_players, n_raw)
+    sum_engine = TreeShap(ens, np.arange(Xt.shape[1]), Xt.shape[1])
+    raw_engine.values(Xt[:2])  # JIT from the on-disk cache
+
+    rows = []
+    if not args.interventional_only:
+        rows += margin_rows(name, ep, booster, Xt, X_rows, raw_engine, sum_engine, n_jobs, args,
+                            workdir)  # fmt: skip
 
     # interventional, 100 background rows
     iv_rows = X_rows.iloc[: args.iv_rows]
@@ -192,6 +202,21 @@ def config(name, X_train, y_train, X_rows, bg_rows, est_params, args, workdir: P
     return rows, raw_engine, Xt
 
 
+def interaction_row(X, X_train, raw_engine, args):
+    """Raw interaction values of ``--interaction-rows`` rows (ours alone)."""
+    inter_rows = X.iloc[20_000: 20_000 + args.interaction_rows]
+    ep_pre = preprocessor().fit(X_train)
+    Xi = ep_pre.transform(inter_rows)
+    n_jobs = 1 if args.cores == "1" else -1
+    cpu = time.process_time()
+    t, (vals, _, inter) = timed(lambda: raw_engine.values(Xi, interactions=True, n_jobs=n_jobs), 1)
+    cpu = time.process_time() - cpu
+    err = np.abs(inter.sum(-1) - vals).max()
+    del inter
+    return ["300 trees x 31 leaves", f"ours: raw interaction values, {len(Xi)} rows (CPU {cpu:.1f} s)",
+            fmt(t), "target < 60 s", f"rows sum to values {err:.1e}"]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", choices=["1", "all"], default="1")
@@ -202,6 +227,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peer-repeat", type=int, default=2)
     parser.add_argument("--skip-deep", action="store_true")
+    parser.add_argument("--interventional-only", action="store_true",
+                        help="only the interventional rows (no margin rows, no interactions)")
     args = parser.parse_args()
     if args.cores == "1":
         os.sched_setaffinity(0, {0})  # inherited by the peers' subprocess
@@ -218,20 +245,8 @@ def main() -> None:
         rows, raw_engine, _ = config("300 trees x 31 leaves", X_train, y_train, X_rows, bg,
                                      {"num_leaves": 31}, args, Path(tmp))  # fmt: skip
         all_rows += rows
-        inter_rows = X.iloc[20_000: 20_000 + args.interaction_rows]
-        ep_pre = preprocessor().fit(X_train)
-        Xi = ep_pre.transform(inter_rows)
-        n_jobs = 1 if args.cores == "1" else -1
-        cpu = time.process_time()
-        t, (vals, _, inter) = timed(
-            lambda: raw_engine.values(Xi, interactions=True, n_jobs=n_jobs), 1
-        )
-        cpu = time.process_time() - cpu
-        err = np.abs(inter.sum(-1) - vals).max()
-        all_rows.append(["300 trees x 31 leaves",
-                         f"ours: raw interaction values, {len(Xi)} rows (CPU {cpu:.1f} s)",
-                         fmt(t), "target < 60 s", f"rows sum to values {err:.1e}"])  # fmt: skip
-        del inter
+        if not args.interventional_only:
+            all_rows.append(interaction_row(X, X_train, raw_engine, args))
         if not args.skip_deep:
             deep = X_rows.iloc[: args.deep_rows]
             rows, _, _ = config("300 trees x 255 leaves, depth 12", X_train, y_train, deep, bg,
