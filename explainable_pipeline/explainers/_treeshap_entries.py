@@ -95,6 +95,19 @@ def _node_weight(Q, nq, i, power):
     return t, g
 
 
+@jit(inline="always")
+def node_product(Q, nq, i, d, s, zs, fac):
+    """Node ``i`` of the ``nq``-point rule for ``s`` satisfied players of ``d``: fills
+    ``fac[k] = zs[k] (1 - t) + t`` and returns ``(1 - t, w_i (1 - t)**(d - s) prod_k fac[k])``."""
+    t, g = _node_weight(Q, nq, i, d - s)
+    omt = 1.0 - t
+    prod = g
+    for k in range(s):
+        fac[k] = zs[k] * omt + t
+        prod *= fac[k]
+    return omt, prod
+
+
 @jit
 def _pd_entry(z, m, d, Q, out, zs, fac, acc):
     """Path-dependent entries of mask ``m`` by quadrature (Quadrature/Linear TreeSHAP).
@@ -114,12 +127,7 @@ def _pd_entry(z, m, d, Q, out, zs, fac, acc):
         acc[k] = 0.0
     other = 0.0
     for i in range(nq):
-        t, g = _node_weight(Q, nq, i, d - s)
-        omt = 1.0 - t
-        prod = g
-        for k in range(s):
-            fac[k] = zs[k] * omt + t
-            prod *= fac[k]
+        omt, prod = node_product(Q, nq, i, d, s, zs, fac)
         for k in range(s):
             acc[k] += prod / fac[k]
         if s < d:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from ._treeshap_entries import _node_weight, _popcount, _satisfied, graded
+from ._treeshap_entries import _popcount, _satisfied, graded, node_product
 
 
 @jit
@@ -32,12 +32,7 @@ def _pd_pairs(z, m, d, Q, out, zs, fac, acc, acc2):
             acc2[k, k2] = 0.0
     both_out = 0.0
     for i in range(nq):
-        t, g = _node_weight(Q, nq, i, d - s)
-        omt = 1.0 - t
-        prod = g
-        for k in range(s):
-            fac[k] = zs[k] * omt + t
-            prod *= fac[k]
+        omt, prod = node_product(Q, nq, i, d, s, zs, fac)
         one_out = prod / omt if s < d else 0.0
         if s + 2 <= d:
             both_out += one_out / omt
