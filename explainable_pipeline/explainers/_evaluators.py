@@ -247,7 +247,7 @@ class _Separable:
         return rows
 
     def bind(self, X_chunk, max_batch_rows):
-        from ._shapley import _HybridGame
+        from ._hybrid import _HybridGame
 
         Xt = _dense(self.owner._transform(X_chunk))
         chunk = _ArrayChunk(Xt, self.Bd, self.players, self._wrap)

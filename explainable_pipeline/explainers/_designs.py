@@ -1,0 +1,142 @@
+"""Coalition designs: every coalition (exact), stratified paired samples (kernel), permutations."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import numpy as np
+
+
+def _all_masks(M: int) -> np.ndarray:
+    codes = np.arange(2**M, dtype=np.int64)
+    return ((codes[:, None] >> np.arange(M)) & 1).astype(bool)
+
+
+def _kernel_mass(M: int, s: int) -> float:
+    """Total Shapley-kernel mass of all coalitions of size ``s`` (up to a constant)."""
+    return (M - 1) / (s * (M - s))
+
+
+def _sample_pairs(M: int, s: int, r: int, rng) -> np.ndarray:
+    """``r`` distinct coalitions of size ``s`` (distinct as pairs when ``2 s == M``)."""
+    half = 2 * s == M
+    n_unique = math.comb(M, s) // (2 if half else 1)
+    r = min(r, n_unique)
+    if math.comb(M, s) <= 20_000:
+        combos = np.array(list(combinations(range(M), s)), dtype=np.intp)
+        if half:  # keep one representative per pair: the one holding player 0
+            combos = combos[combos[:, 0] == 0]
+        chosen = combos[rng.choice(len(combos), size=r, replace=False)]
+        masks = np.zeros((r, M), dtype=bool)
+        np.put_along_axis(masks, chosen, True, axis=1)
+        return masks
+    seen: set[bytes] = set()
+    out = []
+    while len(out) < r:
+        mask = np.zeros(M, dtype=bool)
+        mask[rng.choice(M, size=s, replace=False)] = True
+        if half and not mask[0]:
+            mask = ~mask
+        key = np.packbits(mask).tobytes()
+        if key not in seen:
+            seen.add(key)
+            out.append(mask)
+    return np.array(out)
+
+
+class _KernelDesign:
+    """Enumerated strata + stratified paired samples consumed in doubling rounds."""
+
+    def __init__(self, M: int, budget: int, rng, n_rounds: int):
+        self.M = M
+        sizes = list(range(1, M // 2 + 1))
+        pair_mass = {s: _kernel_mass(M, s) * (1 if 2 * s == M else 2) for s in sizes}
+        count = {s: math.comb(M, s) * (1 if 2 * s == M else 2) for s in sizes}
+        remaining = float(budget)
+        mass_left = sum(pair_mass.values())
+        enumerated = []
+        for s in sizes:
+            if remaining * pair_mass[s] / mass_left >= count[s] - 1e-9:
+                enumerated.append(s)
+                remaining -= count[s]
+                mass_left -= pair_mass[s]
+            else:
+                break
+        blocks, weights = [], []
+        for s in enumerated:
+            for size in {s, M - s}:
+                combos = np.array(list(combinations(range(M), size)), dtype=np.intp)
+                masks = np.zeros((len(combos), M), dtype=bool)
+                np.put_along_axis(masks, combos, True, axis=1)
+                blocks.append(masks)
+                weights.append(np.full(len(combos), _kernel_mass(M, size) / len(combos)))
+        self.enum_masks = np.concatenate(blocks) if blocks else np.zeros((0, M), dtype=bool)
+        self.enum_weights = np.concatenate(weights) if weights else np.zeros(0)
+        self.complete = len(enumerated) == len(sizes)
+
+        # strata: (pair mass, masks of the S side, in random order)
+        self.strata: list[tuple[float, np.ndarray]] = []
+        left = [s for s in sizes if s not in enumerated]
+        n_pairs = int(remaining // 2)
+        if left and n_pairs > 0:
+            if n_pairs >= len(left):
+                alloc = self._allocate(n_pairs, left, pair_mass, M)
+                for s in left:
+                    if alloc[s]:
+                        self.strata.append((pair_mass[s], _sample_pairs(M, s, alloc[s], rng)))
+            else:  # tiny budget: one stratum, sizes drawn in proportion to kernel mass
+                p = np.array([pair_mass[s] for s in left])
+                drawn = rng.choice(left, size=n_pairs, p=p / p.sum())
+                masks = np.concatenate([_sample_pairs(M, s, 1, rng) for s in drawn])
+                self.strata.append((mass_left, masks))
+        longest = max((len(m) for _, m in self.strata), default=1)
+        self.n_rounds = max(1, min(n_rounds, int(math.log2(longest)) + 1))
+
+    @staticmethod
+    def _allocate(n_pairs, left, pair_mass, M) -> dict[int, int]:
+        cap = {s: math.comb(M, s) // (2 if 2 * s == M else 1) for s in left}
+        alloc = dict.fromkeys(left, 1)
+        budget = n_pairs - len(left)
+        open_ = [s for s in left if alloc[s] < cap[s]]
+        while budget > 0 and open_:
+            mass = np.array([pair_mass[s] for s in open_])
+            share = budget * mass / mass.sum()
+            add = np.floor(share).astype(int)
+            rest = budget - add.sum()
+            for q in np.argsort(-(share - add))[:rest]:
+                add[q] += 1
+            for s, a in zip(open_, add, strict=False):
+                take = min(int(a), cap[s] - alloc[s])
+                alloc[s] += take
+                budget -= take
+            open_ = [s for s in open_ if alloc[s] < cap[s]]
+        return alloc
+
+    def round(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Masks and kernel weights of every coalition used up to round ``t`` (0-based)."""
+        frac = 2.0 ** (t + 1 - self.n_rounds)
+        masks, weights = [self.enum_masks], [self.enum_weights]
+        for mass, sampled in self.strata:
+            r = max(1, math.ceil(len(sampled) * frac))
+            side = sampled[:r]
+            masks += [side, ~side]
+            weights.append(np.full(2 * r, mass / (2 * r)))
+        return np.concatenate(masks), np.concatenate(weights)
+
+
+def _permutation_design(M: int, budget: int, rng, n_rounds: int) -> list[np.ndarray]:
+    """Antithetic permutations (each followed by its reverse), as nested doubling rounds."""
+    n_pairs = max(1, budget // max(2 * (M - 1), 1))
+    perms = rng.rand(n_pairs, M).argsort(axis=1)
+    perms = np.stack([perms, perms[:, ::-1]], axis=1)  # (pairs, 2, M)
+    n_rounds = max(1, min(n_rounds, int(math.log2(n_pairs)) + 1))
+    cuts = [max(1, math.ceil(n_pairs * 2.0 ** (t + 1 - n_rounds))) for t in range(n_rounds)]
+    return [perms[:c].reshape(-1, M) for c in cuts]
+
+
+def _permutation_masks(perms: np.ndarray) -> np.ndarray:
+    """Prefix coalitions (p, M + 1, M) of each permutation, sizes 0..M."""
+    p, M = perms.shape
+    pos = np.argsort(perms, axis=1)  # position of each player in the permutation
+    return pos[:, None, :] < np.arange(M + 1)[None, :, None]

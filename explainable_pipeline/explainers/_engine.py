@@ -1,0 +1,136 @@
+"""Coalition values of one chunk of explained rows: a cache, and the checked choice of a fast path."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ._hybrid import _as_outputs, _HybridGame, _Table
+
+logger = logging.getLogger(__name__)
+
+
+_VERIFY_RTOL = 1e-9
+"""A faster evaluation path is used for a chunk only when it reproduces the model's own output
+on probe coalitions to ``_VERIFY_RTOL * max(1, max |output|)``."""
+
+_N_PROBES = 4
+
+
+class _Engine:
+    """Coalition values for one chunk of rows, batched, with a cache of evaluated items.
+
+    The values come from a *game* (``evaluate(masks, bg) -> (n, n_items, O)``): hybrid rows
+    through ``f`` (:class:`_HybridGame`, always available), or a faster path prepared by an
+    evaluator (:mod:`._evaluators`), used only after it reproduced ``f`` on probe coalitions
+    of this chunk (full, empty and random mixed coalitions).
+    """
+
+    def __init__(self, f, table: _Table, X_chunk, bg_weights, player_cols, f_background,
+                 max_batch_rows, evaluator=None):
+        self.f = f
+        self.w = bg_weights
+        self.f_background = f_background  # (m, O)
+        self.base = bg_weights @ f_background  # (O,)
+        self.player_cols = player_cols  # (M, d) bool
+        self.n = X_chunk.shape[0]
+        self.n_out = f_background.shape[1]
+        fx = _as_outputs(f(X_chunk), self.n)
+        if fx.shape[1] != self.n_out:
+            raise ValueError(
+                f"`f` returned {fx.shape[1]} outputs on X but {self.n_out} on the background."
+            )
+        self.fx = fx
+        self.n_evaluations = self.n
+        self.black_box = _HybridGame(f, table.chunk(X_chunk), player_cols, bg_weights,
+                                     max_batch_rows, self.n_out)
+        self.game = self.black_box
+        self.path = "black-box"
+        if evaluator is not None:
+            game = evaluator.bind(X_chunk, max_batch_rows)
+            if game is not None and self._verify(game):
+                self.game = game
+                self.path = evaluator.name
+        self._index: dict[bytes, int] = {}
+        self._blocks: list[np.ndarray] = []  # (n, k, O) blocks in index order
+        self._stacked = np.empty((self.n, 0, self.n_out))
+
+    def _verify(self, game) -> bool:
+        """Whether ``game`` reproduces ``f`` on probe coalitions of this chunk."""
+        M, m = self.player_cols.shape[0], self.w.shape[0]
+        rng = np.random.RandomState(M * 7919 + m)
+        bg = rng.randint(m, size=_N_PROBES + 2)
+        masks = rng.rand(_N_PROBES + 2, M) < 0.5
+        masks[0], masks[1] = True, False
+        try:
+            got = game.evaluate(masks, bg)
+        except Exception as exc:  # noqa: BLE001 - any failure means: use the black box
+            logger.info("evaluation path %s failed on probes (%r); using the black box",
+                        type(game).__name__, exc)
+            return False
+        mixed = self.black_box.evaluate(masks[2:], bg[2:])
+        want = np.concatenate(
+            [self.fx[:, None], self.f_background[bg[1]][None, None].repeat(self.n, 0), mixed],
+            axis=1,
+        )
+        scale = max(1.0, float(np.abs(want).max(initial=0.0)))
+        err = float(np.abs(got - want).max(initial=0.0)) if got.shape == want.shape else np.inf
+        if not err <= _VERIFY_RTOL * scale:
+            logger.info("evaluation path %s differs from the model by %.3g on probes; using "
+                        "the black box", type(game).__name__, err)
+            return False
+        return True
+
+    @staticmethod
+    def _keys(masks: np.ndarray, bg: np.ndarray) -> list[bytes]:
+        packed = np.packbits(masks, axis=1)
+        tags = bg.astype(np.int64).reshape(-1, 1).view(np.uint8)
+        return [row.tobytes() for row in np.hstack([packed, tags])]
+
+    def values(self, masks: np.ndarray, bg=None) -> np.ndarray:
+        """Values (n_rows, n_masks, n_outputs) of ``masks`` (K, M).
+
+        ``bg`` is None (weighted mean over the background), an int, or an int array (K,) of
+        background rows (single-baseline games).
+        """
+        masks = np.asarray(masks, dtype=bool)
+        K, M = masks.shape
+        bg_arr = np.full(K, -1, dtype=np.int64) if bg is None else np.broadcast_to(
+            np.asarray(bg, dtype=np.int64), (K,))
+        sizes = masks.sum(axis=1)
+        interior = (sizes > 0) & (sizes < M)
+        keys = self._keys(masks, bg_arr)
+        new: dict[bytes, int] = {}
+        for q in np.flatnonzero(interior):
+            key = keys[q]
+            if key not in self._index and key not in new:
+                new[key] = q
+        if new:
+            pos = np.fromiter(new.values(), dtype=np.intp, count=len(new))
+            block = self.game.evaluate(masks[pos], bg_arr[pos])
+            for key in new:
+                self._index[key] = len(self._index)
+            self._blocks.append(block)
+            self._stacked = np.concatenate(self._blocks, axis=1)
+            self._blocks = [self._stacked]
+        out = np.empty((self.n, K, self.n_out))
+        idx = np.array([self._index[keys[q]] for q in np.flatnonzero(interior)], dtype=np.intp)
+        out[:, interior] = self._stacked[:, idx]
+        empty = sizes == 0
+        if empty.any():
+            single = bg_arr[empty]
+            out[:, empty] = np.where(
+                (single < 0)[:, None], self.base, self.f_background[np.maximum(single, 0)]
+            )
+        out[:, sizes == M] = self.fx[:, None, :]
+        return out
+
+    @property
+    def evaluations(self) -> int:
+        n = self.n_evaluations + self.black_box.n_evaluations
+        return n + (self.game.n_evaluations if self.game is not self.black_box else 0)
+
+
+def _rel_change(new: np.ndarray, old: np.ndarray) -> float:
+    return float(np.abs(new - old).sum() / max(np.abs(new).sum(), 1e-300))

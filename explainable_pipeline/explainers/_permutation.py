@@ -1,0 +1,42 @@
+"""Antithetic permutation sampling: marginal contributions along permutations and their reverses."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._designs import _permutation_masks
+from ._engine import _Engine, _rel_change
+
+
+def _permutation_estimate(perms, v) -> np.ndarray:
+    """Mean marginal contributions; ``v`` has shape (n, p, M + 1, O)."""
+    d = v[:, :, 1:] - v[:, :, :-1]  # contribution of perms[q, j]
+    pos = np.argsort(perms, axis=1)
+    contrib = np.take_along_axis(d, pos[None, :, :, None], axis=2)
+    return contrib.mean(axis=1)
+
+
+def run_permutation(eng: _Engine, designs, active, tol):
+    w = eng.w
+    phi, converged = None, None
+    for t in range(len(designs[active[0]])):
+        perms = {j: designs[j][t] for j in active}
+        prefix = {j: _permutation_masks(perms[j]) for j in active}
+        M = perms[active[0]].shape[1]
+        masks = np.concatenate([prefix[j].reshape(-1, M) for j in active])
+        bg = np.concatenate([np.full(prefix[j].shape[0] * (M + 1), j) for j in active])
+        values = eng.values(masks, bg)
+        new, start = 0.0, 0
+        for j in active:
+            p = prefix[j].shape[0]
+            v = values[:, start : start + p * (M + 1)].reshape(eng.n, p, M + 1, -1)
+            start += p * (M + 1)
+            new = new + w[j] * _permutation_estimate(perms[j], v)
+        if phi is not None and tol is not None:
+            converged = _rel_change(new, phi) <= tol
+        phi = new
+        if converged:
+            break
+    if tol is not None and converged is None:
+        converged = False
+    return phi, converged
