@@ -20,6 +20,8 @@ routing_enabled
     Whether metadata routing is on (``sklearn.utils.metadata_routing._routing_enabled``).
 safe_indexing
     Row/column indexing of arrays, sparse matrices, DataFrames and lists.
+svm_internals, neighbors_training_data, ovr_decision_function
+    Fitted internals that the exact fast evaluation paths of the Shapley engine read.
 """
 
 from __future__ import annotations
@@ -41,9 +43,12 @@ __all__ = [
     "StrOptions",
     "fit_context",
     "load_sklearn_pandas",
+    "neighbors_training_data",
     "onehot_n_outputs_per_feature",
+    "ovr_decision_function",
     "routing_enabled",
     "safe_indexing",
+    "svm_internals",
 ]
 
 _PANDAS_MAPPER_HINT = 'pip install "explainable-pipeline[pandas-mapper]"'
@@ -152,3 +157,36 @@ def load_sklearn_pandas() -> ModuleType:
             f"imported ({exc}). Install the extra: {_PANDAS_MAPPER_HINT}"
         ) from exc
     return sklearn_pandas
+
+
+# -- model internals read by the exact fast evaluation paths (explainers/_eval_*.py) ----------
+# Each returns None when the attribute is missing, and the engine then uses the black box.
+
+
+def svm_internals(svm: Any) -> dict | None:
+    """libsvm's effective gamma and Platt scaling of a fitted SVC/NuSVC/SVR/NuSVR.
+
+    ``_gamma`` is what ``gamma="scale"``/``"auto"`` resolved to; ``_probA``/``_probB``
+    are the pairwise sigmoids of ``probability=True`` (empty otherwise).
+    """
+    gamma = getattr(svm, "_gamma", None)
+    if gamma is None:
+        return None
+    return {
+        "gamma": float(gamma),
+        "probA": np.asarray(getattr(svm, "_probA", ()), dtype=np.float64).reshape(-1),
+        "probB": np.asarray(getattr(svm, "_probB", ()), dtype=np.float64).reshape(-1),
+    }
+
+
+def neighbors_training_data(knn: Any) -> tuple[Any, np.ndarray] | None:
+    """The fitted neighbours of a ``KNeighbors*`` estimator: ``(_fit_X, _y)``."""
+    fit_X, y = getattr(knn, "_fit_X", None), getattr(knn, "_y", None)
+    return None if fit_X is None or y is None else (fit_X, np.asarray(y))
+
+
+def ovr_decision_function(predictions, confidences, n_classes: int) -> np.ndarray:
+    """``sklearn.utils.multiclass._ovr_decision_function``: one-vs-one votes to one-vs-rest."""
+    from sklearn.utils.multiclass import _ovr_decision_function
+
+    return _ovr_decision_function(predictions, confidences, n_classes)

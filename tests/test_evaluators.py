@@ -20,12 +20,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.svm import SVC, SVR, NuSVC, NuSVR
+from sklearn.svm import SVC, SVR, NuSVC, NuSVR, OneClassSVM
+from sklearn.tree import DecisionTreeClassifier
 
 from explainable_pipeline import ExplainablePipeline
 from explainable_pipeline._feature_map import build_feature_map
-from explainable_pipeline.explainers import _evaluators
-from explainable_pipeline.explainers._evaluators import _couple_two, pipeline_evaluator
+from explainable_pipeline.explainers import _eval_svm, _evaluators
+from explainable_pipeline.explainers._eval_svm import couple
+from explainable_pipeline.explainers._evaluators import pipeline_evaluator
 from explainable_pipeline.explainers._shapley import shapley_values
 
 pytestmark = [
@@ -121,33 +123,33 @@ def test_libsvm_probability_reproduced_on_many_rows(binary):
     model = SVC(probability=True, random_state=0).fit(X, y)
     rng = np.random.RandomState(0)
     Z = rng.normal(size=(5000, X.shape[1])) * X.std(axis=0) * 2
-    dec = model.decision_function(Z)
-    km = _evaluators._KernelMachine(
-        pipeline_evaluator(None, model, "predict_proba"),
-        _evaluators._svm_spec(model, "predict_proba")[0], X[:2], np.eye(6, dtype=bool),
-        np.full(2, 0.5))
-    np.testing.assert_allclose(km.outputs(dec), model.predict_proba(Z), rtol=0, atol=1e-12)
+    libsvm_dec = -model.decision_function(Z)  # libsvm's sign for two classes
+    km, why = _eval_svm.build(model, "predict_proba", X[:2], np.eye(6, dtype=bool),
+                              np.full(2, 0.5))
+    assert why is None
+    np.testing.assert_allclose(km.outputs(libsvm_dec[:, None]), model.predict_proba(Z),
+                               rtol=0, atol=1e-12)
 
 
 def test_couple_two_converges_like_libsvm():
     r = np.array([1e-7, 0.1, 0.5, 0.77, 1 - 1e-7])
-    p0, p1 = _couple_two(r)
-    np.testing.assert_allclose(p0 + p1, 1.0, atol=1e-12)
-    np.testing.assert_allclose(p0, r, atol=0.005)  # libsvm's stopping tolerance 0.005 / k
+    p = couple(r[:, None], 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(p[:, 0], r, atol=0.005)  # libsvm's stopping tolerance 0.005 / k
 
 
 @pytest.mark.parametrize(
     "model, method, why",
     [
-        (SVC(random_state=0), "decision_function", "classes"),
         (SVC(kernel=lambda A, B: A @ B.T), "decision_function", "kernel="),
         (SVC(probability=False), "predict", "not on the fast path"),
-        (LogisticRegression(), "predict_proba", "not an SVC"),
+        (LogisticRegression(), "predict_proba", "not on the fast path"),
+        (OneClassSVM(), "decision_function", "no model path"),
     ],
 )
 def test_unsupported_models_fall_back_to_black_box(model, method, why):
     X, y = make_classification(n_samples=90, n_features=4, n_informative=3, n_redundant=0,
-                               n_classes=3 if why == "classes" else 2, random_state=0)
+                               random_state=0)
     model.fit(X, y)
     ev = pipeline_evaluator(None, model, method)
     fast, slow = _both(getattr(model, method), X[:4], X[50:53], ev, method="exact")
@@ -171,14 +173,14 @@ def test_wrong_fast_path_is_caught_and_falls_back(binary, monkeypatch):
     """A path that does not reproduce the model on the probe coalitions is not used."""
     X, y = binary
     model = SVC(probability=True, random_state=0).fit(X, y)
-    real = _evaluators._svm_spec
+    real = _eval_svm._svm_spec
 
     def off_by_a_bit(estimator, method):
         spec, why = real(estimator, method)
-        spec["intercept"] += 1e-6
+        spec["intercept"] = spec["intercept"] + 1e-6
         return spec, why
 
-    monkeypatch.setattr(_evaluators, "_svm_spec", off_by_a_bit)
+    monkeypatch.setattr(_eval_svm, "_svm_spec", off_by_a_bit)
     ev = pipeline_evaluator(None, model, "predict_proba")
     fast, slow = _both(model.predict_proba, X[:5], X[100:103], ev, method="exact")
     assert fast.evaluation == "black-box"
@@ -189,13 +191,13 @@ def test_fallback_is_per_chunk_and_recorded(binary, monkeypatch):
     X, y = binary
     model = SVC(random_state=0).fit(X, y)
     calls = []
-    real_bind = _evaluators._KernelMachine.bind
+    real_bind = _evaluators._ModelPath.bind
 
     def bind(self, X_chunk, max_batch_rows):
         calls.append(len(calls))
         return None if len(calls) == 2 else real_bind(self, X_chunk, max_batch_rows)
 
-    monkeypatch.setattr(_evaluators._KernelMachine, "bind", bind)
+    monkeypatch.setattr(_evaluators._ModelPath, "bind", bind)
     ev = pipeline_evaluator(None, model, "decision_function")
     fast, slow = _both(model.decision_function, X[:9], X[100:103], ev, method="exact",
                        batch_size=3)
@@ -254,8 +256,7 @@ def _fitted(pre, est, df, y):
 def test_separable_equals_raw_path(mixed, sparse, pandas_out, method):
     df, y = mixed
     pre, est, fmap = _fitted(_preprocessor(sparse, pandas_out),
-                             MLPClassifier(hidden_layer_sizes=(8,), max_iter=300,
-                                           random_state=0), df, y)
+                             DecisionTreeClassifier(max_depth=5, random_state=0), df, y)
 
     def f(rows):
         return est.predict_proba(pre.transform(rows))
@@ -333,7 +334,7 @@ def test_explainable_pipeline_uses_fast_path_and_stays_additive(mixed):
     assert local.meta["evaluation"] == "kernel-machine"  # recorded on the explanation
     ep_mlp = ExplainablePipeline(_preprocessor(False), MLPClassifier((4,), max_iter=50, random_state=0),
                                  explainer="exact", background=4, random_state=0).fit(df, y)
-    assert ep_mlp.explain_local(X[:2]).meta["evaluation"] in ("separable", "black-box")
+    assert ep_mlp.explain_local(X[:2]).meta["evaluation"] == "neural-network"
 
 
 def test_kernel_design_is_validated(binary):

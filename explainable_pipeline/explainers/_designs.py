@@ -46,21 +46,31 @@ def _sample_pairs(M: int, s: int, r: int, rng) -> np.ndarray:
 
 
 class _KernelDesign:
-    """Enumerated strata + stratified paired samples consumed in doubling rounds."""
+    """Enumerated strata + stratified paired samples consumed in doubling rounds.
 
-    def __init__(self, M: int, budget: int, rng, n_rounds: int):
+    ``alloc`` spreads the samples over coalition sizes: ``"kernel"`` in proportion to the
+    Shapley kernel's mass (KernelSHAP), ``"leverage"`` equally over sizes (the leverage scores
+    of the projected regression, Musco & Witter 2025), ``"sqrt"`` in between. The regression
+    weights are the kernel mass of each stratum over its sample count whatever the allocation
+    (Horvitz-Thompson weights of stratified sampling without replacement).
+    """
+
+    def __init__(self, M: int, budget: int, rng, n_rounds: int, alloc: str = "kernel"):
         self.M = M
         sizes = list(range(1, M // 2 + 1))
         pair_mass = {s: _kernel_mass(M, s) * (1 if 2 * s == M else 2) for s in sizes}
+        sample_mass = _sample_mass(pair_mass, M, alloc)
         count = {s: math.comb(M, s) * (1 if 2 * s == M else 2) for s in sizes}
         remaining = float(budget)
-        mass_left = sum(pair_mass.values())
+        mass_left = sum(sample_mass.values())
+        kernel_left = sum(pair_mass.values())
         enumerated = []
         for s in sizes:
-            if remaining * pair_mass[s] / mass_left >= count[s] - 1e-9:
+            if remaining * sample_mass[s] / mass_left >= count[s] - 1e-9:
                 enumerated.append(s)
                 remaining -= count[s]
-                mass_left -= pair_mass[s]
+                mass_left -= sample_mass[s]
+                kernel_left -= pair_mass[s]
             else:
                 break
         blocks, weights = [], []
@@ -81,20 +91,21 @@ class _KernelDesign:
         n_pairs = int(remaining // 2)
         if left and n_pairs > 0:
             if n_pairs >= len(left):
-                alloc = self._allocate(n_pairs, left, pair_mass, M)
+                counts = self._allocate(n_pairs, left, sample_mass, M)
                 for s in left:
-                    if alloc[s]:
-                        self.strata.append((pair_mass[s], _sample_pairs(M, s, alloc[s], rng)))
+                    if counts[s]:
+                        self.strata.append((pair_mass[s], _sample_pairs(M, s, counts[s], rng)))
             else:  # tiny budget: one stratum, sizes drawn in proportion to kernel mass
                 p = np.array([pair_mass[s] for s in left])
                 drawn = rng.choice(left, size=n_pairs, p=p / p.sum())
                 masks = np.concatenate([_sample_pairs(M, s, 1, rng) for s in drawn])
-                self.strata.append((mass_left, masks))
+                self.strata.append((kernel_left, masks))
         longest = max((len(m) for _, m in self.strata), default=1)
         self.n_rounds = max(1, min(n_rounds, int(math.log2(longest)) + 1))
 
     @staticmethod
     def _allocate(n_pairs, left, pair_mass, M) -> dict[int, int]:
+        """Pairs per size: at least one each, the rest in proportion to ``pair_mass``, capped."""
         cap = {s: math.comb(M, s) // (2 if 2 * s == M else 1) for s in left}
         alloc = dict.fromkeys(left, 1)
         budget = n_pairs - len(left)
@@ -123,6 +134,17 @@ class _KernelDesign:
             masks += [side, ~side]
             weights.append(np.full(2 * r, mass / (2 * r)))
         return np.concatenate(masks), np.concatenate(weights)
+
+
+def _sample_mass(pair_mass: dict, M: int, alloc: str) -> dict:
+    """How samples are spread over the paired strata of sizes ``s`` and ``M - s``."""
+    if alloc == "kernel":
+        return pair_mass
+    if alloc == "leverage":  # every size gets the same share
+        return {s: 1.0 if 2 * s == M else 2.0 for s in pair_mass}
+    if alloc == "sqrt":
+        return {s: math.sqrt(m) for s, m in pair_mass.items()}
+    raise ValueError(f"unknown allocation {alloc!r}")
 
 
 def _permutation_design(M: int, budget: int, rng, n_rounds: int) -> list[np.ndarray]:

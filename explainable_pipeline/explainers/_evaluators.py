@@ -2,7 +2,7 @@
 
 The engine (:mod:`._shapley`) defines the value of a coalition ``S`` for a row ``x`` and a
 background row ``b`` as the pipeline's output on the hybrid raw row ``(x_S, b_rest)``. Its
-default *black-box* path builds those raw rows and runs the whole pipeline on them. Two exact
+default *black-box* path builds those raw rows and runs the whole pipeline on them. Exact
 shortcuts apply to common pipelines; :func:`pipeline_evaluator` picks one:
 
 ``"separable"``
@@ -11,28 +11,36 @@ shortcuts apply to common pipelines; :func:`pipeline_evaluator` picks one:
     raw row is the hybrid of the transformed rows, block by block. The explained rows and the
     background are transformed once per chunk, hybrid rows are assembled in engineered space
     by selecting column blocks, and only the estimator runs on them.
-``"kernel-machine"``
-    The estimator is a fitted scikit-learn :class:`~sklearn.svm.SVC` / :class:`~sklearn.svm.NuSVC`
-    (binary; ``decision_function``, or ``predict_proba`` with ``probability=True``) or
-    :class:`~sklearn.svm.SVR` / :class:`~sklearn.svm.NuSVR` (``predict``) with a built-in kernel
-    (``"rbf"``, ``"linear"``, ``"poly"``, ``"sigmoid"``), behind an identity or separable
-    preprocessor. Its output is ``sum_k a_k K(h, s_k) + c`` over support vectors ``s_k``, and
-    ``K`` depends on ``h`` only through a squared distance (rbf) or a dot product (others),
-    both sums over the players' blocks of engineered columns. Per explained row, background
-    row and support vector the per-player partial sums are computed once; the argument of
-    ``K`` for any coalition is then a matrix product (coalitions x players) @ (players x
-    support vectors). For rbf and a coalition averaged over the background the kernel even
-    factorises, ``exp(-g (a + b)) = exp(-g a) exp(-g b)``, so the average over background rows
-    is one more matrix product. Probabilities follow libsvm exactly: Platt's sigmoid
-    ``1 / (1 + exp(A f + B))`` on libsvm's decision value (clipped to ``[1e-7, 1 - 1e-7]``),
-    then libsvm's pairwise-coupling iteration, which scikit-learn also runs for two classes.
+Model paths, behind an identity or separable preprocessor
+    The estimator's own formula is evaluated from per-player partial sums computed once per
+    explained row and background row: a coalition's value is then a (coalitions x players)
+    @ (players x ...) product followed by the model's remaining steps. One module per family:
 
-Both paths are exact reformulations, not approximations. The engine still checks them: a path
-is used for a chunk of rows only after it reproduced the model's own output (the black box) on
-probe coalitions of that chunk to 1e-9 (relative to the output scale); otherwise the chunk
-falls back to the black box. ``ShapleyResult.evaluation`` records the path that ran. Multiclass
-SVC, ``OneClassSVM``, callable or precomputed kernels and preprocessors that mix raw columns
-(PCA, polynomial features, ...) use the black box.
+    * ``"kernel-machine"`` (:mod:`._eval_svm`): ``SVC``/``NuSVC`` (any number of classes;
+      one-vs-one decision values, ``decision_function`` in either shape, libsvm's Platt
+      scaling and pairwise coupling for ``predict_proba``), ``SVR``/``NuSVR``; kernels
+      ``rbf``, ``linear``, ``poly``, ``sigmoid`` (partial squared distances or dot products
+      to the support vectors);
+    * ``"neural-network"`` (:mod:`._eval_mlp`): ``MLPClassifier``/``MLPRegressor``; the first
+      layer's pre-activations are sums of per-player contributions, so only the later layers
+      run per coalition;
+    * ``"neighbors"`` (:mod:`._eval_neighbors`): ``KNeighborsClassifier``/``Regressor`` with
+      the euclidean or manhattan metric (minkowski ``p`` = 2 or 1), uniform or distance
+      weights; coalition distances to the training points are sums of per-player partial
+      distances; the rare coalitions whose k-th neighbour is tied (or that sit on a training
+      point) are computed by the model itself;
+    * ``"linear-model"`` (:mod:`._eval_linear`): ``decision_function`` of linear classifiers;
+    * ``"calibrated <path>"`` (:mod:`._eval_calibrated`): ``CalibratedClassifierCV``
+      (``sigmoid`` or ``isotonic``, ``ensemble=True`` or ``False``) over base estimators that
+      have a path: the bases' responses come from their paths and the fitted calibrators run
+      on them.
+
+Every path is an exact reformulation, not an approximation. The engine still checks them: a
+path is used for a chunk of rows only after it reproduced the model's own output (the black
+box) on probe coalitions of that chunk to 1e-9 (relative to the output scale); otherwise the
+chunk falls back to the black box. ``ShapleyResult.evaluation`` records the path that ran.
+Callable or precomputed kernels, ``OneClassSVM``, other models and preprocessors that mix raw
+columns (PCA, polynomial features, ...) use the separable path or the black box.
 """
 
 from __future__ import annotations
@@ -43,17 +51,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["KERNEL_MACHINE_KERNELS", "PipelineEvaluator", "pipeline_evaluator"]
+from ._eval_svm import KERNEL_MACHINE_KERNELS
+
+__all__ = ["KERNEL_MACHINE_KERNELS", "PipelineEvaluator", "fast_model", "pipeline_evaluator"]
 
 logger = logging.getLogger(__name__)
 
-KERNEL_MACHINE_KERNELS = ("rbf", "linear", "poly", "sigmoid")
-"""Built-in kernels of the ``"kernel-machine"`` path."""
-
 _MAX_ELEMENTS = 1 << 22
-"""Bound on the elements of one temporary array of the kernel-machine path (32 MiB)."""
-
-_MIN_PROB = 1e-7  # libsvm's clipping of pairwise probabilities
+"""Bound on the elements of one temporary array of a model path (32 MiB of float64)."""
 
 
 def pipeline_evaluator(preprocessor, estimator, method: str, feature_map=None, transform=None):
@@ -77,8 +82,9 @@ def pipeline_evaluator(preprocessor, estimator, method: str, feature_map=None, t
     -------
     PipelineEvaluator
         Pass it as ``evaluator=`` to :func:`~._shapley.shapley_values`. After the call its
-        ``path`` is ``"kernel-machine"``, ``"separable"`` or None, with ``reason`` saying why
-        no fast path applied.
+        ``path`` is the name of the path prepared (``"kernel-machine"``, ``"neural-network"``,
+        ``"neighbors"``, ``"linear-model"``, ``"calibrated ..."``, ``"separable"``) or None,
+        with ``reason`` saying why no faster path applied.
     """
     return PipelineEvaluator(preprocessor, estimator, method, feature_map, transform)
 
@@ -153,9 +159,13 @@ class PipelineEvaluator:
         players = self._engineered_players(player_cols, Bd.shape[1])
         if players is None:
             return None
-        spec, why = _svm_spec(self.estimator, self.method)
-        if spec is not None:
-            prepared = _KernelMachine(self, spec, Bd, players, weights)
+        try:
+            model, why = fast_model(self.estimator, self.method, Bd.astype(np.float64), players,
+                                    weights)
+        except Exception as exc:  # noqa: BLE001 - an unexpected model: the black box is exact
+            model, why = None, f"preparing the model path failed ({exc!r})"
+        if model is not None:
+            prepared = _ModelPath(self, model, weights)
         elif self.preprocessor is None:
             self.reason = (f"{why}; with no preprocessor, hybrid raw rows already go straight "
                            "to the estimator")
@@ -164,8 +174,35 @@ class PipelineEvaluator:
             predict = getattr(self.estimator, self.method)
             n_out = np.asarray(predict(Bt)).reshape(Bd.shape[0], -1).shape[1]
             prepared = _Separable(self, predict, kind, columns, Bd, players, weights, n_out)
+            self.reason = why
         self.path = prepared.name
         return prepared
+
+
+def fast_model(estimator, response: str, Bd: np.ndarray, players: np.ndarray,
+               weights: np.ndarray, link=None):
+    """An exact evaluator of ``estimator.<response>`` on hybrid engineered rows.
+
+    Each family module's ``build`` returns ``(model, None)`` when it handles the estimator,
+    ``(None, why)`` when it recognises the estimator but not this configuration, and
+    ``(None, None)`` when the estimator is not of its family. ``link``, when given, maps the
+    response ``(..., D)`` to the explained outputs ``(..., O)`` before any background average
+    (:mod:`._eval_calibrated` passes its calibrators this way).
+
+    Returns
+    -------
+    (model or None, reason or None)
+    """
+    from . import _eval_calibrated, _eval_linear, _eval_mlp, _eval_neighbors, _eval_svm
+
+    for family in (_eval_svm, _eval_mlp, _eval_neighbors, _eval_calibrated, _eval_linear):
+        model, why = family.build(estimator, response, Bd, players, weights, link)
+        if model is not None or why is not None:
+            return model, why
+    name = type(estimator).__name__
+    return None, (f"{name}.{response} has no model path (model paths: SVC, NuSVC, SVR, NuSVR, "
+                  "MLP, k-nearest neighbours, linear classifiers' decision_function, "
+                  "CalibratedClassifierCV over these)")
 
 
 def _container(Xt):
@@ -188,6 +225,95 @@ def _dense(Xt) -> np.ndarray:
     if isinstance(Xt, pd.DataFrame):
         return Xt.to_numpy()
     return np.asarray(Xt)
+
+
+# --------------------------------------------------------------------------------------------
+# Model paths: games from per-player partial sums
+# --------------------------------------------------------------------------------------------
+
+
+class _ModelPath:
+    """A model path prepared for one background; ``bind`` gives the game of a chunk."""
+
+    def __init__(self, owner: PipelineEvaluator, model, weights):
+        self.owner = owner
+        self.model = model
+        self.name = model.name
+        self.w = weights
+        self.cheap_background_mean = getattr(model, "cheap_background_mean", False)
+
+    def bind(self, X_chunk, max_batch_rows):
+        Xt = _dense(self.owner._transform(X_chunk)).astype(np.float64)
+        return FactorGame(self.model.bind(Xt), self.w)
+
+
+class FactorGame:
+    """Coalition values of a bound model path, in the engine's game protocol.
+
+    ``bound`` gives, for masks ``Z`` (b, M) as floats and a subset ``rows`` of the chunk,
+    ``single(Z, j, rows) -> (len(rows), b, O)`` (against background row ``j``) and optionally
+    ``mean(Z, rows)`` (the weighted background average; without it single values are averaged).
+    ``bound.width`` is the number of temporaries per (row, coalition), to keep blocks of work
+    under :data:`_MAX_ELEMENTS`.
+    """
+
+    def __init__(self, bound, weights):
+        self.bound = bound
+        self.w = weights
+        self.n = bound.n
+        self.n_out = bound.n_out
+        self.n_evaluations = 0
+
+    def _blocks(self, n_items: int, n_rows: int):
+        step = max(1, _MAX_ELEMENTS // max(1, n_rows * self.bound.width))
+        return range(0, n_items, step), step
+
+    def _single(self, Z, j, rows):
+        starts, step = self._blocks(Z.shape[0], len(rows))
+        return np.concatenate([self.bound.single(Z[a : a + step], j, rows) for a in starts],
+                              axis=1)
+
+    def _mean(self, Z, rows):
+        mean = getattr(self.bound, "mean", None)
+        if mean is None:
+            acc = 0.0
+            for j in np.flatnonzero(self.w > 0):
+                acc = acc + self.w[j] * self._single(Z, int(j), rows)
+            return acc
+        m = int(np.count_nonzero(self.w > 0))
+        starts, step = self._blocks(Z.shape[0], len(rows) + m)
+        return np.concatenate([mean(Z[a : a + step], rows) for a in starts], axis=1)
+
+    def evaluate(self, masks: np.ndarray, bg: np.ndarray, rows=None) -> np.ndarray:
+        """Values (n_rows, n_items, O) of items (masks, bg); ``bg = -1``: background mean."""
+        rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype=np.intp)
+        Z = masks.astype(np.float64)
+        out = np.empty((len(rows), Z.shape[0], self.n_out))
+        mean = np.flatnonzero(bg < 0)
+        if mean.size:
+            out[:, mean] = self._mean(Z[mean], rows)
+            self.n_evaluations += len(rows) * mean.size * int(np.count_nonzero(self.w > 0))
+        single = np.flatnonzero(bg >= 0)
+        for j in np.unique(bg[single]):
+            idx = single[bg[single] == j]
+            out[:, idx] = self._single(Z[idx], int(j), rows)
+            self.n_evaluations += len(rows) * idx.size
+        return out
+
+
+def player_partials(Y: np.ndarray, players: np.ndarray, per_column) -> np.ndarray:
+    """(r, M, k): ``sum over the player's columns c of per_column(Y[:, c], c)``.
+
+    ``per_column(values (r,), c) -> (r, k)``; players own disjoint column sets.
+    """
+    out = None
+    for p, member in enumerate(players):
+        for c in np.flatnonzero(member):
+            part = per_column(Y[:, c], c)
+            if out is None:
+                out = np.zeros((Y.shape[0], players.shape[0], part.shape[1]))
+            out[:, p] += part
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,242 +378,3 @@ class _Separable:
         Xt = _dense(self.owner._transform(X_chunk))
         chunk = _ArrayChunk(Xt, self.Bd, self.players, self._wrap)
         return _HybridGame(self.predict, chunk, self.players, self.w, max_batch_rows, self.n_out)
-
-
-# --------------------------------------------------------------------------------------------
-# Kernel machines: coalition values from per-player partial distances / dot products
-# --------------------------------------------------------------------------------------------
-
-
-def _svm_spec(estimator, method):
-    """The parameters of a supported kernel machine, or (None, why not)."""
-    from sklearn.svm import SVC, SVR, NuSVC, NuSVR
-
-    name = type(estimator).__name__
-    if type(estimator) not in (SVC, NuSVC, SVR, NuSVR):
-        return None, f"{name} is not an SVC, NuSVC, SVR or NuSVR"
-    kernel = estimator.kernel
-    if callable(kernel) or kernel not in KERNEL_MACHINE_KERNELS:
-        return None, f"{name} uses kernel={kernel!r} (fast path: {KERNEL_MACHINE_KERNELS})"
-    spec = {
-        "kernel": kernel,
-        "gamma": float(estimator._gamma),
-        "coef0": float(estimator.coef0),
-        "degree": estimator.degree,
-        "sv": _dense(estimator.support_vectors_).astype(np.float64),
-        "dual": _dense(estimator.dual_coef_).astype(np.float64)[0],
-        "intercept": float(np.asarray(estimator.intercept_)[0]),
-        "output": "decision",
-    }
-    if isinstance(estimator, (SVC, NuSVC)):
-        if len(estimator.classes_) != 2:
-            return None, (f"{name} has {len(estimator.classes_)} classes (multiclass SVMs couple "
-                          "one-vs-one outputs; not on the fast path)")
-        if method == "predict_proba":
-            probA = getattr(estimator, "_probA", None)
-            probB = getattr(estimator, "_probB", None)
-            if probA is None or len(probA) != 1:
-                return None, f"{name} has no Platt scaling (probability=False)"
-            spec["output"] = "probability"
-            spec["A"], spec["B"] = float(probA[0]), float(probB[0])
-        elif method != "decision_function":
-            return None, f"{name}.{method} is not on the fast path"
-    elif method != "predict":
-        return None, f"{name}.{method} is not on the fast path"
-    return spec, None
-
-
-def _sigmoid_predict(f: np.ndarray, A: float, B: float) -> np.ndarray:
-    """libsvm's ``sigmoid_predict``: ``1 / (1 + exp(f A + B))``, computed as libsvm does."""
-    fApB = f * A + B
-    e = np.exp(-np.abs(fApB))
-    return np.where(fApB >= 0, e / (1.0 + e), 1.0 / (1.0 + e))
-
-
-def _couple_two(r: np.ndarray):
-    """libsvm's ``multiclass_probability`` for two classes, vectorised (same operations).
-
-    ``r`` is the clipped pairwise probability of class 0 against class 1. libsvm iterates
-    until ``max_t |(Q p)_t - p'Qp| < 0.005 / k``, so its answer differs from ``r`` by up to
-    about that tolerance; this reproduces the iteration operation by operation (in blocks that
-    stay in cache; values that have stopped are left as they are).
-    """
-    shape = r.shape
-    flat = r.ravel()
-    p0 = np.empty_like(flat)
-    p1 = np.empty_like(flat)
-    step = 1 << 15
-    for a in range(0, flat.shape[0], step):
-        p0[a : a + step], p1[a : a + step] = _couple_two_block(flat[a : a + step])
-    return p0.reshape(shape), p1.reshape(shape)
-
-
-def _couple_two_block(r01: np.ndarray):
-    r10 = 1.0 - r01
-    Q00, Q11, Q01 = r10 * r10, r01 * r01, -r10 * r01
-    p0 = np.full(r01.shape, 0.5)
-    p1 = np.full(r01.shape, 0.5)
-    eps = 0.005 / 2
-    for _ in range(100):
-        Qp0 = Q00 * p0 + Q01 * p1
-        Qp1 = Q01 * p0 + Q11 * p1
-        pQp = p0 * Qp0 + p1 * Qp1
-        go = np.maximum(np.abs(Qp0 - pQp), np.abs(Qp1 - pQp)) >= eps
-        if not go.any():
-            break
-        a0, a1 = p0, p1
-        # t = 0
-        diff = (-Qp0 + pQp) / Q00
-        a0 = a0 + diff
-        pQp = (pQp + diff * (diff * Q00 + 2 * Qp0)) / (1 + diff) / (1 + diff)
-        Qp0 = (Qp0 + diff * Q00) / (1 + diff)
-        a0 = a0 / (1 + diff)
-        Qp1 = (Qp1 + diff * Q01) / (1 + diff)
-        a1 = a1 / (1 + diff)
-        # t = 1
-        diff = (-Qp1 + pQp) / Q11
-        a1 = a1 + diff
-        a0 = a0 / (1 + diff)
-        a1 = a1 / (1 + diff)
-        p0 = np.where(go, a0, p0)
-        p1 = np.where(go, a1, p1)
-    return p0, p1
-
-
-class _KernelMachine:
-    name = "kernel-machine"
-
-    def __init__(self, owner, spec, Bd, players, weights):
-        self.owner = owner
-        self.kernel = spec["kernel"]
-        self.gamma, self.coef0, self.degree = spec["gamma"], spec["coef0"], spec["degree"]
-        self.intercept = spec["intercept"]
-        self.output = spec["output"]
-        self.A, self.B = spec.get("A"), spec.get("B")
-        self.n_out = 2 if self.output == "probability" else 1
-        self.players = players  # (M, d_e)
-        # rbf: the background average of a coalition is one matrix product (see the notes);
-        # linear: one effective support vector, every coalition value is a few flops
-        self.cheap_background_mean = self.kernel in ("rbf", "linear")
-        self.blocks = [np.flatnonzero(p) for p in players]
-        self.w = weights
-        sv, dual = spec["sv"], spec["dual"]
-        if self.kernel == "linear":
-            # sum_k a_k <h, s_k> = <h, sum_k a_k s_k>: one effective "support vector"
-            self.direction = sv.T @ dual
-            self.sv, self.dual = None, np.ones(1)
-        else:
-            self.sv, self.dual = sv, dual
-        self.Qb = self.partials(Bd.astype(np.float64))  # (m, M, k)
-
-    # per-player partial sums --------------------------------------------------------------
-    def partials(self, Y: np.ndarray) -> np.ndarray:
-        """(r, M, k): per row, player and support vector, the player's share of the kernel
-        argument (squared distance for rbf, dot product otherwise)."""
-        r, M = Y.shape[0], len(self.blocks)
-        if self.kernel == "linear":
-            return ((Y * self.direction) @ self.players.T.astype(np.float64))[:, :, None]
-        k = self.sv.shape[0]
-        out = np.zeros((r, M, k))
-        for p, cols in enumerate(self.blocks):
-            if cols.size == 0:
-                continue
-            S = self.sv[:, cols]
-            if self.kernel == "rbf":
-                step = max(1, _MAX_ELEMENTS // max(1, k * cols.size))
-                for a in range(0, r, step):
-                    diff = Y[a : a + step, None, cols] - S[None]
-                    out[a : a + step, p] = np.einsum("rkc,rkc->rk", diff, diff)
-            else:
-                out[:, p] = Y[:, cols] @ S.T
-        return out
-
-    def _kappa(self, s: np.ndarray) -> np.ndarray:
-        if self.kernel == "rbf":
-            # Arguments below -708 (kernel values under 3.3e-308, subnormal or zero) are clipped
-            # there: numpy's exp takes a slow path on underflow, and the change to any output
-            # is far below double precision.
-            np.multiply(s, -self.gamma, out=s)
-            return np.exp(np.maximum(s, -708.0, out=s), out=s)
-        if self.kernel == "poly":
-            return (self.gamma * s + self.coef0) ** self.degree
-        if self.kernel == "sigmoid":
-            return np.tanh(self.gamma * s + self.coef0)
-        return s  # linear: the argument is already the decision value minus the intercept
-
-    def outputs(self, dec: np.ndarray) -> np.ndarray:
-        """Model outputs (..., O) from decision values (scikit-learn's sign)."""
-        if self.output == "decision":
-            return dec[..., None]
-        # libsvm's decision value is the negation of scikit-learn's for two classes
-        r = np.clip(_sigmoid_predict(-dec, self.A, self.B), _MIN_PROB, 1 - _MIN_PROB)
-        p0, p1 = _couple_two(r)
-        return np.stack([p0, p1], axis=-1)
-
-    def bind(self, X_chunk, max_batch_rows):
-        Xt = _dense(self.owner._transform(X_chunk)).astype(np.float64)
-        return _KernelMachineGame(self, Xt)
-
-
-class _KernelMachineGame:
-    """Coalition values of one chunk of rows for a kernel machine (see the module notes)."""
-
-    def __init__(self, km: _KernelMachine, Xt: np.ndarray):
-        self.km = km
-        self.n = Xt.shape[0]
-        Qx = km.partials(Xt)  # (n, M, k)
-        M, k = Qx.shape[1], Qx.shape[2]
-        self.M, self.k = M, k
-        self.Qx_t = np.ascontiguousarray(Qx.transpose(1, 0, 2)).reshape(M, self.n * k)
-        m = km.Qb.shape[0]
-        self.Qb_t = np.ascontiguousarray(km.Qb.transpose(1, 0, 2)).reshape(M, m * k)
-        self.m = m
-        self.n_evaluations = 0
-
-    def evaluate(self, masks: np.ndarray, bg: np.ndarray) -> np.ndarray:
-        """Values (n, n_items, O) of items (masks, bg); ``bg = -1``: weighted background mean."""
-        km = self.km
-        Z = masks.astype(np.float64)
-        out = np.empty((self.n, Z.shape[0], km.n_out))
-        mean = np.flatnonzero(bg < 0)
-        if mean.size:
-            if km.kernel == "rbf":
-                step = max(1, _MAX_ELEMENTS // ((self.n + self.m) * self.k))
-                for a in range(0, mean.size, step):
-                    idx = mean[a : a + step]
-                    out[:, idx] = self._mean_rbf(Z[idx])
-            else:
-                acc = 0.0
-                for j in np.flatnonzero(km.w > 0):
-                    acc = acc + km.w[j] * self._single_all(Z[mean], j)
-                out[:, mean] = acc
-            self.n_evaluations += self.n * mean.size * self.m
-        single = np.flatnonzero(bg >= 0)
-        for j in np.unique(bg[single]):
-            idx = single[bg[single] == j]
-            out[:, idx] = self._single_all(Z[idx], int(j))
-            self.n_evaluations += self.n * idx.size
-        return out
-
-    def _single_all(self, Z: np.ndarray, j: int) -> np.ndarray:
-        step = max(1, _MAX_ELEMENTS // (self.n * self.k))
-        parts = [self._single(Z[a : a + step], j) for a in range(0, Z.shape[0], step)]
-        return np.concatenate(parts, axis=1)
-
-    def _single(self, Z: np.ndarray, j: int) -> np.ndarray:
-        """(n, b, O) for masks Z (b, M) against background row j."""
-        km, b = self.km, Z.shape[0]
-        s = (Z @ self.Qx_t).reshape(b, self.n, self.k)
-        s += ((1.0 - Z) @ km.Qb[j])[:, None, :]
-        dec = km._kappa(s) @ km.dual + km.intercept  # (b, n)
-        return km.outputs(dec.T)
-
-    def _mean_rbf(self, Z: np.ndarray) -> np.ndarray:
-        """(n, b, O): the weighted background mean for masks Z (b, M), rbf kernel."""
-        km, b = self.km, Z.shape[0]
-        Ea = km._kappa((Z @ self.Qx_t).reshape(b, self.n, self.k))
-        Eb = km._kappa(((1.0 - Z) @ self.Qb_t).reshape(b, self.m, self.k))
-        Eb *= km.dual
-        dec = np.matmul(Ea, Eb.transpose(0, 2, 1)) + km.intercept  # (b, n, m)
-        vals = km.outputs(dec)  # (b, n, m, O)
-        return np.einsum("bnmo,m->nbo", vals, km.w)

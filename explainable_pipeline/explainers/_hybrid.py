@@ -158,8 +158,13 @@ class _HybridGame:
         self.n_out = n_out
         self.n_evaluations = 0
 
-    def evaluate(self, masks: np.ndarray, bg: np.ndarray) -> np.ndarray:
-        """Evaluate items (masks, bg) for every row; returns (n, n_items, O)."""
+    def evaluate(self, masks: np.ndarray, bg: np.ndarray, rows=None) -> np.ndarray:
+        """Evaluate items (masks, bg) for the chunk's rows (or ``rows`` of it).
+
+        Returns an array of shape (n_rows, n_items, O).
+        """
+        rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+        n = self.n if rows is None else rows.shape[0]
         m = self.w.shape[0]
         # expand mean-over-background items into one sub-item per background row
         mean_items = bg < 0
@@ -170,14 +175,15 @@ class _HybridGame:
         ).astype(np.intp)
         sub_w = np.where(mean_items[item_of], self.w[sub_bg], 1.0)
         L = len(sub_bg)
-        acc = np.zeros((self.n * len(bg), self.n_out))
-        total = self.n * L
+        acc = np.zeros((n * len(bg), self.n_out))
+        total = n * L
         for start in range(0, total, self.max_batch_rows):
             flat = np.arange(start, min(total, start + self.max_batch_rows), dtype=np.int64)
             i, sub = np.divmod(flat, L)
             item = item_of[sub]
-            rows = self.chunk.hybrid(i, sub_bg[sub], masks[item], self.owner)
-            y = _as_outputs(self.f(rows), flat.shape[0])
+            hybrid = self.chunk.hybrid(i if rows is None else rows[i], sub_bg[sub], masks[item],
+                                       self.owner)
+            y = _as_outputs(self.f(hybrid), flat.shape[0])
             if y.shape[1] != self.n_out:
                 raise ValueError(
                     f"`f` returned {y.shape[1]} outputs on hybrid rows, expected {self.n_out}."
@@ -189,4 +195,4 @@ class _HybridGame:
                 part = np.bincount(target - lo, weights=y[:, o])
                 acc[lo : lo + part.shape[0], o] += part
         self.n_evaluations += total
-        return acc.reshape(self.n, len(bg), self.n_out)
+        return acc.reshape(n, len(bg), self.n_out)

@@ -1,0 +1,128 @@
+"""Multi-layer perceptrons: the first layer from per-player contributions.
+
+The first layer's pre-activation of a hybrid row is ``h W + c = sum_p h_p W_p + c``, a sum over
+the players' blocks of engineered columns. Per explained row and background row the players'
+contributions ``x_p W_p`` (players x hidden units) are computed once, so a coalition's
+pre-activation is one (coalitions x players) @ (players x hidden units) product; only the
+later layers run per coalition. The activations and outputs are scikit-learn's
+(``MLPClassifier.predict_proba`` with its two-column form for one output, ``MLPRegressor``'s
+``predict``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+
+def build(estimator, response, Bd, players, weights, link=None):
+    """The neural-network path of ``estimator.<response>``; see :func:`._evaluators.fast_model`."""
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
+        return None, None
+    name = type(estimator).__name__
+    classifier = isinstance(estimator, MLPClassifier)
+    if (classifier and response != "predict_proba") or (not classifier and response != "predict"):
+        return None, f"{name}.{response} is not on the fast path"
+    activations = (estimator.activation, estimator.out_activation_)
+    unknown = [a for a in activations if a not in _ACTIVATIONS]
+    if unknown:
+        return None, f"{name} uses activation {unknown[0]!r}"
+    coefs = [np.asarray(c) for c in estimator.coefs_]
+    if any(c.dtype != np.float64 for c in coefs):
+        return None, f"{name} has {coefs[0].dtype} weights (the fast path computes in float64)"
+    return NeuralNetwork(estimator, classifier, Bd, players, link), None
+
+
+def _identity(X):
+    return X
+
+
+def _relu(X):
+    return np.maximum(X, 0, out=X)
+
+
+def _tanh(X):
+    return np.tanh(X, out=X)
+
+
+def _logistic(X):
+    return expit(X, out=X)
+
+
+def _exp(X):
+    return np.exp(X, out=X)
+
+
+def _softmax(X):
+    tmp = X - X.max(axis=1)[:, np.newaxis]
+    np.exp(tmp, out=X)
+    X /= X.sum(axis=1)[:, np.newaxis]
+    return X
+
+
+_ACTIVATIONS = {"identity": _identity, "relu": _relu, "tanh": _tanh, "logistic": _logistic,
+                "softmax": _softmax, "exp": _exp}
+
+
+class NeuralNetwork:
+    """The neural-network path prepared for one background."""
+
+    name = "neural-network"
+    cheap_background_mean = False
+
+    def __init__(self, mlp, classifier: bool, Bd, players, link=None):
+        self.W = [np.asarray(c, dtype=np.float64) for c in mlp.coefs_]
+        self.c = [np.asarray(c, dtype=np.float64) for c in mlp.intercepts_]
+        self.hidden = _ACTIVATIONS[mlp.activation]
+        self.out = _ACTIVATIONS[mlp.out_activation_]
+        self.two_columns = classifier and mlp.n_outputs_ == 1
+        self.link = link
+        self.blocks = [np.flatnonzero(p) for p in players]
+        self.Pb = self.partials(Bd)  # (m, M, H)
+        self.width = max(w.shape[1] for w in self.W)
+        probe = self.forward(np.zeros((1, self.W[0].shape[1])))
+        self.n_out = probe.shape[-1]
+
+    def partials(self, Y: np.ndarray) -> np.ndarray:
+        """(r, M, H): each player's contribution to the first layer's pre-activation."""
+        W = self.W[0]
+        out = np.zeros((Y.shape[0], len(self.blocks), W.shape[1]))
+        for p, cols in enumerate(self.blocks):
+            if cols.size:
+                out[:, p] = Y[:, cols] @ W[cols]
+        return out
+
+    def forward(self, pre: np.ndarray) -> np.ndarray:
+        """Outputs (r, O) from first-layer pre-activations without the intercept (r, H)."""
+        a = pre + self.c[0]
+        for i in range(1, len(self.W)):
+            self.hidden(a)
+            a = a @ self.W[i]
+            a += self.c[i]
+        self.out(a)
+        if self.two_columns:
+            y = a[:, 0]
+            a = np.stack([1 - y, y], axis=1)
+        return a if self.link is None else self.link(a)
+
+    def bind(self, Xt: np.ndarray):
+        return _Bound(self, Xt)
+
+
+class _Bound:
+    def __init__(self, nn: NeuralNetwork, Xt: np.ndarray):
+        self.nn = nn
+        self.n = Xt.shape[0]
+        self.n_out = nn.n_out
+        self.width = nn.width
+        self.Px = np.ascontiguousarray(nn.partials(Xt).transpose(1, 0, 2))  # (M, n, H)
+
+    def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
+        nn, b, nr = self.nn, Z.shape[0], len(rows)
+        M, H = self.Px.shape[0], self.Px.shape[2]
+        pre = (Z @ self.Px[:, rows].reshape(M, nr * H)).reshape(b, nr, H)
+        pre += ((1.0 - Z) @ nn.Pb[j])[:, None, :]
+        out = nn.forward(pre.reshape(b * nr, H))
+        return out.reshape(b, nr, -1).transpose(1, 0, 2)

@@ -1,0 +1,202 @@
+"""k-nearest neighbours: coalition distances from per-player partial distances.
+
+With the euclidean (squared) or manhattan metric, the distance of a hybrid row to a training
+point is a sum over the players' blocks of engineered columns. Per explained row, background
+row and training point the per-player partial distances are computed once, so the distances of
+any coalition are one (coalitions x players) @ (players x training points) product; the k
+nearest points and scikit-learn's uniform or inverse-distance vote follow.
+
+Neighbour sets are discontinuous in the distances: a coalition whose k-th and (k+1)-th nearest
+points are tied (within a relative 1e-8, where scikit-learn's own distance rounding could order
+them either way), or that lies on a training point with ``weights="distance"``, is computed by
+the estimator itself on its hybrid row, so the values stay those of the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._sklearn_compat import neighbors_training_data
+
+_TIE_RTOL = 1e-8
+_MAX_PARTIALS = 1 << 24
+"""Per-row partial distances of a chunk are kept when they fit in this many elements (128 MiB);
+otherwise they are recomputed for the rows of each block of work."""
+
+_SQUARED = ("euclidean", "l2")
+_ABSOLUTE = ("manhattan", "l1", "cityblock")
+
+
+def build(estimator, response, Bd, players, weights, link=None):
+    """The neighbors path of ``estimator.<response>``; see :func:`._evaluators.fast_model`."""
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    if not isinstance(estimator, (KNeighborsClassifier, KNeighborsRegressor)):
+        return None, None
+    name = type(estimator).__name__
+    classifier = isinstance(estimator, KNeighborsClassifier)
+    if (classifier and response != "predict_proba") or (not classifier and response != "predict"):
+        return None, f"{name}.{response} is not on the fast path"
+    metric = _metric(estimator)
+    if metric is None:
+        return None, (f"{name} uses metric {estimator.effective_metric_!r} "
+                      "(fast path: euclidean or manhattan, minkowski p=2 or 1)")
+    if estimator.weights not in ("uniform", "distance"):
+        return None, f"{name} uses weights={estimator.weights!r}"
+    data = neighbors_training_data(estimator)
+    if data is None or hasattr(data[0], "toarray"):
+        return None, f"{name} has no dense training data"
+    fit_X, y = data
+    if np.asarray(fit_X).dtype != np.float64:
+        return None, f"{name} was fitted on {np.asarray(fit_X).dtype} data"
+    if classifier and (getattr(estimator, "outputs_2d_", False) or y.ndim != 1):
+        return None, f"{name} has several outputs"
+    return Neighbors(estimator, classifier, metric, np.asarray(fit_X, dtype=np.float64), y, Bd,
+                     players, link), None
+
+
+def _metric(knn) -> str | None:
+    metric = knn.effective_metric_
+    params = dict(knn.effective_metric_params_ or {})
+    if metric == "minkowski" and params.get("w") is None:
+        metric = {1: "manhattan", 2: "euclidean"}.get(params.get("p"), metric)
+        params = {}
+    params.pop("p", None)
+    if params:
+        return None
+    if metric in _SQUARED:
+        return "squared"
+    if metric in _ABSOLUTE:
+        return "absolute"
+    return None
+
+
+class Neighbors:
+    """The neighbors path prepared for one background."""
+
+    name = "neighbors"
+    cheap_background_mean = False
+
+    def __init__(self, knn, classifier, metric, fit_X, y, Bd, players, link=None):
+        self.knn = knn
+        self.classifier = classifier
+        self.metric = metric
+        self.T = fit_X  # (t, d)
+        self.k = int(knn.n_neighbors)
+        self.distance_weights = knn.weights == "distance"
+        self.link = link
+        self.players = players
+        self.blocks = [np.flatnonzero(p) for p in players]
+        if classifier:
+            self.y = y.astype(np.intp)
+            self.n_classes = len(knn.classes_)
+        else:
+            self.y = y.astype(np.float64)
+        self.single_output = not classifier and y.ndim == 1
+        self.Bd = Bd
+        self.Pb = self.partials(Bd)  # (m, M, t)
+        # scikit-learn's brute-force euclidean distances are |x|^2 - 2 x.t + |t|^2: their
+        # rounding scales with the squared norms, so ties are judged on that scale too
+        norms = (fit_X * fit_X).sum(axis=1).max(initial=0.0) + (Bd * Bd).sum(axis=1).max()
+        self.tie_atol = 1e-12 * norms if metric == "squared" else 0.0
+        self.width = 2 * fit_X.shape[0]
+        probe = self._finish(np.zeros((1, 1)), np.zeros((1, 1), dtype=np.intp))
+        self.n_out = probe.shape[-1]
+        self.predict = knn.predict_proba if classifier else knn.predict
+
+    def partials(self, Y: np.ndarray) -> np.ndarray:
+        """(r, M, t): per row, player and training point, the player's partial distance."""
+        out = np.zeros((Y.shape[0], len(self.blocks), self.T.shape[0]))
+        for p, cols in enumerate(self.blocks):
+            for c in cols:
+                diff = Y[:, c, None] - self.T[None, :, c]
+                out[:, p] += diff * diff if self.metric == "squared" else np.abs(diff)
+        return out
+
+    def _finish(self, dist: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Model outputs (r, O) from the sorted distances and indices (r, k) of the neighbours."""
+        if self.distance_weights:
+            with np.errstate(divide="ignore"):
+                w = 1.0 / dist
+            inf = np.isinf(w)
+            rows = inf.any(axis=1)
+            w[rows] = inf[rows]
+        else:
+            w = None
+        if self.classifier:
+            votes = np.zeros((idx.shape[0], self.n_classes))
+            labels = self.y[idx] if idx.size else idx
+            r = np.arange(idx.shape[0])
+            for i in range(idx.shape[1]):
+                votes[r, labels[:, i]] += 1.0 if w is None else w[:, i]
+            out = votes / votes.sum(axis=1, keepdims=True)
+        else:
+            yk = self.y[idx] if idx.size else np.zeros(idx.shape + self.y.shape[1:])
+            if yk.ndim == 2:
+                yk = yk[:, :, None]
+            if w is None:
+                out = np.mean(yk, axis=1)
+            else:
+                out = np.sum(yk * w[:, :, None], axis=1) / np.sum(w, axis=1)[:, None]
+        return out if self.link is None else self.link(out)
+
+    def bind(self, Xt: np.ndarray):
+        return _Bound(self, Xt)
+
+
+class _Bound:
+    def __init__(self, nb: Neighbors, Xt: np.ndarray):
+        self.nb = nb
+        self.Xt = Xt
+        self.n = Xt.shape[0]
+        self.n_out = nb.n_out
+        self.width = nb.width
+        self.M, self.t = len(nb.blocks), nb.T.shape[0]
+        self.Px = None
+        if self.n * self.M * self.t <= _MAX_PARTIALS:
+            self.Px = np.ascontiguousarray(nb.partials(Xt).transpose(1, 0, 2))  # (M, n, t)
+        self.tie_atol = nb.tie_atol
+        if nb.metric == "squared":
+            self.tie_atol += 1e-12 * (Xt * Xt).sum(axis=1).max(initial=0.0)
+
+    def _partials(self, rows) -> np.ndarray:
+        if self.Px is not None:
+            return self.Px[:, rows].reshape(self.M, len(rows) * self.t)
+        part = self.nb.partials(self.Xt[rows]).transpose(1, 0, 2)
+        return np.ascontiguousarray(part).reshape(self.M, len(rows) * self.t)
+
+    def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
+        nb, b, nr = self.nb, Z.shape[0], len(rows)
+        t = self.t
+        D = (Z @ self._partials(rows)).reshape(b * nr, t)
+        D += np.repeat((1.0 - Z) @ nb.Pb[j], nr, axis=0)
+        k = min(nb.k, t)
+        if k < t:
+            part = np.argpartition(D, k, axis=1)[:, : k + 1]
+        else:
+            part = np.broadcast_to(np.arange(t), (b * nr, t)).copy()
+        dpart = np.take_along_axis(D, part, axis=1)
+        order = np.argsort(dpart, axis=1, kind="stable")
+        part = np.take_along_axis(part, order, axis=1)
+        dpart = np.take_along_axis(dpart, order, axis=1)
+        idx, dk = part[:, :k], dpart[:, :k]
+        dist = np.sqrt(np.maximum(dk, 0.0)) if nb.metric == "squared" else dk
+        ambiguous = np.zeros(b * nr, dtype=bool)
+        if k < t:  # a tie at the k-th neighbour: the neighbour set depends on rounding
+            gap = dpart[:, k] - dpart[:, k - 1]
+            ambiguous |= gap <= _TIE_RTOL * np.abs(dpart[:, k]) + self.tie_atol
+        if nb.distance_weights:  # on (or next to) a training point: weights become 0/1
+            ambiguous |= dk[:, 0] <= _TIE_RTOL * dk[:, -1] + self.tie_atol
+        out = nb._finish(dist, idx)
+        if ambiguous.any():
+            out[ambiguous] = self._model(Z, j, rows, np.flatnonzero(ambiguous))
+        return out.reshape(b, nr, -1).transpose(1, 0, 2)
+
+    def _model(self, Z, j, rows, flat):
+        """The estimator's own outputs for the hybrid rows ``flat`` (indices into b x rows)."""
+        nb = self.nb
+        item, r = np.divmod(flat, len(rows))
+        keep = Z[item] @ nb.players.astype(np.float64) > 0.5  # (q, d): column from the row
+        H = np.where(keep, self.Xt[np.asarray(rows)[r]], nb.Bd[j])
+        out = np.asarray(nb.predict(H), dtype=np.float64).reshape(len(flat), -1)
+        return out if nb.link is None else nb.link(out)

@@ -1,0 +1,335 @@
+"""Model paths of the raw-space Shapley engine (`explainers/_eval_*.py`).
+
+Every path must give the black-box values (hybrid raw rows through the whole pipeline) to
+1e-10, on classification and regression, behind no preprocessor and behind a column-wise
+preprocessor with NaN and categorical columns; and fall back to the black box when its check
+on the probe coalitions fails.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import make_classification, make_regression
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import SVC, LinearSVC, NuSVC
+
+from explainable_pipeline import ExplainablePipeline
+from explainable_pipeline._feature_map import build_feature_map
+from explainable_pipeline.explainers import _eval_neighbors, _evaluators
+from explainable_pipeline.explainers._evaluators import pipeline_evaluator
+from explainable_pipeline.explainers._shapley import shapley_values
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::FutureWarning"),  # SVC(probability=True), sklearn 1.9
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
+
+TOL = 1e-10
+
+
+def _same(f, X, bg, ev, path, method="exact", **kw):
+    """The engine with the evaluator equals the black box; returns the fast result."""
+    if method == "kernel":  # the same coalition design on both sides
+        kw.setdefault("kernel_design", "independent")
+    fast = shapley_values(f, X, bg, evaluator=ev, method=method, **kw)
+    slow = shapley_values(f, X, bg, method=method, **kw)
+    assert fast.evaluation == path, (fast.evaluation, ev.reason)
+    np.testing.assert_allclose(fast.values, slow.values, rtol=0, atol=TOL)
+    np.testing.assert_allclose(fast.base_values, slow.base_values, rtol=0, atol=TOL)
+    return fast
+
+
+@pytest.fixture(scope="module")
+def three_classes():
+    X, y = make_classification(n_samples=150, n_features=5, n_informative=4, n_redundant=0,
+                               n_classes=3, n_clusters_per_class=1, random_state=0)
+    X[:, 0] *= 20.0
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def two_classes():
+    X, y = make_classification(n_samples=150, n_features=5, n_informative=3, random_state=1)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(n_samples=150, n_features=5, noise=1.0, random_state=2)
+    return X, y / 50
+
+
+# ------------------------------------------------------------------ multiclass kernel machines
+
+
+@pytest.mark.parametrize("Model", [SVC, NuSVC])
+@pytest.mark.parametrize("kernel", ["rbf", "poly", "linear"])
+@pytest.mark.parametrize("method, shape", [("decision_function", "ovr"),
+                                           ("decision_function", "ovo"),
+                                           ("predict_proba", "ovr")])
+def test_multiclass_svm_equals_black_box(three_classes, Model, kernel, method, shape):
+    X, y = three_classes
+    kw = {"nu": 0.3} if Model is NuSVC else {"C": 3.0}
+    model = Model(kernel=kernel, probability=method == "predict_proba", gamma="scale",
+                  decision_function_shape=shape, random_state=0, **kw).fit(X, y)
+    ev = pipeline_evaluator(None, model, method)
+    res = _same(getattr(model, method), X[:5], X[100:104], ev, "kernel-machine")
+    assert res.values.shape == (5, 5, 3)
+
+
+def test_four_class_probability_coupling_on_many_rows():
+    X, y = make_classification(n_samples=200, n_features=4, n_informative=4, n_redundant=0,
+                               n_classes=4, n_clusters_per_class=1, random_state=3)
+    model = SVC(probability=True, random_state=0).fit(X, y)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    res = _same(model.predict_proba, X[:4], X[50:53], ev, "kernel-machine",
+                method="kernel", n_samples=12, random_state=0, tol=None)
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values,
+                               model.predict_proba(X[:4]), atol=1e-12)
+
+
+# ------------------------------------------------------------------ neural networks
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+def test_mlp_classifier_equals_black_box(three_classes, two_classes, activation):
+    for X, y in (three_classes, two_classes):
+        model = MLPClassifier(hidden_layer_sizes=(7, 4), activation=activation, max_iter=200,
+                              random_state=0).fit(X / 10, y)
+        ev = pipeline_evaluator(None, model, "predict_proba")
+        _same(model.predict_proba, X[:5] / 10, X[90:94] / 10, ev, "neural-network")
+
+
+def test_mlp_regressor_equals_black_box(regression):
+    X, y = regression
+    for target in (y, np.column_stack([y, -y ** 2])):
+        model = MLPRegressor(hidden_layer_sizes=(6,), max_iter=300, random_state=0).fit(X, target)
+        ev = pipeline_evaluator(None, model, "predict")
+        _same(model.predict, X[:5], X[90:94], ev, "neural-network", method="kernel",
+              n_samples=20, random_state=1, tol=None)
+
+
+# ------------------------------------------------------------------ nearest neighbours
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+def test_knn_classifier_equals_black_box(three_classes, p, weights):
+    X, y = three_classes
+    model = KNeighborsClassifier(n_neighbors=5, p=p, weights=weights).fit(X[20:], y[20:])
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    _same(model.predict_proba, X[:6], X[100:104], ev, "neighbors")
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+def test_knn_regressor_equals_black_box(regression, metric, weights):
+    X, y = regression
+    model = KNeighborsRegressor(n_neighbors=4, metric=metric, weights=weights,
+                                algorithm="brute").fit(X[20:], y[20:])
+    ev = pipeline_evaluator(None, model, "predict")
+    _same(model.predict, X[:6], X[100:104], ev, "neighbors")
+
+
+def test_knn_ties_and_training_points_use_the_model(monkeypatch):
+    """Duplicate training rows with different labels tie at the k-th neighbour, and a row that
+    is a training point has distance 0: those coalitions are computed by the model itself."""
+    calls = []
+    real = _eval_neighbors._Bound._model
+
+    def counted(self, *args):
+        out = real(self, *args)
+        calls.append(len(out))
+        return out
+
+    monkeypatch.setattr(_eval_neighbors._Bound, "_model", counted)
+    rng = np.random.RandomState(0)
+    X = np.round(rng.normal(size=(60, 3)), 1)
+    X = np.vstack([X, X[:10]])  # exact duplicates ...
+    y = np.r_[rng.randint(0, 2, 60), 1 - rng.randint(0, 2, 10)]  # ... often with other labels
+    for weights in ("uniform", "distance"):
+        model = KNeighborsClassifier(n_neighbors=3, weights=weights).fit(X, y)
+        ev = pipeline_evaluator(None, model, "predict_proba")
+        _same(model.predict_proba, X[:8], X[20:24], ev, "neighbors")
+        assert sum(calls) > 0
+        calls.clear()
+
+
+def test_knn_large_training_set_recomputes_partials(regression, monkeypatch):
+    X, y = regression
+    model = KNeighborsRegressor(n_neighbors=3).fit(X[20:], y[20:])
+    ev = pipeline_evaluator(None, model, "predict")
+    monkeypatch.setattr(_eval_neighbors, "_MAX_PARTIALS", 10)
+    _same(model.predict, X[:4], X[100:103], ev, "neighbors")
+
+
+def test_knn_unsupported_metric_falls_back(regression):
+    X, y = regression
+    model = KNeighborsRegressor(p=3).fit(X, y)
+    ev = pipeline_evaluator(None, model, "predict")
+    res = shapley_values(model.predict, X[:3], X[50:52], evaluator=ev)
+    assert res.evaluation == "black-box" and "metric" in ev.reason
+
+
+# ------------------------------------------------------------------ calibrated classifiers
+
+
+def _calibrated_bases():
+    return {
+        "svc": SVC(gamma="scale", C=3.0, random_state=0),
+        "linear-svc": LinearSVC(C=0.5, random_state=0),
+        "mlp": MLPClassifier(hidden_layer_sizes=(5,), max_iter=300, random_state=0),
+        "knn": KNeighborsClassifier(n_neighbors=7),
+    }
+
+
+@pytest.mark.parametrize(
+    "base, calibration, ensemble, n_classes",
+    # every base with both methods, both ensemble modes and both class counts
+    [("svc", "sigmoid", False, 2), ("svc", "isotonic", True, 3),
+     ("linear-svc", "sigmoid", True, 3), ("linear-svc", "isotonic", False, 2),
+     ("mlp", "sigmoid", False, 3), ("mlp", "isotonic", True, 2),
+     ("knn", "sigmoid", True, 2), ("knn", "isotonic", False, 3)],
+)
+def test_calibrated_classifier_equals_black_box(three_classes, two_classes, base, calibration,
+                                                ensemble, n_classes):
+    X, y = three_classes if n_classes == 3 else two_classes
+    X = X / np.abs(X).max(axis=0)
+    model = CalibratedClassifierCV(_calibrated_bases()[base], method=calibration,
+                                   ensemble=ensemble, cv=3).fit(X, y)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    inner = {"svc": "kernel-machine", "linear-svc": "linear-model", "mlp": "neural-network",
+             "knn": "neighbors"}[base]
+    _same(model.predict_proba, X[:4], X[100:103], ev, f"calibrated {inner}", method="kernel",
+          n_samples=16, random_state=0, tol=None)
+
+
+def test_calibrated_over_unsupported_base_falls_back(two_classes):
+    from sklearn.naive_bayes import GaussianNB
+
+    X, y = two_classes
+    model = CalibratedClassifierCV(GaussianNB(), ensemble=False).fit(X, y)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    res = shapley_values(model.predict_proba, X[:3], X[50:52], evaluator=ev)
+    assert res.evaluation == "black-box"
+    assert "GaussianNB" in ev.reason
+
+
+def test_linear_decision_function_equals_black_box(three_classes):
+    X, y = three_classes
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    ev = pipeline_evaluator(None, model, "decision_function")
+    _same(model.decision_function, X[:5], X[100:104], ev, "linear-model")
+
+
+# ------------------------------------------------------------------ behind preprocessors
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    rng = np.random.RandomState(0)
+    n = 240
+    df = pd.DataFrame({
+        "city": rng.choice(["a", "b", "c", "d"], size=n).astype(object),
+        "kind": pd.Categorical(rng.choice(["x", "y", "z"], size=n)),
+        "age": rng.normal(40, 10, size=n),
+        "income": rng.lognormal(3, 1, size=n),
+        "score": rng.normal(size=n),
+    })
+    df.loc[rng.rand(n) < 0.1, "income"] = np.nan
+    df.loc[rng.rand(n) < 0.1, "city"] = np.nan
+    signal = (df["city"] == "a") * 1.5 + (df["age"] - 40) / 10 + df["score"]
+    y_cls = np.digitize(signal + rng.normal(scale=0.3, size=n), [-0.5, 0.8])
+    return df, y_cls, signal.to_numpy() + rng.normal(scale=0.1, size=n)
+
+
+def _pre():
+    return ColumnTransformer([
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                              OneHotEncoder(handle_unknown="ignore")), ["city", "kind"]),
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "income", "score"]),
+    ])
+
+
+@pytest.mark.parametrize("name", ["svc", "calibrated-svc", "mlp", "knn", "mlp-reg", "knn-reg"])
+def test_model_paths_behind_preprocessor_with_nan_and_categories(mixed, name):
+    df, y_cls, y_reg = mixed
+    est, method, path = {
+        "svc": (SVC(probability=True, random_state=0), "predict_proba", "kernel-machine"),
+        "calibrated-svc": (CalibratedClassifierCV(SVC(), ensemble=False), "predict_proba",
+                           "calibrated kernel-machine"),
+        "mlp": (MLPClassifier(hidden_layer_sizes=(6,), max_iter=300, random_state=0), "predict_proba",
+                "neural-network"),
+        "knn": (KNeighborsClassifier(n_neighbors=6, weights="distance"), "predict_proba",
+                "neighbors"),
+        "mlp-reg": (MLPRegressor(hidden_layer_sizes=(6,), max_iter=300, random_state=0), "predict",
+                    "neural-network"),
+        "knn-reg": (KNeighborsRegressor(n_neighbors=5, p=1), "predict", "neighbors"),
+    }[name]
+    y = y_reg if method == "predict" else y_cls
+    pre = _pre().fit(df)
+    est.fit(pre.transform(df), y)
+    fmap = build_feature_map(pre, list(df.columns), X_sample=df.iloc[:30])
+
+    def f(rows):
+        return getattr(est, method)(pre.transform(rows))
+
+    X = df.iloc[:5].copy()
+    X.loc[X.index[0], "city"] = "never seen"  # an unknown category: an all-zero one-hot block
+    ev = pipeline_evaluator(pre, est, method, fmap)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the unknown category
+        _same(f, X, df.iloc[200:204], ev, path, groups=[["city", "kind"], ["age"],
+                                                        ["income", "score"]])
+
+
+# ------------------------------------------------------------------ safety net
+
+
+@pytest.mark.parametrize("name", ["mlp", "knn", "calibrated"])
+def test_wrong_model_path_is_caught_and_falls_back(three_classes, name, monkeypatch):
+    """A path that does not reproduce the model on the probe coalitions is not used."""
+    X, y = three_classes
+    X = X / np.abs(X).max(axis=0)
+    model = {"mlp": MLPClassifier(hidden_layer_sizes=(5,), max_iter=200, random_state=0),
+             "knn": KNeighborsClassifier(),
+             "calibrated": CalibratedClassifierCV(SVC(), ensemble=False)}[name].fit(X, y)
+    real = _evaluators.fast_model
+
+    def skewed(*args, **kwargs):
+        model_, why = real(*args, **kwargs)
+        bind = model_.bind
+
+        def skewed_bind(Xt):
+            return bind(Xt * 3.0 + 1.0)  # the explained rows are transformed wrongly
+
+        model_.bind = skewed_bind
+        return model_, why
+
+    monkeypatch.setattr(_evaluators, "fast_model", skewed)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    fast = shapley_values(model.predict_proba, X[:4], X[100:103], evaluator=ev)
+    slow = shapley_values(model.predict_proba, X[:4], X[100:103])
+    assert ev.path is not None and fast.evaluation == "black-box"
+    np.testing.assert_array_equal(fast.values, slow.values)
+
+
+def test_explainable_pipeline_records_model_paths(mixed):
+    df, y_cls, _ = mixed
+    ep = ExplainablePipeline(_pre(), CalibratedClassifierCV(SVC(), ensemble=False),
+                             explainer="kernel", background=5, random_state=0).fit(df, y_cls)
+    local = ep.explain_local(df.iloc[:4])
+    assert local.meta["evaluation"] == "calibrated kernel-machine"
+    total = local.local_importance_values.sum(-1).T + local.expected_values
+    np.testing.assert_allclose(total, ep.predict_proba(df.iloc[:4]), atol=1e-10)
