@@ -66,7 +66,10 @@ class _KernelDesign:
         kernel_left = sum(pair_mass.values())
         enumerated = []
         for s in sizes:
-            if remaining * sample_mass[s] / mass_left >= count[s] - 1e-9:
+            # sizes 1 and M - 1 are always enumerated when affordable: below that budget a
+            # sampled design leaves the linear part of the regression ill-posed
+            affordable = s == 1 and remaining >= count[s]
+            if affordable or remaining * sample_mass[s] / mass_left >= count[s] - 1e-9:
                 enumerated.append(s)
                 remaining -= count[s]
                 mass_left -= sample_mass[s]
@@ -85,8 +88,9 @@ class _KernelDesign:
         self.enum_weights = np.concatenate(weights) if weights else np.zeros(0)
         self.complete = len(enumerated) == len(sizes)
 
-        # strata: (pair mass, masks of the S side, in random order)
-        self.strata: list[tuple[float, np.ndarray]] = []
+        # strata: (pair mass, masks of the S side in random order, pairs in the population or
+        # None when sizes were drawn at random)
+        self.strata: list[tuple[float, np.ndarray, int | None]] = []
         left = [s for s in sizes if s not in enumerated]
         n_pairs = int(remaining // 2)
         if left and n_pairs > 0:
@@ -94,14 +98,16 @@ class _KernelDesign:
                 counts = self._allocate(n_pairs, left, sample_mass, M)
                 for s in left:
                     if counts[s]:
-                        self.strata.append((pair_mass[s], _sample_pairs(M, s, counts[s], rng)))
+                        self.strata.append((pair_mass[s], _sample_pairs(M, s, counts[s], rng),
+                                            math.comb(M, s) // (2 if 2 * s == M else 1)))
             else:  # tiny budget: one stratum, sizes drawn in proportion to kernel mass
                 p = np.array([pair_mass[s] for s in left])
                 drawn = rng.choice(left, size=n_pairs, p=p / p.sum())
                 masks = np.concatenate([_sample_pairs(M, s, 1, rng) for s in drawn])
-                self.strata.append((kernel_left, masks))
-        longest = max((len(m) for _, m in self.strata), default=1)
+                self.strata.append((kernel_left, masks, None))
+        longest = max((len(m) for _, m, _ in self.strata), default=1)
         self.n_rounds = max(1, min(n_rounds, int(math.log2(longest)) + 1))
+        self.exact = self.complete and not self.strata
 
     @staticmethod
     def _allocate(n_pairs, left, pair_mass, M) -> dict[int, int]:
@@ -124,12 +130,19 @@ class _KernelDesign:
             open_ = [s for s in open_ if alloc[s] < cap[s]]
         return alloc
 
+    def pairs_in_round(self, t: int) -> list[int]:
+        """Sampled pairs of each stratum used up to round ``t`` (0-based; nested rounds)."""
+        frac = 2.0 ** (min(t, self.n_rounds - 1) + 1 - self.n_rounds)
+        return [max(1, math.ceil(len(sampled) * frac)) for _, sampled, _ in self.strata]
+
     def round(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Masks and kernel weights of every coalition used up to round ``t`` (0-based)."""
-        frac = 2.0 ** (t + 1 - self.n_rounds)
+        """Masks and kernel weights of every coalition used up to round ``t`` (0-based).
+
+        Layout: the enumerated coalitions, then per stratum its ``r`` sampled sides followed
+        by their ``r`` complements.
+        """
         masks, weights = [self.enum_masks], [self.enum_weights]
-        for mass, sampled in self.strata:
-            r = max(1, math.ceil(len(sampled) * frac))
+        for (mass, sampled, _), r in zip(self.strata, self.pairs_in_round(t), strict=True):
             side = sampled[:r]
             masks += [side, ~side]
             weights.append(np.full(2 * r, mass / (2 * r)))
@@ -162,3 +175,84 @@ def _permutation_masks(perms: np.ndarray) -> np.ndarray:
     p, M = perms.shape
     pos = np.argsort(perms, axis=1)  # position of each player in the permutation
     return pos[:, None, :] < np.arange(M + 1)[None, :, None]
+
+
+class NestedDesign:
+    """One game's coalition pairs, in a random order per size stratum: every budget's design
+    is a prefix of it, so a game's budget can grow after a pilot without discarding samples.
+
+    Stratum ``s`` (``1 <= s <= M / 2``) holds the pairs ``(S, complement of S)`` with
+    ``|S| = s``: ``binom(M, s)`` of them (half that when ``2 s == M``). :meth:`counts` gives how
+    many pairs of each stratum a budget buys: strata are enumerated in size order while their
+    share of the budget (by ``alloc``, as :class:`_KernelDesign`) covers them, sizes 1 and
+    ``M - 1`` always when affordable, and the rest spread with at least one pair each. A
+    stratum's first ``r`` pairs are a sample without replacement (all of them when
+    ``r`` equals the stratum's size: enumeration is the same code path).
+    """
+
+    def __init__(self, M: int, rng, alloc: str = "kernel"):
+        self.M = M
+        self.rng = rng
+        self.sizes = list(range(1, M // 2 + 1))
+        self.pair_mass = {s: _kernel_mass(M, s) * (1 if 2 * s == M else 2) for s in self.sizes}
+        self.sample_mass = _sample_mass(self.pair_mass, M, alloc)
+        self.population = {s: math.comb(M, s) // (2 if 2 * s == M else 1) for s in self.sizes}
+        self._orders: dict[int, np.ndarray] = {}
+        self._seen: dict[int, set] = {}
+
+    def counts(self, budget: int) -> dict[int, int]:
+        """Pairs of each stratum in the design of ``budget`` coalitions (about ``budget / 2``
+        pairs; fewer strata than pairs get one pair each, the most massive first)."""
+        remaining, mass_left = float(budget), sum(self.sample_mass.values())
+        counts = {}
+        for s in self.sizes:
+            full = 2 * self.population[s]
+            forced = s == 1 and remaining >= full
+            if forced or remaining * self.sample_mass[s] / mass_left >= full - 1e-9:
+                counts[s] = self.population[s]
+                remaining -= full
+                mass_left -= self.sample_mass[s]
+            else:
+                break
+        left = [s for s in self.sizes if s not in counts]
+        n_pairs = int(remaining // 2)
+        if left and n_pairs >= len(left):
+            counts.update(_KernelDesign._allocate(n_pairs, left, self.sample_mass, self.M))
+        elif left and n_pairs > 0:
+            for s in sorted(left, key=lambda s: -self.sample_mass[s])[:n_pairs]:
+                counts[s] = 1
+        return {s: r for s, r in counts.items() if r > 0}
+
+    def pairs(self, s: int, r: int) -> np.ndarray:
+        """The first ``r`` pairs of stratum ``s``, as masks (r, M) of their size-``s`` side."""
+        order = self._orders.get(s)
+        if order is None or order.shape[0] < r:
+            self._grow(s, r)
+            order = self._orders[s]
+        return order[:r]
+
+    def _grow(self, s: int, r: int) -> None:
+        M, half = self.M, 2 * self.sizes[-1] == self.M and s == self.sizes[-1]
+        have = self._orders.get(s, np.zeros((0, M), dtype=bool))
+        if math.comb(M, s) <= 20_000:  # small stratum: one random permutation of all of it
+            if have.shape[0] == 0:
+                combos = np.array(list(combinations(range(M), s)), dtype=np.intp)
+                if half:  # one representative per pair: the side holding player 0
+                    combos = combos[combos[:, 0] == 0]
+                masks = np.zeros((len(combos), M), dtype=bool)
+                np.put_along_axis(masks, combos, True, axis=1)
+                self._orders[s] = masks[self.rng.permutation(len(masks))]
+            return
+        seen = self._seen.setdefault(s, set())
+        out = []
+        while have.shape[0] + len(out) < min(r, self.population[s]):
+            mask = np.zeros(M, dtype=bool)
+            mask[self.rng.choice(M, size=s, replace=False)] = True
+            if half and not mask[0]:
+                mask = ~mask
+            key = np.packbits(mask).tobytes()
+            if key not in seen:
+                seen.add(key)
+                out.append(mask)
+        if out:
+            self._orders[s] = np.concatenate([have, np.array(out)])

@@ -126,6 +126,25 @@ class _Engine:
         out[:, sizes == M] = self.fx[:, None, :]
         return out
 
+    def values_rows(self, rows: np.ndarray, masks: np.ndarray, bg) -> np.ndarray:
+        """Values (len(rows), K, O) of ``masks`` for some rows against background rows ``bg``
+        (an int or one per mask; ``-1``: the weighted background mean). No cache: callers
+        evaluate each coalition once."""
+        masks = np.asarray(masks, dtype=bool)
+        K, M = masks.shape
+        bg = np.broadcast_to(np.asarray(bg, dtype=np.int64), (K,))
+        out = np.empty((len(rows), K, self.n_out))
+        sizes = masks.sum(axis=1)
+        interior = np.flatnonzero((sizes > 0) & (sizes < M))
+        if interior.size:
+            out[:, interior] = self.game.evaluate(masks[interior], bg[interior], rows)
+        empty = np.flatnonzero(sizes == 0)
+        if empty.size:
+            single = self.f_background[np.maximum(bg[empty], 0)]
+            out[:, empty] = np.where((bg[empty] < 0)[:, None], self.base, single)[None]
+        out[:, sizes == M] = self.fx[rows][:, None, :]
+        return out
+
     @property
     def evaluations(self) -> int:
         n = self.n_evaluations + self.black_box.n_evaluations

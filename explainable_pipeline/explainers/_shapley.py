@@ -76,12 +76,13 @@ from sklearn.utils import check_random_state
 
 from .._progress import tqdm
 
-from ._designs import _KernelDesign, _permutation_design
+from ._designs import _permutation_design
 from ._engine import _Engine
 from ._exact import exact_design, run_exact
 from ._hybrid import _as_outputs, _HybridGame, _Table  # noqa: F401 - _HybridGame re-exported
-from ._kernel_shap import run_kernel
 from ._permutation import run_permutation
+from ._regression_msr import MsrPlan, run_regression_msr
+from ._stratified import KernelPlan, run_kernel
 
 __all__ = ["ShapleyResult", "shapley_values", "MAX_EXACT_PLAYERS", "DEFAULT_MAX_BATCH_ROWS"]
 
@@ -97,6 +98,9 @@ DEFAULT_BATCH_SIZE = 128
 """Default number of explained rows per task (independent of ``n_jobs``)."""
 
 _METHODS = ("exact", "kernel", "permutation")
+ESTIMATORS = ("auto", "stratified", "kernelshap", "leverage", "regression-msr")
+"""Estimators of ``method="kernel"`` (see :func:`shapley_values`)."""
+_DESIGNS = ("auto", "neyman", "independent", "shared")
 
 
 @dataclass
@@ -118,8 +122,17 @@ class ShapleyResult:
         ``False`` when the budget ran out first, ``None`` when no tolerance was checked.
     evaluation : str
         How coalition values were computed: ``"black-box"`` (hybrid raw rows through ``f``),
-        or the name of the evaluator's faster path (``"separable"``, ``"kernel-machine"``),
-        with ``" (black-box on k of n chunks)"`` appended when some chunks fell back.
+        or the name of the evaluator's faster path (``"separable"``, ``"kernel-machine"``,
+        ``"neural-network"``, ...), with ``" (black-box on k of n chunks)"`` appended when
+        some chunks fell back.
+    standard_errors : numpy.ndarray of shape (n_rows, n_players, n_outputs)
+        Estimated standard deviation of each value over the random coalitions (or
+        permutations) of the design; zero for exact enumeration. ``values +- 1.96 *
+        standard_errors`` is a 95% interval per value.
+    estimator : str
+        The estimator that ran: ``"exact"``, ``"permutation"``, or one of the kernel
+        estimators (``"stratified"``, ``"kernelshap"``, ``"leverage"``, ``"regression-msr"``)
+        with its design, e.g. ``"stratified (neyman)"``.
     """
 
     values: np.ndarray
@@ -128,6 +141,8 @@ class ShapleyResult:
     method: str
     converged: bool | None = None
     evaluation: str = "black-box"
+    standard_errors: np.ndarray | None = None
+    estimator: str = ""
 
 
 
@@ -135,14 +150,17 @@ def _run_chunk(f, table, X_chunk, bg_weights, player_cols, f_background, max_bat
                design, tol, evaluator=None):
     eng = _Engine(f, table, X_chunk, bg_weights, player_cols, f_background, max_batch_rows,
                   evaluator)
-    active = np.flatnonzero(bg_weights > 0).tolist()
     if method == "exact":
         phi, converged = run_exact(eng, design)
+        se = np.zeros_like(phi)
+    elif isinstance(design, MsrPlan):
+        phi, se, converged = run_regression_msr(eng, design)
     elif method == "kernel":
-        phi, converged = run_kernel(eng, design, active, tol)
+        phi, se, converged = run_kernel(eng, design, tol)
     else:
-        phi, converged = run_permutation(eng, design, active, tol)
-    return phi, eng.evaluations, converged, eng.path
+        active = np.flatnonzero(bg_weights > 0).tolist()
+        phi, se, converged = run_permutation(eng, design, active, tol)
+    return phi, se, eng.evaluations, converged, eng.path
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,6 +236,7 @@ def shapley_values(
     tol: float | None = 0.01,
     evaluator=None,
     kernel_design: str = "auto",
+    estimator: str = "auto",
 ) -> ShapleyResult:
     """Interventional Shapley values of ``f`` for the rows of ``X`` against a background.
 
@@ -265,20 +284,34 @@ def shapley_values(
         preprocessors, kernel machines). It is used for a chunk of rows only after it
         reproduced ``f`` on probe coalitions of that chunk; otherwise, or when it does not
         apply, hybrid raw rows go through ``f``. ``ShapleyResult.evaluation`` records the path.
-    kernel_design : {"auto", "independent", "shared"}, default="auto"
-        Coalition design of ``method="kernel"``. ``"independent"``: one design per background
-        row (single-baseline games, averaged with the weights); each coalition costs one model
-        row per background row either way, and independent errors average out. ``"shared"``:
-        one design for the background-averaged game; better when averaging over the background
-        is much cheaper than separate model rows, as on the ``"kernel-machine"`` path with an
-        rbf kernel (the average is one matrix product). ``"auto"`` picks ``"shared"`` exactly
-        then.
+    kernel_design : {"auto", "neyman", "independent", "shared"}, default="auto"
+        Coalition design of ``method="kernel"`` (:mod:`._stratified`). ``"neyman"``: one game
+        per row and background row, the budget of ``n_samples`` coalitions per background row
+        spread over them in proportion to ``w_j |f(x) - f(b_j)| ** 0.5`` (Neyman allocation);
+        ``"independent"``: one design per background row, equal budgets; ``"shared"``: one
+        design for the background-averaged game, which costs a model row per background row
+        per coalition unless the evaluation path averages cheaply (the ``"kernel-machine"``
+        path with an rbf kernel: one matrix product). ``"auto"``: ``"shared"`` exactly then
+        (and for ``"kernelshap"``, ``"leverage"`` and ``"regression-msr"``, which are defined
+        on the averaged game), else ``"neyman"``.
+    estimator : {"auto", "stratified", "kernelshap", "leverage", "regression-msr"}, default="auto"
+        Estimator of ``method="kernel"``. ``"stratified"`` (``"auto"``): KernelSHAP's
+        regression with interaction control variates among the most important players, on
+        stratified paired designs. ``"kernelshap"``: the plain regression (KernelSHAP, paired
+        sampling without replacement). ``"leverage"``: Leverage SHAP (Musco & Witter 2025):
+        sizes sampled equally (leverage scores), paired, without replacement, projected least
+        squares. ``"regression-msr"``: regression-adjusted maximum sample reuse (Witter, Liu &
+        Musco 2025): a tree ensemble fitted to half of the coalitions' values is explained
+        exactly over the coalition indicators, and an unbiased stratified Monte Carlo estimate
+        of the residual game from the other half corrects it (and vice versa). All keep exact
+        efficiency; ``benchmarks/agnostic.py`` compares them.
 
     Returns
     -------
     ShapleyResult
         ``values`` (n_rows, n_players, n_outputs), ``base_values`` (n_outputs,),
-        ``n_evaluations``, ``method``, ``converged``, ``evaluation``.
+        ``n_evaluations``, ``method``, ``converged``, ``evaluation``, ``standard_errors``
+        (same shape as ``values``), ``estimator``.
 
     Examples
     --------
@@ -288,7 +321,7 @@ def shapley_values(
     >>> res.values[0, :, 0].round(12).tolist()
     [1.0, 1.0, 3.0]
     """
-    _check_arguments(method, f, max_batch_rows, tol, kernel_design)
+    _check_arguments(method, f, max_batch_rows, tol, kernel_design, estimator)
     if not isinstance(X, pd.DataFrame):
         X = np.asarray(X)
         if X.ndim != 2:
@@ -310,29 +343,33 @@ def shapley_values(
             logger.debug("shapley_values: no fast evaluation path (%s); hybrid raw rows go "
                          "through f", getattr(evaluator, "reason", None))
     base = w @ f_background  # (O,)
-    if kernel_design == "auto":
-        cheap = prepared is not None and getattr(prepared, "cheap_background_mean", False)
-        kernel_design = "shared" if cheap else "independent"
-    budget = _budget(n_samples, M, cheap=method == "kernel" and kernel_design == "shared")
-    design = _make_design(method, M, w.shape[0], budget, kernel_design,
+    cheap = prepared is not None and getattr(prepared, "cheap_background_mean", False)
+    estimator, kernel_design = _resolve_estimator(method, estimator, kernel_design, cheap)
+    budget = _budget(n_samples, M, cheap=cheap and method == "kernel" and kernel_design == "shared")
+    design = _make_design(method, M, w.shape[0], budget, kernel_design, estimator,
                           check_random_state(random_state), 4 if tol is not None else 1)
+    name = estimator if method == "kernel" else method
+    if method == "kernel":
+        name = f"{estimator} ({kernel_design})"
 
     if X.shape[0] == 0:
-        return ShapleyResult(np.zeros((0, M, base.shape[0])), base, w.shape[0], method, None,
-                             "black-box" if prepared is None else prepared.name)
+        empty = np.zeros((0, M, base.shape[0]))
+        return ShapleyResult(empty, base, w.shape[0], method, None,
+                             "black-box" if prepared is None else prepared.name, empty, name)
     args = (w, player_cols, f_background, max_batch_rows, method, design, tol, prepared)
     results = _map_chunks(f, table, X, batch_size, args, n_jobs, progress, method)
     values = np.concatenate([r[0] for r in results], axis=0)
-    n_eval = w.shape[0] + sum(r[1] for r in results)
-    flags = [r[2] for r in results]
+    errors = np.concatenate([r[1] for r in results], axis=0)
+    n_eval = w.shape[0] + sum(r[2] for r in results)
+    flags = [r[3] for r in results]
     converged = None if any(fl is None for fl in flags) else all(flags)
-    evaluation = _evaluation_label(prepared, [r[3] for r in results])
-    logger.debug("shapley_values: method=%s players=%d evaluations=%d evaluation=%s", method, M,
-                 n_eval, evaluation)
-    return ShapleyResult(values, base, int(n_eval), method, converged, evaluation)
+    evaluation = _evaluation_label(prepared, [r[4] for r in results])
+    logger.debug("shapley_values: method=%s estimator=%s players=%d evaluations=%d "
+                 "evaluation=%s", method, name, M, n_eval, evaluation)
+    return ShapleyResult(values, base, int(n_eval), method, converged, evaluation, errors, name)
 
 
-def _check_arguments(method, f, max_batch_rows, tol, kernel_design) -> None:
+def _check_arguments(method, f, max_batch_rows, tol, kernel_design, estimator) -> None:
     if method not in _METHODS:
         raise ValueError(f"`method` must be one of {_METHODS}; got {method!r}.")
     if not callable(f):
@@ -341,11 +378,25 @@ def _check_arguments(method, f, max_batch_rows, tol, kernel_design) -> None:
         raise ValueError(f"`max_batch_rows` must be a positive integer; got {max_batch_rows!r}.")
     if tol is not None and not tol >= 0:
         raise ValueError(f"`tol` must be a non-negative float or None; got {tol!r}.")
-    if kernel_design not in ("auto", "independent", "shared"):
-        raise ValueError(
-            "`kernel_design` must be 'auto', 'independent' or 'shared'; got "
-            f"{kernel_design!r}."
-        )
+    if kernel_design not in _DESIGNS:
+        raise ValueError(f"`kernel_design` must be one of {_DESIGNS}; got {kernel_design!r}.")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"`estimator` must be one of {ESTIMATORS}; got {estimator!r}.")
+    if estimator == "regression-msr" and kernel_design not in ("auto", "shared"):
+        raise ValueError("estimator='regression-msr' samples the background-averaged game: "
+                         f"use kernel_design='auto' or 'shared', not {kernel_design!r}.")
+
+
+def _resolve_estimator(method, estimator, kernel_design, cheap: bool):
+    """The kernel estimator and design that run (``"auto"`` resolved)."""
+    if method != "kernel":
+        return method, kernel_design
+    if estimator == "auto":
+        estimator = "stratified"
+    if kernel_design == "auto":
+        averaged = cheap or estimator in ("kernelshap", "leverage", "regression-msr")
+        kernel_design = "shared" if averaged else "neyman"
+    return estimator, kernel_design
 
 
 def _background_weights(background_weights, m: int) -> np.ndarray:
@@ -371,7 +422,7 @@ def _budget(n_samples, M: int, cheap: bool) -> int:
     raise ValueError(f"`n_samples` must be a positive integer or 'auto'; got {n_samples!r}.")
 
 
-def _make_design(method, M, m, budget, kernel_design, rng, n_rounds):
+def _make_design(method, M, m, budget, kernel_design, estimator, rng, n_rounds):
     """The coalitions (or permutations) every row of the call shares."""
     if method == "exact":
         if M > MAX_EXACT_PLAYERS:
@@ -382,10 +433,13 @@ def _make_design(method, M, m, budget, kernel_design, rng, n_rounds):
             )
         return exact_design(M)
     if method == "kernel":
-        if kernel_design == "shared":
-            return _KernelDesign(M, budget, rng, n_rounds)
-        # one independent design per background row (single-baseline games, averaged)
-        return [_KernelDesign(M, budget, rng, n_rounds) for _ in range(m)]
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        if estimator == "regression-msr":
+            return MsrPlan(M, budget, seed)
+        mode = {"neyman": "neyman", "independent": "equal", "shared": "shared"}[kernel_design]
+        return KernelPlan(M, budget, seed, n_rounds, mode,
+                          alloc="leverage" if estimator == "leverage" else "kernel",
+                          terms=estimator == "stratified")
     return [_permutation_design(M, budget, rng, n_rounds) for _ in range(m)]
 
 

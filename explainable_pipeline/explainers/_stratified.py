@@ -1,0 +1,270 @@
+"""KernelSHAP-family estimators: designs per game, budget allocation, rounds, standard errors.
+
+The value ``v(S) = sum_j w_j v_j(S)`` averages single-reference games ``v_j(S) = f(x_S, b_j)``
+and Shapley values are linear, so ``phi = sum_j w_j phi(v_j)``. A *plan* says which games are
+estimated and with how many coalitions:
+
+``"neyman"`` (the default of ``method="kernel"``)
+    One game per row and background row. The error of ``phi`` is ``sum_j w_j^2 Var(phi_j)``;
+    for a fixed total it is smallest when game ``j`` gets coalitions in proportion to
+    ``w_j sigma_j`` (Neyman allocation), ``sigma_j`` being the error scale of one coalition of
+    that game. A pilot gives every game a quarter of the equal share; the rest of each row's
+    budget then goes to its games in proportion to ``w_j sigma_j``, with ``sigma_j`` estimated
+    from the pilot's own standard errors (budgets on a grid of half octaves, so rows with the
+    same budget share one solve). Games where the row and the background row agree get little,
+    games with large uncertain effects get more.
+``"equal"``
+    One game per background row, the same budget for each.
+``"shared"``
+    One design for the background-averaged game (as ``shap.KernelExplainer``): the choice when
+    averaging over the background costs about one model row (the kernel-machine path with an
+    rbf kernel).
+
+Each game samples coalitions from a :class:`~._designs.NestedDesign` (small and large sizes
+enumerated while affordable, the rest stratified by size in complementary pairs without
+replacement), drawn from the seed and the background row only: every row meets the same
+coalitions whatever the chunking, and growing a budget extends the sample. Budgets grow in
+rounds; sampling stops when the attributions change by at most ``tol`` between rounds. The
+regression adds interaction terms among the chunk's most important players (control variates,
+:func:`~._kernel_shap.kernel_fit`) and estimates each game's standard error from the spread of
+its sampled pairs' influences within their strata; independent games' errors add with weights
+``w_j^2``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._designs import NestedDesign
+from ._engine import _Engine, _rel_change
+from ._kernel_shap import interaction_terms, kernel_fit
+
+PLANS = ("neyman", "equal", "shared")
+
+PILOT_FRACTION = 0.25
+"""Share of the budget the ``"neyman"`` plan spends equally before allocating the rest."""
+
+
+class KernelPlan:
+    """How a call's games are designed; shared by every chunk of rows.
+
+    Parameters
+    ----------
+    M : int
+        Players.
+    budget : int
+        Coalitions per row and background row on average (``"shared"``: per row).
+    seed : int
+        Every design derives from it and the background row.
+    n_rounds : int
+        Rounds of growing budgets (1: no early stopping; the ``"neyman"`` plan always has its
+        pilot round first).
+    mode : {"neyman", "equal", "shared"}
+    alloc : {"kernel", "leverage", "sqrt"}
+        How each design spreads its samples over coalition sizes.
+    terms : bool
+        Interaction control variates in the regression.
+    """
+
+    def __init__(self, M, budget, seed, n_rounds, mode="neyman", alloc="kernel", terms=True):
+        if mode not in PLANS:
+            raise ValueError(f"unknown plan {mode!r}")
+        self.M, self.budget, self.seed = M, int(budget), int(seed)
+        self.mode, self.alloc, self.terms = mode, alloc, terms
+        if mode == "neyman":
+            self.fractions = [PILOT_FRACTION, 0.5, 1.0] if n_rounds > 1 else [PILOT_FRACTION, 1.0]
+        else:
+            self.fractions = [2.0 ** (t + 1 - n_rounds) for t in range(n_rounds)]
+
+    def design(self, j: int) -> NestedDesign:
+        seq = np.random.SeedSequence([self.seed, j + 1])
+        return NestedDesign(self.M, np.random.RandomState(seq.generate_state(1)[0]), self.alloc)
+
+
+class _Game:
+    """One background row's game (``j = -1``: the background-averaged game) for every row of a
+    chunk: per row, how many pairs of each stratum were evaluated, and their values."""
+
+    def __init__(self, eng: _Engine, j: int, weight: float, design: NestedDesign):
+        self.eng, self.j, self.w, self.design = eng, j, weight, design
+        self.sizes = design.sizes
+        self.count = np.zeros((eng.n, len(self.sizes)), dtype=np.int64)
+        self.vals = [np.zeros((eng.n, 0, 2, eng.n_out)) for _ in self.sizes]
+
+    @property
+    def base(self) -> np.ndarray:
+        return self.eng.base if self.j < 0 else self.eng.f_background[self.j]
+
+    def grow(self, budgets: np.ndarray) -> list:
+        """Requests that extend each row's sample to the design of its budget (a stratum never
+        shrinks): ``(rows, masks, store)``, ``store(values)`` keeping the evaluated values."""
+        target = np.zeros_like(self.count)
+        for b in np.unique(budgets):
+            counts = self.design.counts(int(b))
+            target[budgets == b] = [counts.get(s, 0) for s in self.sizes]
+        target = np.maximum(target, self.count)
+        requests = []
+        for q, s in enumerate(self.sizes):
+            need = target[:, q] > self.count[:, q]
+            if not need.any():
+                continue
+            top = int(target[:, q].max())
+            if self.vals[q].shape[1] < top:
+                pad = np.zeros((self.eng.n, top - self.vals[q].shape[1], 2, self.eng.n_out))
+                self.vals[q] = np.concatenate([self.vals[q], pad], axis=1)
+            keys = np.stack([self.count[need, q], target[need, q]], axis=1)
+            for lo, hi in np.unique(keys, axis=0):
+                rows = np.flatnonzero(need)[(keys[:, 0] == lo) & (keys[:, 1] == hi)]
+                sides = self.design.pairs(s, int(hi))[lo:hi]
+                requests.append((rows, np.concatenate([sides, ~sides]),
+                                 self._store(q, rows, int(lo), int(hi))))
+        self.count = target
+        return requests
+
+    def _store(self, q: int, rows: np.ndarray, lo: int, hi: int):
+        def store(values):
+            self.vals[q][rows, lo:hi, 0] = values[:, : hi - lo]
+            self.vals[q][rows, lo:hi, 1] = values[:, hi - lo :]
+
+        return store
+
+    def groups(self):
+        """Rows with the same sample, and the sample's pairs per stratum."""
+        keys, inverse = np.unique(self.count, axis=0, return_inverse=True)
+        for g, key in enumerate(keys):
+            yield np.flatnonzero(inverse.reshape(-1) == g), key
+
+    def data(self, rows: np.ndarray, key: np.ndarray):
+        """Masks, weights, values (n_rows, K, O), sampled-strata layout, sampled count."""
+        masks, weights, values, layout = [], [], [], []
+        start, sampled = 0, 0
+        for q, (s, r) in enumerate(zip(self.sizes, key, strict=True)):
+            if r == 0:
+                continue
+            sides = self.design.pairs(s, int(r))
+            masks += [sides, ~sides]
+            weights.append(np.full(2 * r, self.design.pair_mass[s] / (2 * r)))
+            v = self.vals[q][rows, :r]
+            values += [v[:, :, 0], v[:, :, 1]]
+            population = self.design.population[s]
+            if r < population:
+                layout.append((start, int(r), population))
+                sampled += 2 * int(r)
+            start += 2 * int(r)
+        M = self.design.M
+        if not masks:
+            empty = np.zeros((0, M), dtype=bool)
+            return empty, np.zeros(0), np.zeros((len(rows), 0, self.eng.n_out)), [], 0
+        return (np.concatenate(masks), np.concatenate(weights), np.concatenate(values, axis=1),
+                layout, sampled)
+
+    def exact(self) -> bool:
+        return all((self.count[:, q] >= self.design.population[s]).all()
+                   for q, s in enumerate(self.sizes))
+
+
+def run_kernel(eng: _Engine, plan: KernelPlan, tol):
+    """Shapley values (n, M, O), their standard errors and the convergence flag of a chunk."""
+    if plan.mode == "shared":
+        games = [_Game(eng, -1, 1.0, plan.design(-1))]
+    else:
+        games = [_Game(eng, int(j), float(eng.w[j]), plan.design(int(j)))
+                 for j in np.flatnonzero(eng.w > 0)]
+    phi, converged, spread = None, None, None
+    for t, fraction in enumerate(plan.fractions):
+        budgets = _budgets(plan, games, eng.n, fraction, spread if t else None)
+        _evaluate(eng, [(game.j, request) for g, game in enumerate(games)
+                        for request in game.grow(budgets[:, g])])
+        exact = all(game.exact() for game in games)
+        new, var, spread = _solve(eng, games, plan.terms and not exact)
+        if phi is not None and tol is not None:
+            converged = _rel_change(new, phi) <= tol
+        phi = new
+        if converged or exact:
+            break
+    if exact:
+        converged = True
+    elif tol is not None and converged is None:
+        converged = False
+    return phi, np.sqrt(var), converged
+
+
+def _evaluate(eng: _Engine, requests) -> None:
+    """Evaluate ``(j, (rows, masks, store))`` requests, one model pass per set of rows (the
+    games of a round share their rows: fewer, larger calls to the model)."""
+    by_rows: dict[bytes, list] = {}
+    for j, (rows, masks, store) in requests:
+        by_rows.setdefault(rows.tobytes(), []).append((j, rows, masks, store))
+    for group in by_rows.values():
+        rows = group[0][1]
+        masks = np.concatenate([masks for _, _, masks, _ in group])
+        bg = np.concatenate([np.full(len(masks), j) for j, _, masks, _ in group])
+        values = eng.values_rows(rows, masks, bg)
+        start = 0
+        for _, _, masks, store in group:
+            store(values[:, start : start + len(masks)])
+            start += len(masks)
+
+
+def _budgets(plan: KernelPlan, games, n: int, fraction: float, spread) -> np.ndarray:
+    """(n, n_games) coalition budgets of this round."""
+    M, per_game = plan.M, max(1, round(plan.budget * fraction))
+    if plan.mode != "neyman" or spread is None:  # equal shares (and the neyman pilot)
+        size = max(per_game, min(4 * M, plan.budget))
+        return np.full((n, len(games)), size, dtype=np.int64)
+    w = np.array([game.w for game in games])
+    return neyman_budgets(w[None, :] * spread, per_game * len(games), M,
+                          np.stack([_used(game) for game in games], axis=1))
+
+
+def _used(game: _Game) -> np.ndarray:
+    return 2 * game.count.sum(axis=1)
+
+
+def neyman_budgets(share: np.ndarray, total: int, M: int, used: np.ndarray) -> np.ndarray:
+    """Per-(row, game) budgets in proportion to ``share`` (``w_j sigma_j``), at least what each
+    game already used, on a grid of half octaves, at most ``total`` per row where possible."""
+    cap = 2**M - 2 if M < 62 else 1 << 62
+    share = share + 1e-3 * share.max(axis=1, keepdims=True) + 1e-300
+    share = share / share.sum(axis=1, keepdims=True)
+    floor = float(max(1, min(4 * M, cap)))
+
+    def level(x):
+        step = np.round(2 * np.log2(np.maximum(x, floor) / floor)) / 2
+        return np.maximum(np.minimum(np.round(floor * 2.0**step), cap), used)
+
+    lo, hi = np.full(share.shape[0], -30.0), np.full(share.shape[0], 30.0)
+    for _ in range(50):  # the largest multiplier whose levels fit each row's total
+        mid = (lo + hi) / 2
+        ok = level(share * total * 2.0 ** mid[:, None]).sum(axis=1) <= total
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    return level(share * total * 2.0 ** lo[:, None]).astype(np.int64)
+
+
+def _solve(eng: _Engine, games, with_terms: bool):
+    """Shapley values and variances of the chunk, and each game's per-coalition error scale
+    (n, n_games) for the next allocation."""
+    M = eng.player_cols.shape[0]
+    shape = (eng.n, M, eng.n_out)
+    work = [(g, rows, game.data(rows, key)) for g, game in enumerate(games)
+            for rows, key in game.groups()]
+    terms_of = {}
+    if with_terms:  # a linear pilot fit picks the chunk's most important players
+        pilot = np.zeros(shape)
+        for g, rows, (masks, weights, values, _, _) in work:
+            game = games[g]
+            pilot[rows] += game.w * kernel_fit(masks, weights, values, eng.fx[rows],
+                                               game.base)[0]
+        importance = np.abs(pilot).mean(axis=(0, 2))
+        for g, rows, (*_, sampled) in work:
+            terms_of[(g, rows[0])] = interaction_terms(importance, sampled) if sampled else []
+    phi, var = np.zeros(shape), np.zeros(shape)
+    spread = np.zeros((eng.n, len(games)))
+    for g, rows, (masks, weights, values, layout, sampled) in work:
+        game = games[g]
+        est, v = kernel_fit(masks, weights, values, eng.fx[rows], game.base,
+                            terms=terms_of.get((g, rows[0]), ()), layout=layout)
+        phi[rows] += game.w * est
+        var[rows] += game.w**2 * v
+        spread[rows, g] = np.sqrt(v.sum(axis=(1, 2)) * max(sampled, 1))
+    return phi, var, spread
