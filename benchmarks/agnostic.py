@@ -103,14 +103,8 @@ def ours(ep, X):
 
 
 def path_of(ep, X) -> str:
-    """The evaluation path ExplainablePipeline takes (what explain_local ran)."""
-    from explainable_pipeline._attribution import output_method
-
-    ev = pipeline_evaluator(ep.preprocessor_, ep.estimator_, output_method(ep)[0],
-                            ep.feature_map_)
-    res = shapley_values(ep.predict_proba, X[:2], ep.background_, ep.background_weights_,
-                         method="kernel", n_samples=8, evaluator=ev)
-    return res.evaluation
+    """The evaluation path explain_local ran (recorded on the explanation)."""
+    return ep.explain_local(X[:2]).meta["evaluation"]
 
 
 def breast_cancer(n_features: int, quick: bool):
@@ -186,26 +180,6 @@ def run_svc(n_features: int, quick: bool, rows: list):
     black_box_row(label, "model", f, x_test, summary, ref, ref_name, t_shap, rows)
 
 
-def run_mlp(n_features: int, quick: bool, rows: list):
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.preprocessing import StandardScaler
-
-    x_train, x_test, y_train, summary = breast_cancer(n_features, quick)
-    label = f"StandardScaler + MLP breast cancer, {n_features} features, {len(x_test)} rows"
-    ep = ExplainablePipeline(
-        StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), max_iter=1000, random_state=0),
-        explainer="kernel", background=summary.data, background_weights=summary.weights,
-        random_state=0,
-    ).fit(x_train, y_train)
-    f = ep.predict_proba
-    ref, ref_name, t_shap = reference_and_peer(label, f, x_test, summary, None,
-                                               4096 if quick else 16384, rows)
-    vals, t = timed(lambda: ours(ep, x_test), lambda: ours(ep, x_test[:1]))
-    rows.append((label, "ours explainer='kernel'", path_of(ep, x_test), t, t_shap / t,
-                 rel_err(vals, ref), ref_name))
-    black_box_row(label, "pipeline", f, x_test, summary, ref, ref_name, t_shap, rows)
-
-
 def onehot_data():
     rng = np.random.RandomState(0)
     n = 600
@@ -258,6 +232,151 @@ def run_onehot(quick: bool, rows: list):
                                                     method="exact"))
         rows.append((label, "ours exact, black-box path (pipeline as opaque f)", res.evaluation,
                      t, t_shap / t, rel_err(res.values, vals), ref_name))
+
+
+# ------------------------------------------------------------------------------------------
+# Black-box models: estimators at shap's budget, and our defaults (workload 4)
+# ------------------------------------------------------------------------------------------
+
+BLACK_BOX_MODELS = ("mlp", "knn", "csvc", "stack", "hgb")
+ESTIMATORS = [("kernelshap", "shared"), ("leverage", "shared"), ("regression-msr", "shared"),
+              ("stratified", "independent"), ("stratified", "neyman")]
+
+
+def black_box_data(n_features: int, n_rows: int):
+    """Breast cancer (its first 12, or all 30 columns) or 60 generated columns; shap.kmeans(10)."""
+    import shap
+    from sklearn.datasets import load_breast_cancer, make_classification
+    from sklearn.model_selection import train_test_split
+
+    if n_features <= 30:
+        X, y = load_breast_cancer(return_X_y=True)
+        X = X[:, :n_features]
+    else:
+        X, y = make_classification(n_samples=1500, n_features=n_features,
+                                   n_informative=n_features // 3, n_redundant=n_features // 6,
+                                   random_state=0)
+    x_train, x_test, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
+    return x_train, x_test[:n_rows], y_train, shap.kmeans(x_train, 10)
+
+
+def black_box_model(name: str):
+    """(preprocessor, estimator, label) of the issue's table, plus HistGradientBoosting."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+        StackingClassifier,
+    )
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    return {
+        "mlp": (StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), max_iter=1000,
+                                                random_state=0), "StandardScaler + MLPClassifier"),
+        "knn": (StandardScaler(), KNeighborsClassifier(), "StandardScaler + KNeighborsClassifier"),
+        "csvc": (None, CalibratedClassifierCV(SVC(gamma=0.001, C=100.0), ensemble=False),
+                 "CalibratedClassifierCV(SVC(gamma=0.001, C=100), ensemble=False)"),
+        "stack": (StandardScaler(), StackingClassifier(
+            [("lr", LogisticRegression(max_iter=1000)),
+             ("rf", RandomForestClassifier(n_estimators=100, random_state=0)),
+             ("svc", SVC(random_state=0))]), "StandardScaler + StackingClassifier(LR, RF, SVC)"),
+        "hgb": (None, HistGradientBoostingClassifier(random_state=0),
+                "HistGradientBoostingClassifier, forced explainer='kernel'"),
+    }[name]
+
+
+def black_box_reference(ep, f, x_test, summary, budget: int):
+    """Exact enumeration up to 12 columns; else two long runs of our KernelSHAP (stratified, all
+    coalitions sampled per background row in proportion to need) from two seeds, averaged,
+    computed on the model's exact fast path when it has one."""
+    from explainable_pipeline._attribution import output_method
+
+    ev = pipeline_evaluator(ep.preprocessor_, ep.estimator_, output_method(ep)[0],
+                            ep.feature_map_)
+    bg, w = summary.data, summary.weights
+    if x_test.shape[1] <= 12:
+        res = shapley_values(f, x_test, bg, w, method="exact", evaluator=ev)
+        return res.values[:, :, 0], "exact enumeration"
+    kw = dict(method="kernel", n_samples=budget, tol=None, evaluator=ev)
+    runs = [shapley_values(f, x_test, bg, w, random_state=seed, **kw).values[:, :, 0]
+            for seed in (12345, 54321)]
+    spread = rel_err(runs[0], runs[1])
+    return (runs[0] + runs[1]) / 2, (f"2 runs x {budget} coalitions/background row, "
+                                     f"seed-to-seed {spread:.2%}")
+
+
+def run_black_box(name: str, n_features: int, quick: bool, rows: list, estimator_rows: list,
+                  estimators: bool):
+    pre, est, label = black_box_model(name)
+    n_rows = 10 if quick else 20
+    x_train, x_test, y_train, summary = black_box_data(n_features, n_rows)
+    ep = ExplainablePipeline(pre, est, explainer="kernel", background=summary.data,
+                             background_weights=summary.weights, random_state=0)
+    ep.fit(x_train, y_train)
+
+    def f(Z):  # the whole pipeline, class-1 probability, as an opaque function
+        return ep.predict_proba(Z)[:, 1]
+
+    M = x_test.shape[1]
+    budget = min(2 * M + 2048, 2**M - 2)  # shap's default nsamples (coalitions of the mean game)
+    ref, ref_name = black_box_reference(ep, f, x_test, summary, (4 if quick else 16) * budget)
+    shap_default, t_default = timed(lambda: shap_kernel(f, summary, x_test)[:, :, 0],
+                                    lambda: shap_kernel(f, summary, x_test[:1]))
+    shap_pure, t_pure = timed(lambda: shap_kernel(f, summary, x_test, l1_reg=False)[:, :, 0],
+                              lambda: shap_kernel(f, summary, x_test[:1], l1_reg=False))
+    equal, t_equal = timed(lambda: shapley_values(
+        f, x_test, summary.data, summary.weights, method="kernel", n_samples=budget, tol=None,
+        random_state=0))
+    local, t_ours = timed(lambda: ep.explain_local(x_test), lambda: ep.explain_local(x_test[:1]))
+    e_pure, e_equal = rel_err(shap_pure, ref), rel_err(equal.values[:, :, 0], ref)
+    e_ours = rel_err(local.local_importance_values[1], ref)
+    model_rows = n_rows * (budget * len(summary.weights) + 1)
+    rows.append(dict(
+        model=label, M=M, ref=ref_name, t_default=t_default, e_default=rel_err(shap_default, ref),
+        t_pure=t_pure, e_pure=e_pure, e_equal=e_equal, t_equal=t_equal,
+        evals=f"{equal.n_evaluations:,} vs {model_rows:,}", path=local.meta["evaluation"],
+        t_ours=t_ours, e_ours=e_ours, estimator=local.meta["estimator"]))
+    if estimators:
+        errors = {}
+        for estimator, design in ESTIMATORS:
+            res = shapley_values(f, x_test, summary.data, summary.weights, method="kernel",
+                                 n_samples=budget, tol=None, random_state=0,
+                                 estimator=estimator, kernel_design=design)
+            e = np.abs(res.values[:, :, 0] - ref)
+            covered = float(np.mean(e <= 1.96 * res.standard_errors[:, :, 0] + 1e-12))
+            errors[f"{estimator} ({design})"] = (rel_err(res.values[:, :, 0], ref), covered)
+        estimator_rows.append(dict(model=label, M=M, errors=errors, pure=e_pure))
+
+
+def format_black_box(rows) -> str:
+    lines = ["| model | raw cols | shap default: s / error | shap `l1_reg=False`: s / error | "
+             "ours at shap's budget, black box: error / vs pure / model rows (ours vs shap) | "
+             "ours `explainer=\"kernel\"`: path / s / error | speed-up vs shap default | "
+             "reference |",
+             "|---|---:|---|---|---|---|---:|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['M']} | {r['t_default']:.2f} / {r['e_default']:.1%} | "
+            f"{r['t_pure']:.2f} / {r['e_pure']:.1%} | {r['e_equal']:.1%} / "
+            f"**{r['e_pure'] / r['e_equal']:.2f}x lower** / {r['evals']} | {r['path']} / "
+            f"{r['t_ours']:.2f} / {r['e_ours']:.1%} | {r['t_default'] / r['t_ours']:.1f}x | "
+            f"{r['ref']} |")
+    return "\n".join(lines)
+
+
+def format_estimators(rows) -> str:
+    names = [f"{e} ({d})" for e, d in ESTIMATORS]
+    lines = ["| model | raw cols | shap `l1_reg=False` | " + " | ".join(names) + " |",
+             "|---|---:|" + "---:|" * (len(names) + 1)]
+    for r in rows:
+        cells = [f"{r['errors'][n][0]:.1%} ({r['pure'] / r['errors'][n][0]:.2f}x; "
+                 f"{r['errors'][n][1]:.0%})" for n in names]
+        lines.append(f"| {r['model']} | {r['M']} | {r['pure']:.1%} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 _MEMORY_CHILD = """
@@ -340,12 +459,12 @@ kernel-machine path with an rbf kernel, `explainer="kernel"` uses one shared coa
 background costs about one model row there. Timings under 3 s are the best of 3 (both sides)."""
 
 
-def write_readme(table: str, command: str, load: str) -> None:
+def write_readme(tables: list, command: str, load: str) -> None:
     path = Path(__file__).with_name("README.md")
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     section = (f"## agnostic.py\n\nCommand: `{command}` (2-core machine; {load}; other jobs ran "
                "concurrently, so absolute times vary, ratios are same-run).\n\n" + NOTES + "\n\n"
-               + table + "\n")
+               + "\n\n".join(tables) + "\n")
     pattern = re.compile(r"^## agnostic\.py\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text)
@@ -359,34 +478,47 @@ def load_average() -> str:
     return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
+WORKLOADS = ["svc12", "svc30", "onehot", "memory", "blackbox12", "blackbox30", "blackbox60"]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (~2 min)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--readme", action="store_true", help="update benchmarks/README.md")
-    parser.add_argument("--only", choices=["svc12", "svc30", "mlp12", "mlp30", "onehot",
-                                           "memory"],
-                        action="append", help="run only these workloads")
+    parser.add_argument("--only", choices=WORKLOADS, action="append",
+                        help="run only these workloads")
+    parser.add_argument("--models", default=",".join(BLACK_BOX_MODELS),
+                        help="black-box models (comma-separated: mlp,knn,csvc,stack,hgb)")
+    parser.add_argument("--no-estimators", action="store_true",
+                        help="skip the table comparing the kernel estimators")
     args = parser.parse_args(argv)
     start_load = load_average()
     rows: list = []
-    todo = args.only or ["svc12", "svc30", "mlp12", "mlp30", "onehot", "memory"]
+    black_box: list = []
+    estimators: list = []
+    todo = args.only or WORKLOADS
     if "svc12" in todo:
         run_svc(12, args.quick, rows)
     if "svc30" in todo:
         run_svc(30, args.quick, rows)
-    if "mlp12" in todo:
-        run_mlp(12, args.quick, rows)
-    if "mlp30" in todo:
-        run_mlp(30, args.quick, rows)
     if "onehot" in todo:
         run_onehot(args.quick, rows)
     if "memory" in todo:
         run_memory(args.quick, rows)
-    table = format_table(rows)
+    for n_features in (12, 30, 60):
+        if f"blackbox{n_features}" in todo:
+            for name in args.models.split(","):
+                run_black_box(name, n_features, args.quick, black_box, estimators,
+                              not args.no_estimators)
+                sys.stdout.write(format_black_box(black_box[-1:]) + "\n")
+                sys.stdout.flush()
+    tables = [t for t in (format_table(rows) if rows else "",
+                          format_black_box(black_box) if black_box else "",
+                          format_estimators(estimators) if estimators else "") if t]
     load = f"{start_load} at the start, {load_average()} at the end"
-    sys.stdout.write(table + "\n" + load + "\n")
+    sys.stdout.write("\n\n".join(tables) + "\n" + load + "\n")
     if args.readme:
-        write_readme(table, "python benchmarks/agnostic.py" + (" --quick" if args.quick else ""),
+        write_readme(tables, "python benchmarks/agnostic.py" + (" --quick" if args.quick else ""),
                      load)
 
 

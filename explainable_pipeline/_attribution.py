@@ -37,6 +37,8 @@ class Block:
     teacher: np.ndarray | None = None  # mimic: model output (n_outputs, n)
     surrogate: np.ndarray | None = None  # mimic: surrogate output (n_outputs, n)
     evaluation: str | None = None  # raw-space methods: the coalition-value path that ran
+    standard_errors: np.ndarray | None = None  # raw-space methods: values.shape
+    estimator: str | None = None  # raw-space methods: the estimator that ran
 
 
 def engineered_attribution(ep, X, Xt=None, space: str = "raw"):
@@ -96,9 +98,13 @@ def explain_block(ep, X, space: str, *, random_state=None, progress=None, Xt=Non
         model_output = getattr(ep.estimator_, output_method(ep)[0])(Xt)  # Xt: no re-transform
         teacher = teacher_targets(model_output, ep._is_classifier()).T
     values, expected, predictions = per_class(ep, attribution)
-    return Block(values, expected, predictions, features, groups, attribution.output, data,
-                 teacher, attribution.predictions if teacher is not None else None,
-                 evaluation)  # fmt: skip
+    block = Block(values, expected, predictions, features, groups, attribution.output, data,
+                  teacher, attribution.predictions if teacher is not None else None,
+                  evaluation)  # fmt: skip
+    if attribution.standard_errors is not None:
+        block.standard_errors = per_class_errors(ep, attribution.standard_errors)
+        block.estimator = attribution.estimator
+    return block
 
 
 def per_class(ep, attribution):
@@ -120,6 +126,16 @@ def per_class(ep, attribution):
         if predictions is not None:
             predictions = np.concatenate([flip - predictions, predictions], axis=0)
     return values, expected, predictions
+
+
+def per_class_errors(ep, errors: np.ndarray) -> np.ndarray:
+    """Standard errors (n_outputs, n, f) in :func:`per_class`'s layout (a binary model's
+    negated class has the same errors)."""
+    if ep._class_list() is None:
+        return errors[0] if errors.shape[0] == 1 else errors
+    if errors.shape[0] == 1 and len(ep._class_list()) == 2:
+        return np.concatenate([errors, errors], axis=0)
+    return errors
 
 
 def group_members(ep):
@@ -229,6 +245,9 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
     )
     values = np.ascontiguousarray(result.values.transpose(2, 0, 1))  # (outputs, n, players)
     attribution = EngineeredAttribution(values, np.asarray(result.base_values), name)
+    if result.standard_errors is not None:
+        attribution.standard_errors = result.standard_errors.transpose(2, 0, 1)
+        attribution.estimator = result.estimator
     return attribution, names, group_members(ep), result.evaluation
 
 

@@ -155,6 +155,9 @@ def _assemble(ep, blocks: list[Block], space: str, data) -> LocalExplanation:
     paths = list(dict.fromkeys(b.evaluation for b in blocks if b.evaluation is not None))
     if paths:  # raw-space methods: which exact evaluation path computed the coalition values
         meta = {"evaluation": "; ".join(paths)}
+    if all(getattr(b, "standard_errors", None) is not None for b in blocks):  # sampling error
+        meta = {**(meta or {}), "estimator": first.estimator,
+                "standard_errors": np.concatenate([b.standard_errors for b in blocks], axis=-2)}
     return LocalExplanation(
         values,
         first.expected,

@@ -91,6 +91,11 @@ def _plain(obj: Any, where: str) -> Any:
     raise TypeError(f"{where} must hold JSON-able values; got {type(obj).__name__}.")
 
 
+def _global_meta(local_meta: dict) -> dict:
+    """A local explanation's meta without its per-row entries (``standard_errors``)."""
+    return {k: v for k, v in local_meta.items() if k != "standard_errors"}
+
+
 def _n_rows_of(data: Any) -> int:
     shape = getattr(data, "shape", None)
     if shape is None or len(shape) == 0:
@@ -774,7 +779,7 @@ class GlobalExplanation(_Explanation):
             per_class_values=local.per_class_values, method=local.method, space=local.space,
             output=local.output, expected_values=local.expected_values,
             local=local if keep_local else None, intervals=intervals, std=std, fidelity=fidelity,
-            n_rows=local.n_rows, meta={**local.meta, **(meta or {})},
+            n_rows=local.n_rows, meta={**_global_meta(local.meta), **(meta or {})},
         )  # fmt: skip
 
     def __repr__(self) -> str:

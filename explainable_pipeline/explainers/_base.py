@@ -28,6 +28,10 @@ class EngineeredAttribution:
         game), so no engineered -> raw mapping applies.
     evaluation : str, optional
         How the values were computed (recorded in the explanation's ``meta``).
+    standard_errors : ndarray of shape (n_outputs, n_rows, n_features), optional
+        Raw-space explainers: the estimated standard deviation of each attribution.
+    estimator : str, optional
+        Raw-space explainers: the estimator that ran (e.g. ``"stratified (neyman)"``).
     """
 
     values: np.ndarray
@@ -36,3 +40,5 @@ class EngineeredAttribution:
     predictions: np.ndarray | None = None
     players: bool = False
     evaluation: str | None = None
+    standard_errors: np.ndarray | None = None
+    estimator: str | None = None

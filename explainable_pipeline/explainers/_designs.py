@@ -177,6 +177,9 @@ def _permutation_masks(perms: np.ndarray) -> np.ndarray:
     return pos[:, None, :] < np.arange(M + 1)[None, :, None]
 
 
+_GROW_BLOCK = 64
+
+
 class NestedDesign:
     """One game's coalition pairs, in a random order per size stratum: every budget's design
     is a prefix of it, so a game's budget can grow after a pilot without discarding samples.
@@ -190,9 +193,10 @@ class NestedDesign:
     ``r`` equals the stratum's size: enumeration is the same code path).
     """
 
-    def __init__(self, M: int, rng, alloc: str = "kernel"):
+    def __init__(self, M: int, seed: int, alloc: str = "kernel"):
         self.M = M
-        self.rng = rng
+        self.seed = seed
+        self._rngs: dict[int, np.random.RandomState] = {}
         self.sizes = list(range(1, M // 2 + 1))
         self.pair_mass = {s: _kernel_mass(M, s) * (1 if 2 * s == M else 2) for s in self.sizes}
         self.sample_mass = _sample_mass(self.pair_mass, M, alloc)
@@ -231,8 +235,17 @@ class NestedDesign:
             order = self._orders[s]
         return order[:r]
 
+    def _rng(self, s: int) -> np.random.RandomState:
+        """Each stratum draws from its own stream: its order does not depend on which strata
+        grew first (nor, therefore, on the rows of a chunk)."""
+        if s not in self._rngs:
+            seq = np.random.SeedSequence([self.seed, s])
+            self._rngs[s] = np.random.RandomState(seq.generate_state(1)[0])
+        return self._rngs[s]
+
     def _grow(self, s: int, r: int) -> None:
         M, half = self.M, 2 * self.sizes[-1] == self.M and s == self.sizes[-1]
+        rng = self._rng(s)
         have = self._orders.get(s, np.zeros((0, M), dtype=bool))
         if math.comb(M, s) <= 20_000:  # small stratum: one random permutation of all of it
             if have.shape[0] == 0:
@@ -241,18 +254,23 @@ class NestedDesign:
                     combos = combos[combos[:, 0] == 0]
                 masks = np.zeros((len(combos), M), dtype=bool)
                 np.put_along_axis(masks, combos, True, axis=1)
-                self._orders[s] = masks[self.rng.permutation(len(masks))]
+                self._orders[s] = masks[rng.permutation(len(masks))]
             return
         seen = self._seen.setdefault(s, set())
         out = []
-        while have.shape[0] + len(out) < min(r, self.population[s]):
-            mask = np.zeros(M, dtype=bool)
-            mask[self.rng.choice(M, size=s, replace=False)] = True
-            if half and not mask[0]:
-                mask = ~mask
-            key = np.packbits(mask).tobytes()
-            if key not in seen:
-                seen.add(key)
-                out.append(mask)
+        want = min(r, self.population[s]) - have.shape[0]
+        # fixed blocks of random subsets (repeats, rare here, dropped): the order is the same
+        # however the stratum is grown, so every chunk of rows meets the same coalitions
+        while len(out) < want:
+            picks = rng.rand(_GROW_BLOCK, M).argsort(axis=1)[:, :s]
+            masks = np.zeros((_GROW_BLOCK, M), dtype=bool)
+            np.put_along_axis(masks, picks, True, axis=1)
+            if half:
+                masks[~masks[:, 0]] = ~masks[~masks[:, 0]]
+            for mask, key in zip(masks, np.packbits(masks, axis=1), strict=True):
+                key = key.tobytes()
+                if key not in seen:
+                    seen.add(key)
+                    out.append(mask)
         if out:
             self._orders[s] = np.concatenate([have, np.array(out)])

@@ -151,5 +151,23 @@ class _Engine:
         return n + (self.game.n_evaluations if self.game is not self.black_box else 0)
 
 
+_BLAS = None
+
+
+def single_threaded_blas():
+    """A context in which BLAS runs on one thread.
+
+    The engine's own numerics are many small and medium matrix products (model paths, one
+    regression per game): BLAS threads only add overhead there, several-fold on a busy machine
+    (measured with OpenBLAS on 2 cores). Parallelism comes from ``n_jobs`` over row chunks.
+    """
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
 def _rel_change(new: np.ndarray, old: np.ndarray) -> float:
     return float(np.abs(new - old).sum() / max(np.abs(new).sum(), 1e-300))

@@ -83,6 +83,9 @@ class Calibrated:
         self.cheap_background_mean = all(getattr(m, "cheap_background_mean", False)
                                          for m in inner)
         self.n_out = inner[0].n_out
+        # an ensemble evaluates every calibrated classifier: its factor shrinks with their count
+        factor = min(getattr(m, "budget_factor", 1) for m in inner)
+        self.budget_factor = max(1, factor // len(inner))
 
     def bind(self, Xt: np.ndarray):
         return _Bound(self, [m.bind(Xt) for m in self.inner])

@@ -44,6 +44,7 @@ class LinearModel:
 
     name = "linear-model"
     cheap_background_mean = True
+    budget_factor = 4
 
     def __init__(self, coef, intercept, Bd, players, link=None):
         self.coef = coef  # (P, d)

@@ -71,6 +71,7 @@ class NeuralNetwork:
 
     name = "neural-network"
     cheap_background_mean = False
+    budget_factor = 4
 
     def __init__(self, mlp, classifier: bool, Bd, players, link=None):
         self.W = [np.asarray(c, dtype=np.float64) for c in mlp.coefs_]

@@ -76,6 +76,7 @@ class Neighbors:
 
     name = "neighbors"
     cheap_background_mean = False
+    budget_factor = 1  # distances to every training point: about a model call per coalition
 
     def __init__(self, knn, classifier, metric, fit_X, y, Bd, players, link=None):
         self.knn = knn
@@ -99,7 +100,7 @@ class Neighbors:
         # rounding scales with the squared norms, so ties are judged on that scale too
         norms = (fit_X * fit_X).sum(axis=1).max(initial=0.0) + (Bd * Bd).sum(axis=1).max()
         self.tie_atol = 1e-12 * norms if metric == "squared" else 0.0
-        self.width = 2 * fit_X.shape[0]
+        self.width = 2 * fit_X.shape[0] // max(1, Bd.shape[0])  # blocks are per row
         probe = self._finish(np.zeros((1, 1)), np.zeros((1, 1), dtype=np.intp))
         self.n_out = probe.shape[-1]
         self.predict = knn.predict_proba if classifier else knn.predict
@@ -159,44 +160,68 @@ class _Bound:
         if nb.metric == "squared":
             self.tie_atol += 1e-12 * (Xt * Xt).sum(axis=1).max(initial=0.0)
 
-    def _partials(self, rows) -> np.ndarray:
+        self._candidates: dict[tuple[int, int], np.ndarray] = {}
+
+    def _row_partials(self, r: int) -> np.ndarray:
         if self.Px is not None:
-            return self.Px[:, rows].reshape(self.M, len(rows) * self.t)
-        part = self.nb.partials(self.Xt[rows]).transpose(1, 0, 2)
-        return np.ascontiguousarray(part).reshape(self.M, len(rows) * self.t)
+            return self.Px[:, r]
+        return self.nb.partials(self.Xt[r : r + 1])[0]
+
+    def candidates(self, r: int, j: int, Px: np.ndarray) -> np.ndarray:
+        """Training points that can be among the k + 1 nearest of some coalition of row ``r``
+        against background row ``j``: a point whose smallest possible distance (each player
+        at its nearer end) exceeds the (k + 1)-th smallest largest possible distance never
+        is. Usually a small share of the training set, and exact."""
+        key = (r, j)
+        if key not in self._candidates:
+            Pb = self.nb.Pb[j]
+            low, high = np.minimum(Px, Pb).sum(axis=0), np.maximum(Px, Pb).sum(axis=0)
+            kk = min(self.nb.k + 1, self.t)
+            bound = np.partition(high, kk - 1)[kk - 1]
+            margin = _TIE_RTOL * abs(bound) + self.tie_atol
+            self._candidates[key] = np.flatnonzero(low <= bound + margin)
+        return self._candidates[key]
 
     def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
-        nb, b, nr = self.nb, Z.shape[0], len(rows)
-        t = self.t
-        D = (Z @ self._partials(rows)).reshape(b * nr, t)
-        D += np.repeat((1.0 - Z) @ nb.Pb[j], nr, axis=0)
-        k = min(nb.k, t)
-        if k < t:
+        nb, b = self.nb, Z.shape[0]
+        out = np.empty((len(rows), b, self.n_out))
+        for a, r in enumerate(rows):
+            Px = self._row_partials(int(r))
+            cand = self.candidates(int(r), j, Px)
+            D = Z @ Px[:, cand] + (1.0 - Z) @ nb.Pb[j][:, cand]  # (b, candidates)
+            out[a] = self._vote(D, cand, Z, j, int(r))
+        return out
+
+    def _vote(self, D: np.ndarray, cand: np.ndarray, Z: np.ndarray, j: int, r: int):
+        """Outputs (b, O) of one row's coalitions from their distances to the candidates."""
+        nb = self.nb
+        c = cand.shape[0]
+        k = min(nb.k, c)
+        if k < c:
             part = np.argpartition(D, k, axis=1)[:, : k + 1]
         else:
-            part = np.broadcast_to(np.arange(t), (b * nr, t)).copy()
+            part = np.broadcast_to(np.arange(c), D.shape).copy()
         dpart = np.take_along_axis(D, part, axis=1)
         order = np.argsort(dpart, axis=1, kind="stable")
         part = np.take_along_axis(part, order, axis=1)
         dpart = np.take_along_axis(dpart, order, axis=1)
-        idx, dk = part[:, :k], dpart[:, :k]
+        idx, dk = cand[part[:, :k]], dpart[:, :k]
         dist = np.sqrt(np.maximum(dk, 0.0)) if nb.metric == "squared" else dk
-        ambiguous = np.zeros(b * nr, dtype=bool)
-        if k < t:  # a tie at the k-th neighbour: the neighbour set depends on rounding
+        ambiguous = np.zeros(D.shape[0], dtype=bool)
+        if k < c:  # a tie at the k-th neighbour: the neighbour set depends on rounding
             gap = dpart[:, k] - dpart[:, k - 1]
             ambiguous |= gap <= _TIE_RTOL * np.abs(dpart[:, k]) + self.tie_atol
         if nb.distance_weights:  # on (or next to) a training point: weights become 0/1
             ambiguous |= dk[:, 0] <= _TIE_RTOL * dk[:, -1] + self.tie_atol
         out = nb._finish(dist, idx)
         if ambiguous.any():
-            out[ambiguous] = self._model(Z, j, rows, np.flatnonzero(ambiguous))
-        return out.reshape(b, nr, -1).transpose(1, 0, 2)
+            out[ambiguous] = self._model(Z[ambiguous], j, r)
+        return out
 
-    def _model(self, Z, j, rows, flat):
-        """The estimator's own outputs for the hybrid rows ``flat`` (indices into b x rows)."""
+    def _model(self, Z, j, r):
+        """The estimator's own outputs (q, O) for row ``r``'s hybrid rows of masks ``Z``."""
         nb = self.nb
-        item, r = np.divmod(flat, len(rows))
-        keep = Z[item] @ nb.players.astype(np.float64) > 0.5  # (q, d): column from the row
-        H = np.where(keep, self.Xt[np.asarray(rows)[r]], nb.Bd[j])
-        out = np.asarray(nb.predict(H), dtype=np.float64).reshape(len(flat), -1)
+        keep = Z @ nb.players.astype(np.float64) > 0.5  # (q, d): column from the row
+        H = np.where(keep, self.Xt[r], nb.Bd[j])
+        out = np.asarray(nb.predict(H), dtype=np.float64).reshape(Z.shape[0], -1)
         return out if nb.link is None else nb.link(out)

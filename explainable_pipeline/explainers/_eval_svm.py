@@ -233,6 +233,7 @@ class KernelMachine:
         # rbf: the background average of a coalition is one matrix product (module notes);
         # linear: one effective support vector per pair, every coalition value is a few flops
         self.cheap_background_mean = self.kernel in ("rbf", "linear")
+        self.budget_factor = 4
         sv, C = spec["sv"], spec["C"]
         if self.kernel == "linear":
             # sum_s C[s, p] <h, s> = <h, sum_s C[s, p] s>: one direction per pair

@@ -241,6 +241,7 @@ class _ModelPath:
         self.name = model.name
         self.w = weights
         self.cheap_background_mean = getattr(model, "cheap_background_mean", False)
+        self.budget_factor = getattr(model, "budget_factor", 1)
 
     def bind(self, X_chunk, max_batch_rows):
         Xt = _dense(self.owner._transform(X_chunk)).astype(np.float64)
@@ -286,6 +287,12 @@ class FactorGame:
 
     def evaluate(self, masks: np.ndarray, bg: np.ndarray, rows=None) -> np.ndarray:
         """Values (n_rows, n_items, O) of items (masks, bg); ``bg = -1``: background mean."""
+        from ._engine import single_threaded_blas
+
+        with single_threaded_blas():
+            return self._evaluate(masks, bg, rows)
+
+    def _evaluate(self, masks, bg, rows):
         rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype=np.intp)
         Z = masks.astype(np.float64)
         out = np.empty((len(rows), Z.shape[0], self.n_out))

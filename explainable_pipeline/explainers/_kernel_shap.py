@@ -10,8 +10,6 @@ from itertools import combinations
 
 import numpy as np
 
-_MAX_ELEMENTS = 1 << 22
-
 
 def kernel_fit(masks, weights, values, fx, base, terms=(), ridge=1e-4, layout=None):
     """Efficiency-constrained weighted least squares, vectorised over rows and outputs.
@@ -54,40 +52,32 @@ def kernel_fit(masks, weights, values, fx, base, terms=(), ridge=1e-4, layout=No
     F = np.hstack([Z, _products(Z, terms)]) if terms else Z
     Fw = F * weights[:, None]
     A = Fw.T @ F
-    if terms:
-        scale = np.trace(A[:M, :M]) / M
-        A[M:, M:] += np.eye(len(terms)) * ridge * scale
     p = A.shape[0]
+    scale = np.trace(A[:M, :M]) / M
+    # a tiny ridge on the players keeps a (nearly) singular design from returning huge values
+    # (tiny budgets); a small one on the interaction terms keeps them from fitting noise
+    A[np.arange(M), np.arange(M)] += 1e-9 * scale
+    if terms:
+        A[np.arange(M, p), np.arange(M, p)] += ridge * scale
     y = values - np.asarray(base)[..., None, :] if np.ndim(base) == 2 else values - base
-    rhs = Fw.T @ y.transpose(1, 0, 2).reshape(K, n * n_out)  # (p, n * O)
-    rhs = np.hstack([rhs, np.ones((p, 1)), np.eye(p)])
-    sol = _solve(A, rhs)
-    Ab = sol[:, : n * n_out].reshape(p, n, n_out).transpose(1, 0, 2)  # (n, p, O)
+    y_flat = y.transpose(1, 0, 2).reshape(K, n * n_out)
+    rhs = [Fw.T @ y_flat, np.ones((p, 1))]  # (p, n * O), and the constraint's direction
+    if layout is not None:
+        rhs.append(np.eye(p))
+    sol = _solve(A, np.hstack(rhs))
+    Ab = sol[:, : n * n_out]
     u = sol[:, n * n_out]
-    A_inv = sol[:, n * n_out + 1 :]
-    nu = (Ab.sum(axis=1) - delta) / u.sum()
-    theta = Ab - u[None, :, None] * nu[:, None, :]
+    nu = (Ab.reshape(p, n, n_out).sum(axis=0) - delta) / u.sum()  # (n, O)
+    theta = Ab - u[:, None] * nu.reshape(1, n * n_out)  # (p, n * O)
     T = _to_shapley(M, terms)  # (M, p)
-    phi = np.einsum("mp,npo->nmo", T, theta)
+    phi = (T @ theta).reshape(M, n, n_out).transpose(1, 0, 2)
     if layout is None:
         return phi, None
+    A_inv = sol[:, n * n_out + 1 :]
     P = np.eye(p) - np.outer(u, np.ones(p)) / u.sum()
     H = F @ (T @ P @ A_inv).T  # (K, M): influence direction of each coalition
-    resid = y - np.einsum("kp,npo->nko", F, theta)  # (n, K, O)
-    var = np.zeros((n, M, n_out))
-    pooled = []  # strata with a single sampled pair: pooled into one collapsed stratum
-    for start, r, population in layout:
-        side, comp = np.arange(start, start + r), np.arange(start + r, start + 2 * r)
-        if r == 1:
-            pooled.append(_pair_influence(H, weights, resid, side, comp))
-            continue
-        fpc = 1.0 if population is None else max(0.0, 1.0 - r / population)
-        var += fpc * r * _stratum_variance(H, weights, resid, side, comp)
-    if len(pooled) > 1:
-        g = np.concatenate(pooled, axis=1)
-        var += g.shape[1] * g.var(axis=1, ddof=1)
-    elif pooled:  # one unit alone: its squared deviation from zero, a conservative guess
-        var += pooled[0][:, 0] ** 2
+    resid = (y_flat - F @ theta).reshape(K, n, n_out).transpose(1, 0, 2)  # (n, K, O)
+    var = _layout_variance(H, weights, resid, layout)
     # residuals of a fit with p coefficients understate the noise: the usual degrees-of-freedom
     # correction, with sampled pairs as the units (measured: it brings the variance of
     # (error / standard error) to about one, with and without interaction terms)
@@ -97,11 +87,41 @@ def kernel_fit(masks, weights, values, fx, base, terms=(), ridge=1e-4, layout=No
 
 
 def _solve(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """``A^-1 rhs``; the minimum-norm least-squares solution when ``A`` is (nearly) singular, as
-    with tiny budgets, where a plain solve can return arbitrarily large values."""
-    if np.linalg.cond(A) < 1e10:
+    try:
         return np.linalg.solve(A, rhs)
-    return np.linalg.lstsq(A, rhs, rcond=1e-10)[0]
+    except np.linalg.LinAlgError:  # singular: the minimum-norm least-squares solution
+        return np.linalg.lstsq(A, rhs, rcond=None)[0]
+
+
+def _layout_variance(H, weights, resid, layout) -> np.ndarray:
+    """Stratified variance of the sum of the sampled pairs' influences (n, M, O).
+
+    A pair's influence is ``g = H[S] w_S e_S + H[C] w_C e_C`` (``e``: residuals). Within a
+    stratum of ``r`` pairs drawn without replacement from ``N``, the variance of the sum is
+    ``(1 - r / N) r s^2`` with ``s^2`` the pairs' sample variance; strata with a single pair are
+    pooled into one collapsed stratum. The sums of ``g`` and ``g^2`` are matrix products.
+    """
+    n, _, n_out = resid.shape
+    M = H.shape[1]
+    E = (resid * weights[None, :, None]).transpose(1, 0, 2).reshape(-1, n * n_out)  # (K, nO)
+    var = np.zeros((M, n * n_out))
+    singles = []
+    for start, r, population in layout:
+        hs, hc = H[start : start + r], H[start + r : start + 2 * r]  # (r, M)
+        es, ec = E[start : start + r], E[start + r : start + 2 * r]  # (r, nO)
+        total = hs.T @ es + hc.T @ ec  # (M, nO)
+        if r == 1:
+            singles.append(total)
+            continue
+        square = ((hs * hs).T @ (es * es) + 2 * (hs * hc).T @ (es * ec)
+                  + (hc * hc).T @ (ec * ec))
+        fpc = 1.0 if population is None else max(0.0, 1.0 - r / population)
+        var += fpc * r * np.maximum(square - total * total / r, 0.0) / (r - 1)
+    if len(singles) > 1:  # collapsed strata: the singletons' spread around their mean
+        var += len(singles) * np.var(np.stack(singles), axis=0, ddof=1)
+    elif singles:  # one unit alone: its squared distance from zero, conservatively
+        var += singles[0] ** 2
+    return var.reshape(M, n, n_out).transpose(1, 0, 2)
 
 
 def _products(Z: np.ndarray, terms) -> np.ndarray:
@@ -115,26 +135,6 @@ def _to_shapley(M: int, terms) -> np.ndarray:
     for q, members in enumerate(terms):
         T[list(members), M + q] = 1.0 / len(members)
     return T
-
-
-def _pair_influence(H, weights, resid, side, comp) -> np.ndarray:
-    """(n, b, M, O): each sampled pair's contribution to the linearised error of phi."""
-    es = resid[:, side] * weights[side][None, :, None]  # (n, b, O)
-    ec = resid[:, comp] * weights[comp][None, :, None]
-    return H[side][None, :, :, None] * es[:, :, None, :] + H[comp][None, :, :, None] * ec[:, :, None, :]
-
-
-def _stratum_variance(H, weights, resid, side, comp) -> np.ndarray:
-    """Sample variance (ddof=1) of the pairs' influences in one stratum, in blocks of pairs."""
-    n, _, n_out = resid.shape
-    r, M = side.shape[0], H.shape[1]
-    step = max(1, _MAX_ELEMENTS // max(1, n * M * n_out))
-    blocks = [slice(a, a + step) for a in range(0, r, step)]
-    total = sum(_pair_influence(H, weights, resid, side[b], comp[b]).sum(axis=1) for b in blocks)
-    mean = total / r
-    sq = sum(((_pair_influence(H, weights, resid, side[b], comp[b]) - mean[:, None]) ** 2)
-             .sum(axis=1) for b in blocks)
-    return sq / (r - 1)
 
 
 def interaction_terms(importance: np.ndarray, n_sampled: int, max_players: int = 6):

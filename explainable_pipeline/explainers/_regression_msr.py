@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._designs import _kernel_mass, _KernelDesign
-from ._engine import _Engine
+from ._engine import _Engine, single_threaded_blas
 from ._proxy_tree import fit_proxy, proxy_shapley
 
 
@@ -43,8 +43,7 @@ class MsrPlan:
 
 def run_regression_msr(eng: _Engine, plan: MsrPlan):
     """Shapley values (n, M, O), standard errors and convergence (always None) of a chunk."""
-    M, n, n_out = plan.M, eng.n, eng.n_out
-    rows = np.arange(n)
+    M, rows = plan.M, np.arange(eng.n)
     folds = []
     enum_values = None
     for design in plan.folds:
@@ -55,6 +54,13 @@ def run_regression_msr(eng: _Engine, plan: MsrPlan):
         sampled = eng.values_rows(rows, masks[n_enum:], -1)
         folds.append((design, masks, np.concatenate([enum_values, sampled], axis=1)))
     ends = np.vstack([np.zeros(M, dtype=bool), np.ones(M, dtype=bool)])
+    with single_threaded_blas():
+        phi, var = _estimate(eng, plan, folds, ends)
+    return phi, np.sqrt(var), None
+
+
+def _estimate(eng, plan, folds, ends):
+    M, n, n_out = plan.M, eng.n, eng.n_out
     phi, var = np.zeros((n, M, n_out)), np.zeros((n, M, n_out))
     for fit_fold, est_fold in ((0, 1), (1, 0)):
         _, fit_masks, fit_values = folds[fit_fold]
@@ -70,7 +76,7 @@ def run_regression_msr(eng: _Engine, plan: MsrPlan):
                 est, v = msr_estimate(design, masks, resid, r0, rN)
                 phi[r, :, o] += 0.5 * (proxy_shapley(proxy, M) + est)
                 var[r, :, o] += 0.25 * v
-    return phi, np.sqrt(var), None
+    return phi, var
 
 
 def msr_estimate(design: _KernelDesign, masks: np.ndarray, resid: np.ndarray, r0: float,

@@ -203,20 +203,17 @@ def _player_columns(groups, X, n_columns: int) -> np.ndarray:
     return G
 
 
-def _auto_budget(M: int, cheap: bool = False) -> int:
-    """Default number of coalitions per row for kernel and permutation.
+def _auto_budget(M: int, factor: int = 1) -> int:
+    """Default number of coalitions per row and background row for kernel and permutation.
 
-    ``min(2**M - 2, max(8 M + 64, 128), 4096)``; four times that (still at most
-    ``2**M - 2``) when the evaluation path averages over the background cheaply
-    (``kernel_design="shared"``), where a coalition costs about one model row instead of one
-    per background row. For 30 players that is 1,216 coalitions, enough to enumerate every
-    coalition of 1, 2, 28 and 29 players (930) and sample the rest: the error drops about
-    fourfold from 304 (``benchmarks/agnostic.py``).
+    ``min(2**M - 2, max(8 M + 64, 128), 4096)`` times ``factor`` (still at most
+    ``2**M - 2``): the evaluation path's ``budget_factor``, 4 where a coalition costs a small
+    fraction of a model call (the ``"neural-network"``, ``"linear-model"`` paths, and the
+    ``"kernel-machine"`` path, whose rbf and linear kernels even average over the background
+    for about one model row), 1 elsewhere. For 30 players that is 304 or 1,216 coalitions.
     """
     base = int(min(2**M - 2, max(8 * M + 64, 128), 4096)) if M < 63 else 8 * M + 64
-    if cheap:
-        return int(min(2**M - 2, 4 * base)) if M < 63 else 4 * base
-    return base
+    return int(min(2**M - 2, factor * base)) if M < 63 else factor * base
 
 
 def shapley_values(
@@ -259,10 +256,12 @@ def shapley_values(
         Players as groups of columns (positions, or names for a DataFrame). The groups must
         partition the columns. Default: each column is a player.
     n_samples : int or "auto", default="auto"
-        Coalitions evaluated per row (kernel; permutation uses ``n_samples // (2 (M - 1))``
-        antithetic pairs of permutations). ``"auto"`` is ``min(2**M - 2, max(8 M + 64, 128),
-        4096)``, and four times that (at most ``2**M - 2``) for ``method="kernel"`` with a
-        shared design (see ``kernel_design``).
+        Coalitions evaluated per row and background row on average (kernel; with
+        ``kernel_design="shared"`` per row, each costing one model row per background row;
+        permutation uses ``n_samples // (2 (M - 1))`` antithetic pairs of permutations).
+        ``"auto"`` is ``min(2**M - 2, max(8 M + 64, 128), 4096)``, four times that (at most
+        ``2**M - 2``) on evaluation paths where a coalition costs a fraction of a model call
+        (the ``"neural-network"``, ``"linear-model"`` and ``"kernel-machine"`` paths).
     batch_size : int, default=None
         Explained rows per task (``DEFAULT_BATCH_SIZE``, 128, when None). Tasks are fixed
         independently of ``n_jobs`` so results do not depend on it.
@@ -345,7 +344,8 @@ def shapley_values(
     base = w @ f_background  # (O,)
     cheap = prepared is not None and getattr(prepared, "cheap_background_mean", False)
     estimator, kernel_design = _resolve_estimator(method, estimator, kernel_design, cheap)
-    budget = _budget(n_samples, M, cheap=cheap and method == "kernel" and kernel_design == "shared")
+    factor = getattr(prepared, "budget_factor", 1) if method == "kernel" else 1
+    budget = _budget(n_samples, M, factor)
     design = _make_design(method, M, w.shape[0], budget, kernel_design, estimator,
                           check_random_state(random_state), 4 if tol is not None else 1)
     name = estimator if method == "kernel" else method
@@ -414,9 +414,9 @@ def _background_weights(background_weights, m: int) -> np.ndarray:
     return w / w.sum()
 
 
-def _budget(n_samples, M: int, cheap: bool) -> int:
+def _budget(n_samples, M: int, factor: int) -> int:
     if n_samples == "auto":
-        return _auto_budget(M, cheap=cheap)
+        return _auto_budget(M, factor)
     if isinstance(n_samples, numbers.Integral) and n_samples >= 1:
         return int(n_samples)
     raise ValueError(f"`n_samples` must be a positive integer or 'auto'; got {n_samples!r}.")

@@ -10,8 +10,8 @@ estimated and with how many coalitions:
     ``w_j sigma_j`` (Neyman allocation), ``sigma_j`` being the error scale of one coalition of
     that game. A pilot gives every game a quarter of the equal share; the rest of each row's
     budget then goes to its games in proportion to ``w_j sigma_j``, with ``sigma_j`` estimated
-    from the pilot's own standard errors (budgets on a grid of half octaves, so rows with the
-    same budget share one solve). Games where the row and the background row agree get little,
+    from the pilot's own standard errors (budgets on a grid of octaves, so rows with the same
+    budget share one solve). Games where the row and the background row agree get little,
     games with large uncertain effects get more.
 ``"equal"``
     One game per background row, the same budget for each.
@@ -24,7 +24,9 @@ Each game samples coalitions from a :class:`~._designs.NestedDesign` (small and 
 enumerated while affordable, the rest stratified by size in complementary pairs without
 replacement), drawn from the seed and the background row only: every row meets the same
 coalitions whatever the chunking, and growing a budget extends the sample. Budgets grow in
-rounds; sampling stops when the attributions change by at most ``tol`` between rounds. The
+rounds: under ``"neyman"`` sampling stops after the pilot when the estimated error (the sum of
+the standard errors over the sum of ``|phi|``) is at most ``tol``; the other plans double their
+budget until the attributions change by at most ``tol`` between rounds. The
 regression adds interaction terms among the chunk's most important players (control variates,
 :func:`~._kernel_shap.kernel_fit`) and estimates each game's standard error from the spread of
 its sampled pairs' influences within their strata; independent games' errors add with weights
@@ -36,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._designs import NestedDesign
-from ._engine import _Engine, _rel_change
+from ._engine import _Engine, _rel_change, single_threaded_blas
 from ._kernel_shap import interaction_terms, kernel_fit
 
 PLANS = ("neyman", "equal", "shared")
@@ -72,13 +74,13 @@ class KernelPlan:
         self.M, self.budget, self.seed = M, int(budget), int(seed)
         self.mode, self.alloc, self.terms = mode, alloc, terms
         if mode == "neyman":
-            self.fractions = [PILOT_FRACTION, 0.5, 1.0] if n_rounds > 1 else [PILOT_FRACTION, 1.0]
+            self.fractions = [PILOT_FRACTION, 1.0]
         else:
             self.fractions = [2.0 ** (t + 1 - n_rounds) for t in range(n_rounds)]
 
     def design(self, j: int) -> NestedDesign:
-        seq = np.random.SeedSequence([self.seed, j + 1])
-        return NestedDesign(self.M, np.random.RandomState(seq.generate_state(1)[0]), self.alloc)
+        seed = int(np.random.SeedSequence([self.seed, j + 1]).generate_state(1)[0])
+        return NestedDesign(self.M, seed, self.alloc)
 
 
 class _Game:
@@ -112,12 +114,11 @@ class _Game:
             if self.vals[q].shape[1] < top:
                 pad = np.zeros((self.eng.n, top - self.vals[q].shape[1], 2, self.eng.n_out))
                 self.vals[q] = np.concatenate([self.vals[q], pad], axis=1)
-            keys = np.stack([self.count[need, q], target[need, q]], axis=1)
-            for lo, hi in np.unique(keys, axis=0):
-                rows = np.flatnonzero(need)[(keys[:, 0] == lo) & (keys[:, 1] == hi)]
-                sides = self.design.pairs(s, int(hi))[lo:hi]
+            for (lo, hi), rows in _group(zip(self.count[need, q].tolist(),
+                                             target[need, q].tolist()), np.flatnonzero(need)):
+                sides = self.design.pairs(s, hi)[lo:hi]
                 requests.append((rows, np.concatenate([sides, ~sides]),
-                                 self._store(q, rows, int(lo), int(hi))))
+                                 self._store(q, rows, lo, hi)))
         self.count = target
         return requests
 
@@ -130,9 +131,8 @@ class _Game:
 
     def groups(self):
         """Rows with the same sample, and the sample's pairs per stratum."""
-        keys, inverse = np.unique(self.count, axis=0, return_inverse=True)
-        for g, key in enumerate(keys):
-            yield np.flatnonzero(inverse.reshape(-1) == g), key
+        for key, rows in _group(map(tuple, self.count.tolist()), np.arange(self.eng.n)):
+            yield rows, np.array(key)
 
     def data(self, rows: np.ndarray, key: np.ndarray):
         """Masks, weights, values (n_rows, K, O), sampled-strata layout, sampled count."""
@@ -163,6 +163,14 @@ class _Game:
                    for q, s in enumerate(self.sizes))
 
 
+def _group(keys, items: np.ndarray):
+    """``(key, items with that key)`` in order of first appearance."""
+    out: dict = {}
+    for key, item in zip(keys, items, strict=True):
+        out.setdefault(key, []).append(item)
+    return [(key, np.array(members)) for key, members in out.items()]
+
+
 def run_kernel(eng: _Engine, plan: KernelPlan, tol):
     """Shapley values (n, M, O), their standard errors and the convergence flag of a chunk."""
     if plan.mode == "shared":
@@ -171,13 +179,21 @@ def run_kernel(eng: _Engine, plan: KernelPlan, tol):
         games = [_Game(eng, int(j), float(eng.w[j]), plan.design(int(j)))
                  for j in np.flatnonzero(eng.w > 0)]
     phi, converged, spread = None, None, None
+    last = len(plan.fractions) - 1
     for t, fraction in enumerate(plan.fractions):
         budgets = _budgets(plan, games, eng.n, fraction, spread if t else None)
         _evaluate(eng, [(game.j, request) for g, game in enumerate(games)
                         for request in game.grow(budgets[:, g])])
         exact = all(game.exact() for game in games)
-        new, var, spread = _solve(eng, games, plan.terms and not exact)
-        if phi is not None and tol is not None:
+        # the neyman pilot only measures the games' errors: no interaction terms yet
+        terms = plan.terms and not exact and (plan.mode != "neyman" or t == last)
+        # many small regressions: BLAS threads only add overhead (several-fold on a busy machine)
+        with single_threaded_blas():
+            new, var, spread = _solve(eng, games, terms, phi)
+        if tol is not None and plan.mode == "neyman":
+            # stop when the estimated error is small: sum of standard errors / sum of |phi|
+            converged = float(np.sqrt(var).sum()) <= tol * float(np.abs(new).sum())
+        elif phi is not None and tol is not None:
             converged = _rel_change(new, phi) <= tol
         phi = new
         if converged or exact:
@@ -223,14 +239,14 @@ def _used(game: _Game) -> np.ndarray:
 
 def neyman_budgets(share: np.ndarray, total: int, M: int, used: np.ndarray) -> np.ndarray:
     """Per-(row, game) budgets in proportion to ``share`` (``w_j sigma_j``), at least what each
-    game already used, on a grid of half octaves, at most ``total`` per row where possible."""
+    game already used, on a grid of octaves, at most ``total`` per row where possible."""
     cap = 2**M - 2 if M < 62 else 1 << 62
     share = share + 1e-3 * share.max(axis=1, keepdims=True) + 1e-300
     share = share / share.sum(axis=1, keepdims=True)
     floor = float(max(1, min(4 * M, cap)))
 
     def level(x):
-        step = np.round(2 * np.log2(np.maximum(x, floor) / floor)) / 2
+        step = np.round(np.log2(np.maximum(x, floor) / floor))
         return np.maximum(np.minimum(np.round(floor * 2.0**step), cap), used)
 
     lo, hi = np.full(share.shape[0], -30.0), np.full(share.shape[0], 30.0)
@@ -241,20 +257,23 @@ def neyman_budgets(share: np.ndarray, total: int, M: int, used: np.ndarray) -> n
     return level(share * total * 2.0 ** lo[:, None]).astype(np.int64)
 
 
-def _solve(eng: _Engine, games, with_terms: bool):
+def _solve(eng: _Engine, games, with_terms: bool, previous=None):
     """Shapley values and variances of the chunk, and each game's per-coalition error scale
-    (n, n_games) for the next allocation."""
+    (n, n_games) for the next allocation. The interaction terms are among the chunk's most
+    important players by ``previous`` (the last round's values), or a linear pilot fit."""
     M = eng.player_cols.shape[0]
     shape = (eng.n, M, eng.n_out)
     work = [(g, rows, game.data(rows, key)) for g, game in enumerate(games)
             for rows, key in game.groups()]
     terms_of = {}
-    if with_terms:  # a linear pilot fit picks the chunk's most important players
-        pilot = np.zeros(shape)
-        for g, rows, (masks, weights, values, _, _) in work:
-            game = games[g]
-            pilot[rows] += game.w * kernel_fit(masks, weights, values, eng.fx[rows],
-                                               game.base)[0]
+    if with_terms:
+        pilot = previous
+        if pilot is None:
+            pilot = np.zeros(shape)
+            for g, rows, (masks, weights, values, _, _) in work:
+                game = games[g]
+                pilot[rows] += game.w * kernel_fit(masks, weights, values, eng.fx[rows],
+                                                   game.base)[0]
         importance = np.abs(pilot).mean(axis=(0, 2))
         for g, rows, (*_, sampled) in work:
             terms_of[(g, rows[0])] = interaction_terms(importance, sampled) if sampled else []
