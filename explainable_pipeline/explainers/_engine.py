@@ -145,6 +145,22 @@ class _Engine:
         out[:, sizes == M] = self.fx[rows][:, None, :]
         return out
 
+    def values_triples(self, rows: np.ndarray, masks: np.ndarray, bg: np.ndarray) -> np.ndarray:
+        """Values (T, O) of single (row, coalition, background row >= 0) triples; the game
+        must have ``evaluate_triples`` (the hybrid-row paths)."""
+        masks = np.asarray(masks, dtype=bool)
+        sizes = masks.sum(axis=1)
+        M = masks.shape[1]
+        out = np.empty((masks.shape[0], self.n_out))
+        interior = np.flatnonzero((sizes > 0) & (sizes < M))
+        if interior.size:
+            out[interior] = self.game.evaluate_triples(rows[interior], masks[interior],
+                                                       bg[interior])
+        empty, full = sizes == 0, sizes == M
+        out[empty] = self.f_background[bg[empty]]
+        out[full] = self.fx[rows[full]]
+        return out
+
     @property
     def evaluations(self) -> int:
         n = self.n_evaluations + self.black_box.n_evaluations

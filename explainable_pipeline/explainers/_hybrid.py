@@ -196,3 +196,19 @@ class _HybridGame:
                 acc[lo : lo + part.shape[0], o] += part
         self.n_evaluations += total
         return acc.reshape(n, len(bg), self.n_out)
+
+    def evaluate_triples(self, rows: np.ndarray, masks: np.ndarray, bg: np.ndarray) -> np.ndarray:
+        """Values (T, O) of single hybrid rows: chunk row ``rows[t]``, coalition ``masks[t]``,
+        background row ``bg[t]`` (>= 0), in calls of at most ``max_batch_rows`` rows."""
+        out = np.empty((rows.shape[0], self.n_out))
+        for start in range(0, rows.shape[0], self.max_batch_rows):
+            part = slice(start, start + self.max_batch_rows)
+            hybrid = self.chunk.hybrid(rows[part], bg[part], masks[part], self.owner)
+            y = _as_outputs(self.f(hybrid), out[part].shape[0])
+            if y.shape[1] != self.n_out:
+                raise ValueError(
+                    f"`f` returned {y.shape[1]} outputs on hybrid rows, expected {self.n_out}."
+                )
+            out[part] = y
+        self.n_evaluations += rows.shape[0]
+        return out

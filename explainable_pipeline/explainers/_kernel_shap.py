@@ -11,7 +11,7 @@ from itertools import combinations
 import numpy as np
 
 
-def kernel_fit(masks, weights, values, fx, base, terms=(), ridge=1e-4, layout=None):
+def kernel_fit(masks, weights, values, fx, base, terms=(), ridge=1e-10, layout=None):
     """Efficiency-constrained weighted least squares, vectorised over rows and outputs.
 
     Fits ``v(S) - v(empty) ~ sum_i a_i z_i + sum_T c_T prod_{i in T} z_i`` with the Shapley
@@ -20,8 +20,9 @@ def kernel_fit(masks, weights, values, fx, base, terms=(), ridge=1e-4, layout=No
     is KernelSHAP. The interaction terms act as control variates: whatever their coefficients,
     the linear part of the kernel fit recovers the Shapley value of the residual game, so the
     estimate stays exact under full enumeration while the variance drops when the game has
-    high-order interactions among the players in ``terms``. The small ``ridge`` (relative to the
-    linear block's scale) only touches the interaction coefficients.
+    high-order interactions among the players in ``terms``. A tiny ``ridge`` (relative to the
+    linear block's scale) keeps the system well posed; larger ones bias games of order two,
+    which paired designs otherwise fit exactly, and measured no better on the benchmarks.
 
     Parameters
     ----------
@@ -54,8 +55,7 @@ def kernel_fit(masks, weights, values, fx, base, terms=(), ridge=1e-4, layout=No
     A = Fw.T @ F
     p = A.shape[0]
     scale = np.trace(A[:M, :M]) / M
-    # a tiny ridge on the players keeps a (nearly) singular design from returning huge values
-    # (tiny budgets); a small one on the interaction terms keeps them from fitting noise
+    # tiny ridges keep a (nearly) singular design from returning huge values (tiny budgets)
     A[np.arange(M), np.arange(M)] += 1e-9 * scale
     if terms:
         A[np.arange(M, p), np.arange(M, p)] += ridge * scale

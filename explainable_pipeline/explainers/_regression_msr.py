@@ -37,6 +37,8 @@ class MsrPlan:
         self.M = M
         rng = np.random.RandomState(seed)
         half = max(1, int(budget) // 2)
+        if M < 62 and budget >= 2**M - 2:  # every coalition: both folds enumerate (exact)
+            half = 2**M - 2
         self.folds = [_KernelDesign(M, half, rng, 1) for _ in range(2)]
         self.seed = seed
 

@@ -43,6 +43,10 @@ from ._kernel_shap import interaction_terms, kernel_fit
 
 PLANS = ("neyman", "equal", "shared")
 
+_MAX_TRIPLES = 1 << 19
+"""Hybrid rows gathered per model pass on the black-box paths (their masks stay under 20 MB
+for 30 players; ``max_batch_rows`` still bounds each model call)."""
+
 PILOT_FRACTION = 0.25
 """Share of the budget the ``"neyman"`` plan spends equally before allocating the rest."""
 
@@ -206,8 +210,23 @@ def run_kernel(eng: _Engine, plan: KernelPlan, tol):
 
 
 def _evaluate(eng: _Engine, requests) -> None:
-    """Evaluate ``(j, (rows, masks, store))`` requests, one model pass per set of rows (the
-    games of a round share their rows: fewer, larger calls to the model)."""
+    """Evaluate ``(j, (rows, masks, store))`` requests with as few model calls as possible:
+    every (row, coalition, background row) of the round at once when the evaluation path takes
+    single hybrid rows (the black box: model calls have a fixed cost), else one pass per set of
+    rows (the games of a round share their rows)."""
+    if not requests:
+        return
+    # the background-averaged game (j = -1, "shared") is not a single hybrid row
+    if hasattr(eng.game, "evaluate_triples") and all(j >= 0 for j, _ in requests):
+        batch, size = [], 0
+        for request in requests + [None]:  # requests in batches of about _MAX_TRIPLES
+            if request is not None:
+                batch.append(request)
+                size += len(request[1][0]) * len(request[1][1])
+            if batch and (request is None or size >= _MAX_TRIPLES):
+                _evaluate_triples(eng, batch)
+                batch, size = [], 0
+        return
     by_rows: dict[bytes, list] = {}
     for j, (rows, masks, store) in requests:
         by_rows.setdefault(rows.tobytes(), []).append((j, rows, masks, store))
@@ -220,6 +239,18 @@ def _evaluate(eng: _Engine, requests) -> None:
         for _, _, masks, store in group:
             store(values[:, start : start + len(masks)])
             start += len(masks)
+
+
+def _evaluate_triples(eng: _Engine, requests) -> None:
+    rows = np.concatenate([np.repeat(r, len(m)) for _, (r, m, _) in requests])
+    masks = np.concatenate([np.tile(m, (len(r), 1)) for _, (r, m, _) in requests])
+    bg = np.concatenate([np.full(len(r) * len(m), j) for j, (r, m, _) in requests])
+    values = eng.values_triples(rows, masks, bg)
+    start = 0
+    for _, (r, m, store) in requests:
+        size = len(r) * len(m)
+        store(values[start : start + size].reshape(len(r), len(m), -1))
+        start += size
 
 
 def _budgets(plan: KernelPlan, games, n: int, fraction: float, spread) -> np.ndarray:
