@@ -75,7 +75,6 @@ from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 
 from .._progress import tqdm
-
 from ._designs import _permutation_design
 from ._engine import _Engine
 from ._exact import exact_design, run_exact
