@@ -31,11 +31,16 @@ Three estimators share one evaluation engine:
     <= 2; the remaining error comes from higher-order interactions, which for most models sit
     among a few dominant players. The regression therefore adds product terms ``prod_{i in T}
     z_i`` for every subset ``T`` (size >= 2) of the ``k`` most important players (from a linear
-    pilot fit on the same samples, ``2**k - 1 - k <= K / 6``), with a small ridge. These act as
+    pilot fit on the same samples, ``2**k - 1 - k <= K / 6``), with a tiny ridge. These act as
     control variates: whatever their coefficients, the estimate is exact under full
     enumeration, and the variance drops several-fold (measured in ``benchmarks/agnostic.py``).
-    The sample is consumed in doubling rounds; sampling stops when the relative change of the
-    attributions between two rounds is at most ``tol``.
+    By default (the ``"neyman"`` plan of :mod:`._stratified`) a pilot spends a quarter of the
+    budget equally over the (row, background row) games and the rest goes to each game in
+    proportion to its weight times its pilot standard error; sampling stops after the pilot
+    when the estimated relative error is at most ``tol``. ``estimator`` also offers plain
+    KernelSHAP, Leverage SHAP (:mod:`._designs`) and regression-adjusted MSR with a boosted
+    tree proxy (:mod:`._regression_msr`, :mod:`._proxy_tree`). Every estimator reports
+    per-value standard errors (``ShapleyResult.standard_errors``).
     When averaging a coalition over the background costs about one model row instead of one
     per background row (the ``"kernel-machine"`` path with an rbf or linear kernel, below), one
     *shared* design for the background-averaged game is used instead, with four times the
@@ -285,7 +290,8 @@ def shapley_values(
     kernel_design : {"auto", "neyman", "independent", "shared"}, default="auto"
         Coalition design of ``method="kernel"`` (:mod:`._stratified`). ``"neyman"``: one game
         per row and background row, the budget of ``n_samples`` coalitions per background row
-        spread over them in proportion to ``w_j |f(x) - f(b_j)| ** 0.5`` (Neyman allocation);
+        spread over them in proportion to ``w_j`` times the game's standard error measured
+        by a pilot on a quarter of the budget (Neyman allocation);
         ``"independent"``: one design per background row, equal budgets; ``"shared"``: one
         design for the background-averaged game, which costs a model row per background row
         per coalition unless the evaluation path averages cheaply (the ``"kernel-machine"``
