@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._eval_partials import FirstLinearStep
+
 
 def _linear_classifiers() -> tuple:
     from sklearn.linear_model import (
@@ -39,7 +41,7 @@ def build(estimator, response, Bd, players, weights, link=None):
     return LinearModel(coef, estimator.intercept_, Bd, players, link), None
 
 
-class LinearModel:
+class LinearModel(FirstLinearStep):
     """The linear-model path prepared for one background."""
 
     name = "linear-model"
@@ -50,37 +52,12 @@ class LinearModel:
         self.coef = coef  # (P, d)
         self.intercept = np.asarray(intercept, dtype=np.float64).reshape(-1)
         self.link = link
-        self.blocks = [np.flatnonzero(p) for p in players]
-        self.Pb = self.partials(Bd)  # (m, M, P)
+        self._init_partials(coef.T, Bd, players)
         self.width = coef.shape[0]
         self.n_out = self.outputs(np.zeros((1, coef.shape[0]))).shape[-1]
-
-    def partials(self, Y: np.ndarray) -> np.ndarray:
-        out = np.zeros((Y.shape[0], len(self.blocks), self.coef.shape[0]))
-        for p, cols in enumerate(self.blocks):
-            if cols.size:
-                out[:, p] = Y[:, cols] @ self.coef[:, cols].T
-        return out
 
     def outputs(self, dec: np.ndarray) -> np.ndarray:
         return dec if self.link is None else self.link(dec)
 
-    def bind(self, Xt: np.ndarray):
-        return _Bound(self, Xt)
-
-
-class _Bound:
-    def __init__(self, lm: LinearModel, Xt: np.ndarray):
-        self.lm = lm
-        self.n = Xt.shape[0]
-        self.n_out = lm.n_out
-        self.width = lm.width
-        self.Px = np.ascontiguousarray(lm.partials(Xt).transpose(1, 0, 2))  # (M, n, P)
-
-    def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
-        lm, b, nr = self.lm, Z.shape[0], len(rows)
-        M, P = self.Px.shape[0], self.Px.shape[2]
-        dec = (Z @ self.Px[:, rows].reshape(M, nr * P)).reshape(b, nr, P)
-        dec += ((1.0 - Z) @ lm.Pb[j])[:, None, :]
-        dec += lm.intercept
-        return lm.outputs(dec).transpose(1, 0, 2)
+    def finish(self, first: np.ndarray) -> np.ndarray:
+        return self.outputs(first + self.intercept)

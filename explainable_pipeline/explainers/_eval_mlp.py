@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from ._eval_partials import FirstLinearStep
+
 
 def build(estimator, response, Bd, players, weights, link=None):
     """The neural-network path of ``estimator.<response>``; see :func:`._evaluators.fast_model`."""
@@ -66,7 +68,7 @@ _ACTIVATIONS = {"identity": _identity, "relu": _relu, "tanh": _tanh, "logistic":
                 "softmax": _softmax, "exp": _exp}
 
 
-class NeuralNetwork:
+class NeuralNetwork(FirstLinearStep):
     """The neural-network path prepared for one background."""
 
     name = "neural-network"
@@ -80,20 +82,10 @@ class NeuralNetwork:
         self.out = _ACTIVATIONS[mlp.out_activation_]
         self.two_columns = classifier and mlp.n_outputs_ == 1
         self.link = link
-        self.blocks = [np.flatnonzero(p) for p in players]
-        self.Pb = self.partials(Bd)  # (m, M, H)
+        self._init_partials(self.W[0], Bd, players)  # first-layer pre-activations (m, M, H)
         self.width = max(w.shape[1] for w in self.W)
         probe = self.forward(np.zeros((1, self.W[0].shape[1])))
         self.n_out = probe.shape[-1]
-
-    def partials(self, Y: np.ndarray) -> np.ndarray:
-        """(r, M, H): each player's contribution to the first layer's pre-activation."""
-        W = self.W[0]
-        out = np.zeros((Y.shape[0], len(self.blocks), W.shape[1]))
-        for p, cols in enumerate(self.blocks):
-            if cols.size:
-                out[:, p] = Y[:, cols] @ W[cols]
-        return out
 
     def forward(self, pre: np.ndarray) -> np.ndarray:
         """Outputs (r, O) from first-layer pre-activations without the intercept (r, H)."""
@@ -108,22 +100,5 @@ class NeuralNetwork:
             a = np.stack([1 - y, y], axis=1)
         return a if self.link is None else self.link(a)
 
-    def bind(self, Xt: np.ndarray):
-        return _Bound(self, Xt)
-
-
-class _Bound:
-    def __init__(self, nn: NeuralNetwork, Xt: np.ndarray):
-        self.nn = nn
-        self.n = Xt.shape[0]
-        self.n_out = nn.n_out
-        self.width = nn.width
-        self.Px = np.ascontiguousarray(nn.partials(Xt).transpose(1, 0, 2))  # (M, n, H)
-
-    def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
-        nn, b, nr = self.nn, Z.shape[0], len(rows)
-        M, H = self.Px.shape[0], self.Px.shape[2]
-        pre = (Z @ self.Px[:, rows].reshape(M, nr * H)).reshape(b, nr, H)
-        pre += ((1.0 - Z) @ nn.Pb[j])[:, None, :]
-        out = nn.forward(pre.reshape(b * nr, H))
-        return out.reshape(b, nr, -1).transpose(1, 0, 2)
+    def finish(self, first: np.ndarray) -> np.ndarray:
+        return self.forward(first)
