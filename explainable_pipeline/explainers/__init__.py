@@ -7,6 +7,7 @@ pipelines. :func:`select_explainer` is the ``explainer="auto"`` rule.
 from __future__ import annotations
 
 from ._linear import is_linear_model
+from ._shapley import ShapleyResult, shapley_values
 from ._tree import is_tree_model
 
 #: Methods that perturb raw columns through the whole pipeline (no mapping needed).
@@ -84,7 +85,9 @@ __all__ = [
     "ENGINEERED_METHODS",
     "METHODS",
     "RAW_SPACE_METHODS",
+    "ShapleyResult",
     "is_linear_model",
     "is_tree_model",
     "select_explainer",
+    "shapley_values",
 ]
