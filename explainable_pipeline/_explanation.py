@@ -4,10 +4,17 @@ Every explainer returns these, and every consumer (plots, store, service, the
 interpret-community facade) reads them. They depend on numpy and pandas only; ``shap``
 is imported inside :meth:`LocalExplanation.to_shap` only.
 
-Ranking rule (same as interpret-community's ``_order_imp``, read in
-``python/interpret_community/common/explanation_utils.py``: ``summary.argsort()[..., ::-1]``):
-features are ranked by their **signed** value, highest first, along the last axis. Local
-values are therefore *not* ranked by magnitude: a large negative contribution ranks last.
+Ranking rule (:func:`rank_order`, the one helper every ranking method and view uses): along
+the last axis, highest first, by ``rank_by``:
+
+* ``"signed"`` (the default of the ``get_ranked_*`` methods, whose names and order are
+  interpret-community's ``_order_imp``: ``summary.argsort()[..., ::-1]``): by signed value, so a
+  large negative local contribution ranks *last*;
+* ``"abs"``: by magnitude, the order of the "what drove this prediction" views (the matplotlib
+  local plot, the dashboard's local waterfall, the demo).
+
+Global importances (mean ``|attribution|``) are non-negative, so both rules agree on them
+(permutation importances can be negative: ``"signed"`` ranks a harmful column last).
 interpret-community uses numpy's default (unstable) sort, so its tie order depends on the
 platform; here ties are deterministic and come out in the order a stable ascending sort
 reversed gives them, i.e. the later feature first.
@@ -28,10 +35,12 @@ from ._codec import _dec_data, _dec_floats, _enc_data, _enc_floats, _float_array
 
 __all__ = [
     "FORMAT_VERSION",
+    "RANK_BY",
     "AdditivityWarning",
     "GlobalExplanation",
     "LocalExplanation",
     "MissingExplanationPartError",
+    "rank_order",
 ]
 
 FORMAT_VERSION = 1
@@ -113,14 +122,36 @@ def _check_top_k(top_k: Any) -> int | None:
     return int(top_k)
 
 
-def _order(values: np.ndarray) -> np.ndarray:
-    """Indices ranking the last axis by signed value, highest first (see module docstring)."""
-    return np.argsort(values, axis=-1, kind="stable")[..., ::-1]
+RANK_BY = ("signed", "abs")
 
 
-def _ranked(values: np.ndarray, features: list, top_k: Any) -> tuple[list, list]:
+def rank_order(values: Any, rank_by: str = "signed") -> np.ndarray:
+    """Indices ranking the last axis of ``values``, highest first (see the module's rule).
+
+    Parameters
+    ----------
+    values : array-like
+        Any shape; ranked along the last axis.
+    rank_by : {"signed", "abs"}, default="signed"
+        Rank by signed value or by magnitude.
+
+    Returns
+    -------
+    ndarray of int
+        Same shape as ``values``.
+    """
+    if rank_by not in RANK_BY:
+        raise ValueError(f"rank_by must be one of {RANK_BY}; got {rank_by!r}.")
+    values = np.asarray(values, dtype=float)
+    key = values if rank_by == "signed" else np.abs(values)
+    return np.argsort(key, axis=-1, kind="stable")[..., ::-1]
+
+
+def _ranked(
+    values: np.ndarray, features: list, top_k: Any, rank_by: str = "signed"
+) -> tuple[list, list]:
     k = _check_top_k(top_k)
-    order = _order(values)[..., :k]
+    order = rank_order(values, rank_by)[..., :k]
     names = np.array(features, dtype=object)[order].tolist()
     return names, np.take_along_axis(values, order, axis=-1).tolist()
 
@@ -206,19 +237,22 @@ class _Explanation:
     @property
     def global_importance_rank(self) -> list:
         """Feature indices sorted by overall importance (see the ranking rule)."""
-        return _order(self._global_values()).tolist()
+        return rank_order(self._global_values()).tolist()
 
-    def get_ranked_global_names(self, top_k: int | None = None) -> list:
-        """Feature names by overall importance, highest first; ``top_k`` keeps the first k."""
-        return _ranked(self._global_values(), self._features, top_k)[0]
+    def get_ranked_global_names(self, top_k: int | None = None, rank_by: str = "signed") -> list:
+        """Feature names by overall importance, highest first; ``top_k`` keeps the first k.
 
-    def get_ranked_global_values(self, top_k: int | None = None) -> list:
+        ``rank_by``: ``"signed"`` or ``"abs"`` (see the module's ranking rule).
+        """
+        return _ranked(self._global_values(), self._features, top_k, rank_by)[0]
+
+    def get_ranked_global_values(self, top_k: int | None = None, rank_by: str = "signed") -> list:
         """Overall importances sorted highest first; ``top_k`` keeps the first k."""
-        return _ranked(self._global_values(), self._features, top_k)[1]
+        return _ranked(self._global_values(), self._features, top_k, rank_by)[1]
 
-    def get_feature_importance_dict(self, top_k: int | None = None) -> dict:
+    def get_feature_importance_dict(self, top_k: int | None = None, rank_by: str = "signed") -> dict:
         """Ordered dict ``name -> overall importance``, ranked highest first."""
-        names, values = _ranked(self._global_values(), self._features, top_k)
+        names, values = _ranked(self._global_values(), self._features, top_k, rank_by)
         return dict(zip(names, values, strict=True))
 
     @property
@@ -238,15 +272,17 @@ class _Explanation:
     @property
     def per_class_rank(self) -> list:
         """Per class, feature indices sorted by that class's importance."""
-        return _order(self._require_per_class()).tolist()
+        return rank_order(self._require_per_class()).tolist()
 
-    def get_ranked_per_class_names(self, top_k: int | None = None) -> list:
+    def get_ranked_per_class_names(self, top_k: int | None = None, rank_by: str = "signed") -> list:
         """Per class, feature names sorted by that class's importance (list of lists)."""
-        return _ranked(self._require_per_class(), self._features, top_k)[0]
+        return _ranked(self._require_per_class(), self._features, top_k, rank_by)[0]
 
-    def get_ranked_per_class_values(self, top_k: int | None = None) -> list:
+    def get_ranked_per_class_values(
+        self, top_k: int | None = None, rank_by: str = "signed"
+    ) -> list:
         """Per class, importances sorted highest first (list of lists)."""
-        return _ranked(self._require_per_class(), self._features, top_k)[1]
+        return _ranked(self._require_per_class(), self._features, top_k, rank_by)[1]
 
     def plot(self, kind: str = "global", **kwargs: Any) -> Any:
         """Static matplotlib plot; returns the ``Axes`` (matplotlib is imported lazily).
@@ -453,17 +489,23 @@ class LocalExplanation(_Explanation):
         """The values: (n_rows, n_features) or (n_classes, n_rows, n_features)."""
         return self.values
 
-    def get_local_importance_rank(self) -> list:
-        """Per row (and class), feature indices sorted by signed value, highest first."""
-        return _order(self.values).tolist()
+    def get_local_importance_rank(self, rank_by: str = "signed") -> list:
+        """Per row (and class), feature indices sorted by signed value (or ``rank_by="abs"``:
+        magnitude), highest first."""
+        return rank_order(self.values, rank_by).tolist()
 
-    def get_ranked_local_names(self, top_k: int | None = None) -> list:
-        """Per row (per class, then row, for classification) feature names, highest first."""
-        return _ranked(self.values, self._features, top_k)[0]
+    def get_ranked_local_names(self, top_k: int | None = None, rank_by: str = "signed") -> list:
+        """Per row (per class, then row, for classification) feature names, highest first.
 
-    def get_ranked_local_values(self, top_k: int | None = None) -> list:
-        """Per row (per class, then row, for classification) signed values, highest first."""
-        return _ranked(self.values, self._features, top_k)[1]
+        ``rank_by="signed"`` (default, interpret-community's order) or ``"abs"`` (largest
+        effect first, either sign).
+        """
+        return _ranked(self.values, self._features, top_k, rank_by)[0]
+
+    def get_ranked_local_values(self, top_k: int | None = None, rank_by: str = "signed") -> list:
+        """Per row (per class, then row, for classification) signed values, ranked as
+        :meth:`get_ranked_local_names` ranks them."""
+        return _ranked(self.values, self._features, top_k, rank_by)[1]
 
     def _aggregate(self) -> tuple[np.ndarray, np.ndarray | None]:
         if self._global_cache is None:
@@ -816,17 +858,23 @@ class GlobalExplanation(_Explanation):
         """Rows the importance was computed on (None when unknown)."""
         return self.n_rows
 
-    def get_local_importance_rank(self) -> list:
+    def get_local_importance_rank(self, rank_by: str = "signed") -> list:
         """Forwarded from the local explanation (raises when there is none)."""
-        return self._require_local().get_local_importance_rank()
+        return self._require_local().get_local_importance_rank(rank_by)
 
-    def get_ranked_local_names(self, top_k: int | None = None) -> list:
+    def get_ranked_local_names(self, top_k: int | None = None, rank_by: str = "signed") -> list:
         """Forwarded from the local explanation (raises when there is none)."""
-        return self._require_local().get_ranked_local_names(top_k)
+        return self._require_local().get_ranked_local_names(top_k, rank_by)
 
-    def get_ranked_local_values(self, top_k: int | None = None) -> list:
+    def get_ranked_local_values(self, top_k: int | None = None, rank_by: str = "signed") -> list:
         """Forwarded from the local explanation (raises when there is none)."""
-        return self._require_local().get_ranked_local_values(top_k)
+        return self._require_local().get_ranked_local_values(top_k, rank_by)
+
+    def check_additivity(
+        self, predictions: Any = None, rtol: float = 1e-6, atol: float = 1e-8
+    ) -> float:
+        """Forwarded from the local explanation (raises when there is none)."""
+        return self._require_local().check_additivity(predictions, rtol=rtol, atol=atol)
 
     def to_shap(self, class_index: int | None = None) -> Any:
         """``shap.Explanation`` of the local part (raises when there is none)."""
@@ -834,7 +882,7 @@ class GlobalExplanation(_Explanation):
 
     def to_dataframe(self) -> pd.DataFrame:
         """Ranked table: feature, importance, then importance_<class>, interval_low/high, std."""
-        order = _order(self.values)
+        order = rank_order(self.values)
         out = {
             "feature": np.array(self._features, dtype=object)[order],
             "importance": self.values[order],

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._explanation import rank_order
 from ._optional import import_optional
 
 KINDS = ("global", "local", "summary", "dependence")
@@ -101,7 +102,8 @@ def plot_explanation(explanation: Any, kind: str = "global", *, top_k: int = 10,
     explanation : LocalExplanation or GlobalExplanation
     kind : {"global", "local", "summary", "dependence"}, default="global"
         ``"global"``: horizontal bars of the top_k overall importances (highest on top).
-        ``"local"``: signed bars of row ``row``'s top_k |attributions| (largest on top).
+        ``"local"``: signed bars of row ``row``'s top_k attributions ranked by magnitude
+        (``rank_by="abs"``, largest on top), whatever their sign.
         ``"summary"``: beeswarm of the top_k features' attributions, coloured by feature value.
         ``"dependence"``: ``feature``'s value against its attribution, coloured by ``color``.
     top_k : int, default=10
@@ -143,7 +145,7 @@ def _plot_global(explanation: Any, top_k: int, class_index: int | None, ax: Any)
             raise IndexError(f"class_index must be in [0, {len(per_class)}); got {class_index}.")
         values = np.asarray(per_class[class_index], dtype=float)
         suffix = _class_label(explanation, class_index % len(per_class), len(per_class))
-    order = np.argsort(-values, kind="stable")[:top_k][::-1]
+    order = rank_order(values)[:top_k][::-1]
     labels = [str(explanation.features[i]) for i in order]
     ax = _new_ax(ax, 0.35 * len(order) + 1.5, labels)
     ax.barh(labels, values[order], color="#d62728")
@@ -159,7 +161,7 @@ def _plot_local(local: Any, top_k: int, row: int, class_index: int | None, ax: A
     values3 = _values3(local)
     c = _class_pos(local, class_index, row)
     values = values3[c, row]
-    order = np.argsort(-np.abs(values), kind="stable")[:top_k][::-1]
+    order = rank_order(values, "abs")[:top_k][::-1]  # largest effect on top
     labels = [str(local.features[i]) for i in order]
     ax = _new_ax(ax, 0.35 * len(order) + 1.5, labels)
     colors = ["#d62728" if v >= 0 else "#1f77b4" for v in values[order]]
@@ -174,7 +176,7 @@ def _plot_summary(local: Any, top_k: int, class_index: int | None, ax: Any) -> A
     values3 = _values3(local)
     c = _class_pos(local, class_index)
     values = values3[c]
-    order = np.argsort(-np.abs(values).mean(0), kind="stable")[:top_k][::-1]
+    order = rank_order(np.abs(values).mean(0))[:top_k][::-1]
     ax = _new_ax(ax, 0.4 * len(order) + 1.5, [str(local.features[j]) for j in order])
     rng = np.random.default_rng(0)
     data = local.data if isinstance(local.data, pd.DataFrame) else None

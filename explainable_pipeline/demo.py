@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._explanation import rank_order
+
 
 def _print_global(title: str, glob, top_k: int = 8, out=sys.stdout) -> None:
     print(f"\n{title}", file=out)
@@ -37,7 +39,7 @@ def _print_local(local, row: int, class_index: int | None, top_k: int = 5, out=s
     if class_index is not None:
         values = values[class_index]
     row_values = values[row]
-    order = np.argsort(-np.abs(row_values))[:top_k]
+    order = rank_order(row_values, "abs")[:top_k]  # largest effects first, either sign
     for j in order:
         print(f"  {local.features[j]:<28} {row_values[j]:+10.4f}", file=out)
 

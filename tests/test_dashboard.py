@@ -53,12 +53,12 @@ def test_global_bar_is_top_k_per_class(views):
     assert [t.name for t in fig.data] == data.classes
     top = data.local.get_ranked_global_names(top_k=3)
     assert list(fig.data[0].y) == top[::-1]  # most important on top
-    for c, trace in enumerate(fig.data):
-        expected = [data.per_class[c, data.features.index(f)] for f in trace.y]
+    for c, trace in enumerate(fig.data):  # each class's share of the mean over classes
+        expected = [data.per_class[c, data.features.index(f)] / 3 for f in trace.y]
         np.testing.assert_allclose(trace.x, expected)
-    # the stacked total is n_classes x the overall importance
+    # a bar is as long as the API's global importance (the mean over classes), not 3x it
     np.testing.assert_allclose(sum(np.asarray(t.x) for t in fig.data),
-                               3 * np.asarray(data.local.get_ranked_global_values(3)[::-1]))  # fmt: skip
+                               np.asarray(data.local.get_ranked_global_values(3)[::-1]))  # fmt: skip
 
 
 def test_data_scatter_carries_rows_and_highlights_selection(views):
@@ -113,6 +113,9 @@ def test_local_view_shows_the_rows_top_feature(fitted, views):
     assert bar.y[0] == top and len(bar.y) == 4
     np.testing.assert_allclose(np.abs(bar.x[:3]), np.sort(np.abs(values))[::-1][:3])
     assert [f for f, _, _ in table] == list(bar.y[:3])
+    # the waterfall's order is the explanation's own rank_by="abs" order
+    ranked = local.select(rows=[row], classes=[c]).get_ranked_local_names(3, rank_by="abs")
+    assert list(bar.y[:3]) == ranked[0][0]
 
 
 def test_row_from_click():

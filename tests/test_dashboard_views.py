@@ -121,7 +121,8 @@ def test_cohort_statistics_come_from_the_cached_explanation(multi):
     assert "50 of" in fig.layout.title.text and "gentoo-ish" in fig.layout.title.text
     fig = views.importance_figure(7, "gentoo-ish")
     for c, trace in enumerate(fig.data):
-        np.testing.assert_allclose(trace.x, [per_class[c, local.features.index(f)] for f in trace.y])
+        np.testing.assert_allclose(trace.x, [per_class[c, local.features.index(f)] / len(per_class)
+                                             for f in trace.y])  # fmt: skip
     assert "cohort gentoo-ish" in fig.layout.title.text
 
 

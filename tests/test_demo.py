@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from explainable_pipeline.cli import main
@@ -79,3 +80,20 @@ def test_lightgbm_examples_are_quiet(path):
     calls = _lightgbm_calls(path.read_text())
     for args in calls:
         assert "verbose=-1" in args, f"{path.name}: LGBM...({args}) without verbose=-1"
+
+
+def test_demo_prints_a_rows_largest_effects_first():
+    """The demo's local lines follow the explanation's rank_by="abs" order (either sign)."""
+    import io
+
+    from explainable_pipeline import LocalExplanation
+    from explainable_pipeline.demo import _print_local
+
+    values = np.array([[0.5, -3.0, 0.1, 2.0], [1.0, -1.0, 0.2, -1.5]])
+    local = LocalExplanation(values, 0.0, ["a", "b", "c", "d"], method="linear", space="raw",
+                             output="prediction")  # fmt: skip
+    for row in range(2):
+        out = io.StringIO()
+        _print_local(local, row, None, top_k=3, out=out)
+        printed = [line.split()[0] for line in out.getvalue().splitlines()]
+        assert printed == local.get_ranked_local_names(top_k=3, rank_by="abs")[row]

@@ -196,6 +196,34 @@ def test_local_ranking_is_signed_descending_with_documented_ties():
     assert exp.get_ranked_local_values(top_k=10) == exp.get_ranked_local_values()
 
 
+def test_rank_by_abs_ranks_by_magnitude_everywhere_and_is_validated():
+    values = np.array([[0.5, -3.0, 0.5, 2.0], [1.0, -1.0, 1.0, -1.5]])
+    exp = LocalExplanation(
+        values, 0.0, ["a", "b", "c", "d"], method="linear", space="raw", output="prediction"
+    )
+    # by magnitude: -3.0 first; the values stay signed; ties: the later feature first
+    assert exp.get_ranked_local_names(rank_by="abs") == [["b", "d", "c", "a"], ["d", "c", "b", "a"]]
+    assert exp.get_ranked_local_values(top_k=2, rank_by="abs") == [[-3.0, 2.0], [-1.5, 1.0]]
+    assert exp.get_local_importance_rank("abs") == [[1, 3, 2, 0], [3, 2, 1, 0]]
+    glob = GlobalExplanation.from_local(exp)
+    assert glob.get_ranked_local_names(1, rank_by="abs") == [["b"], ["d"]]
+    # global importances are non-negative: both rules agree
+    assert glob.get_ranked_global_names(rank_by="abs") == glob.get_ranked_global_names()
+    # permutation importances can be negative: signed ranks a harmful column last
+    pfi = GlobalExplanation(np.array([0.2, -0.5, 0.1]), ["x", "y", "z"], method="pfi",
+                            space="raw", output="prediction")  # fmt: skip
+    assert pfi.get_ranked_global_names() == ["x", "z", "y"]
+    assert pfi.get_ranked_global_names(rank_by="abs") == ["y", "x", "z"]
+    assert list(pfi.get_feature_importance_dict(rank_by="abs")) == ["y", "x", "z"]
+    multi = LocalExplanation(np.stack([values, -values]), [0.0, 0.0], ["a", "b", "c", "d"],
+                             classes=[0, 1], method="tree", space="raw", output="log_odds")  # fmt: skip
+    glob = GlobalExplanation.from_local(multi)
+    assert glob.get_ranked_per_class_names(rank_by="abs") == glob.get_ranked_per_class_names()
+    for bad in ("absolute", None, "ABS"):
+        with pytest.raises(ValueError, match=r"rank_by must be one of \('signed', 'abs'\)"):
+            exp.get_ranked_local_names(rank_by=bad)
+
+
 @pytest.mark.parametrize("kind", ["regression", "multiclass"])
 def test_ranking_matches_interpret_community_rule_and_hand_sort(kind):
     exp = make_local(kind)

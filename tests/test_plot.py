@@ -61,6 +61,14 @@ def test_local_bars_are_the_rows_signed_values(local):
     assert sorted(auto) == sorted(local.values[c, 4][np.argsort(-np.abs(local.values[c, 4]))])
 
 
+def test_local_bars_follow_the_shared_abs_ranking(local):
+    """The local plot ranks by magnitude: the explanation's own rank_by="abs" order."""
+    for row in range(10):
+        labels, _ = _bars(local.plot("local", row=row, class_index=0, top_k=3))
+        ranked = local.select(classes=[0]).get_ranked_local_names(top_k=3, rank_by="abs")[0]
+        assert labels[::-1] == ranked[row]  # largest on top
+
+
 def test_summary_points_are_the_attributions(local):
     ax = local.plot("summary", class_index=0, top_k=3)
     names = [t.get_text() for t in ax.get_yticklabels()]

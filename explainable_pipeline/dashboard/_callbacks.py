@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._explanation import rank_order
 from . import _figures as figs
 from ._data import AUTO_CLASS, DashboardData, format_prediction
 
@@ -107,7 +108,7 @@ class Views:
         """The feature with the largest |attribution| for ``row`` (class ``cls``)."""
         c = self.data.class_index(cls, row)
         values = self.data.values[c, row]
-        j = int(np.argmax(np.abs(values)))
+        j = int(rank_order(values, "abs")[0])
         return self.data.features[j], float(values[j])
 
     def local(self, row: int, k: int, cls: Any) -> tuple[Any, str, list]:
@@ -128,7 +129,7 @@ class Views:
         text = (f"Row {row}{label}: base value {base:.4f} + attributions {values.sum():+.4f} "
                 f"= {data.local.output} {out:.4f}{self._probability_text(row, c)}. "
                 f"Top feature: {name} ({value:+.4f})")  # fmt: skip
-        top = np.argsort(-np.abs(values), kind="stable")[: max(1, int(k))]
+        top = rank_order(values, "abs")[: max(1, int(k))]  # the waterfall's order
         table = [(data.features[j], _fmt(data.data[data.features[j]].iloc[row])
                   if data.features[j] in data.columns else "", f"{values[j]:+.4f}") for j in top]  # fmt: skip
         return fig, text, table

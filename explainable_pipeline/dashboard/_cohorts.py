@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._explanation import rank_order
+
 ALL = "All data"
 MAX_COMPARE = 4
 MAX_NAME = 80
@@ -143,7 +145,7 @@ class CohortStats:
 
     @property
     def order(self) -> np.ndarray:
-        return np.argsort(-self.importance, kind="stable")
+        return rank_order(self.importance)
 
 
 def python_cohort(name: str, spec: Any, frame: pd.DataFrame) -> Cohort:

@@ -12,7 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._explanation import GlobalExplanation, LocalExplanation, MissingExplanationPartError
+from .._explanation import (
+    GlobalExplanation,
+    LocalExplanation,
+    MissingExplanationPartError,
+    rank_order,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +205,7 @@ class DashboardData:
         }
         self.numeric = [c for c in self.columns if c not in self.categorical]
         self.importance, self.per_class = self._importance()
-        self.order = np.argsort(-self.importance, kind="stable")
+        self.order = rank_order(self.importance)
         self._build_plot_frame()
         self.cohorts = CohortRegistry(self, max_points, random_state)
         for name, spec in (cohorts or {}).items():

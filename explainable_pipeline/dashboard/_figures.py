@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .._explanation import rank_order
 from ._data import DashboardData
 
 POS, NEG, GREY = "#d62728", "#1f77b4", "#b0b0b0"
@@ -130,7 +131,10 @@ def _stats(data: DashboardData, stats: Any) -> Any:
 def global_bar(data: DashboardData, k: int = 10, stats: Any = None, cohort: str = "") -> go.Figure:
     """Global importance: top-k features by overall importance, one stacked bar per class.
 
-    ``stats``: a cohort's ``CohortStats`` (default: all rows), named ``cohort`` in the title.
+    A bar's length is the API's global importance (mean |attribution|, averaged over classes:
+    ``GlobalExplanation.values``); its segments are each class's share of that mean
+    (``per_class_values / n_classes``). ``stats``: a cohort's ``CohortStats`` (default: all
+    rows), named ``cohort`` in the title.
     """
     st = _stats(data, stats)
     top = st.order[: max(1, int(k))][::-1]
@@ -138,11 +142,13 @@ def global_bar(data: DashboardData, k: int = 10, stats: Any = None, cohort: str 
     fig = go.Figure()
     where = f" — cohort {plotly_text(cohort)} ({st.rows.size:,} rows)" if cohort else ""
     if st.per_class is not None and data.classes is not None:
+        share = np.asarray(st.per_class) / len(data.classes)  # segments add up to the mean
         for c, label in enumerate(data.classes):
-            fig.add_trace(go.Bar(x=np.asarray(st.per_class)[c, top], y=names,
-                                 orientation="h", name=str(label)))  # fmt: skip
+            fig.add_trace(go.Bar(x=share[c, top], y=names, orientation="h",
+                                 name=str(label)))  # fmt: skip
         fig.update_layout(barmode="stack", legend_title_text="class")
-        title = f"Global importance (mean |attribution| per class){where}, top {len(top)}"
+        title = (f"Global importance (mean |attribution| over classes; segments: each class's "
+                 f"share){where}, top {len(top)}")  # fmt: skip
     else:
         fig.add_trace(go.Bar(x=st.importance[top], y=names, orientation="h", marker_color=POS,
                              showlegend=False))  # fmt: skip
@@ -257,7 +263,7 @@ def waterfall(values: np.ndarray, features: list, base: float, k: int = 10, titl
     (``customdata``).
     """
     values = np.asarray(values, dtype=float)
-    order = np.argsort(-np.abs(values), kind="stable")
+    order = rank_order(values, "abs")  # largest effect first, either sign
     top, rest = order[: max(1, int(k))], order[max(1, int(k)):]
     steps = values[top].tolist() + ([float(values[rest].sum())] if rest.size else [])
     names = [str(features[i]) for i in top] + ([f"{rest.size} other features"] if rest.size else [])

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .._explanation import rank_order
 from ._errors import ErrorTree, HeatMap
 from ._figures import GREY, LEGEND_ABOVE, NEG, POS, _f4, _layout, _scatter_traces, plotly_text
 from ._pdp import PartialDependence
@@ -20,7 +21,7 @@ COHORT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
 def cohort_importance(names: list, values: list, features: list, k: int,
                       title: str) -> go.Figure:  # fmt: skip
     """Grouped bars: mean |attribution| of the top-k features (of the first cohort) per cohort."""
-    top = np.argsort(-np.asarray(values[0]), kind="stable")[: max(1, int(k))][::-1]
+    top = rank_order(values[0])[: max(1, int(k))][::-1]
     fig = go.Figure()
     for i, (name, vals) in enumerate(zip(names, values, strict=True)):
         fig.add_trace(go.Bar(x=np.asarray(vals)[top], y=[features[j] for j in top],
