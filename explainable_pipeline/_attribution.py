@@ -17,6 +17,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import _num_samples
 
+from ._outputs import margin_unit
+from ._outputs import model_output as explained_values
 from .explainers import RAW_SPACE_METHODS
 from .explainers._base import EngineeredAttribution
 from .explainers._linear import linear_shap
@@ -93,6 +95,10 @@ def explain_block(ep, X, space: str, *, random_state=None, progress=None, Xt=Non
             groups = None
             data = engineered_frame(Xt, features, X)
         attribution.values = values
+    if attribution.predictions is None:  # what the attributions add up to, for check_additivity
+        attribution.predictions = explained_values(
+            ep, X, Xt, attribution.output, attribution.values.shape[0]
+        )
     teacher = None
     if method == "mimic":  # model output on these rows, for the surrogate's fidelity
         model_output = getattr(ep.estimator_, output_method(ep)[0])(Xt)  # Xt: no re-transform
@@ -194,8 +200,7 @@ def output_method(ep) -> tuple[str, str]:
     if output == "prediction":
         return "predict", "prediction"
     if output == "margin" and hasattr(est, "decision_function"):
-        name = "log_odds" if type(est).__name__ == "LogisticRegression" else "decision_function"
-        return "decision_function", name
+        return "decision_function", margin_unit(est)
     if hasattr(est, "predict_proba"):
         return "predict_proba", "probability"
     raise ValueError(

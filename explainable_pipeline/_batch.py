@@ -35,6 +35,7 @@ from sklearn.utils import check_random_state
 from ._attribution import Block, explain_block
 from ._explanation import LocalExplanation
 from ._fileio import atomic_path
+from ._outputs import auto_output_note
 from ._progress import tqdm
 from .explainers import RAW_SPACE_METHODS
 from .explainers._mimic import fidelity
@@ -158,6 +159,9 @@ def _assemble(ep, blocks: list[Block], space: str, data) -> LocalExplanation:
     if all(getattr(b, "standard_errors", None) is not None for b in blocks):  # sampling error
         meta = {**(meta or {}), "estimator": first.estimator,
                 "standard_errors": np.concatenate([b.standard_errors for b in blocks], axis=-2)}
+    note = auto_output_note(ep)
+    if note is not None:  # model_output="auto" explained a margin (no predict_proba)
+        meta = {**(meta or {}), "model_output": note}
     return LocalExplanation(
         values,
         first.expected,

@@ -24,6 +24,7 @@ from ._batch import explain_local_chunked, write_parquet
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._fast_transform import FAST_TRANSFORM_MAX_ROWS, Fallback, compiled_transform
 from ._feature_map import FeatureMap, build_feature_map
+from ._outputs import check_output_available
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -99,8 +100,13 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         of tree ensembles and the ``decision_function`` of other models
         (log-odds for logistic regression and boosted trees);
         ``"probability"`` is ``predict_proba``. ``"auto"`` means margin for
-        the tree and linear explainers, probability for the others.
-        Regressors always explain their prediction.
+        the tree and linear explainers, probability for the others, and
+        margin for a classifier without ``predict_proba`` (a plain ``SVC()``:
+        explanations then say so in ``meta["model_output"]``). Regressors
+        always explain their prediction. A request the model cannot answer
+        fails at :meth:`fit`. Explanations name the unit they got in
+        ``output``: ``"probability"``, ``"log_odds"``, ``"margin"`` or
+        ``"prediction"`` (see ``docs/explanations.md``).
     background : "auto", int or array-like, default="auto"
         Background data the explainers compare against. An int is the size
         of the summary of the training data kept at fit: a weighted k-means
@@ -335,6 +341,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             n_players=self._n_players(raw_names),
             mappable=self.feature_map_.is_exact,
         )
+        check_output_available(self)
         self._fit_background(X_rows)
         if self.explainer_ == "mimic":
             self._fit_surrogate(X_rows, Xt)
@@ -682,7 +689,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             return self.model_output
         if self.explainer_ == "mimic" and hasattr(self.estimator_, "predict_proba"):
             return "probability"
-        return "margin" if self.explainer_ in ENGINEERED_METHODS else "probability"
+        if self.explainer_ in ENGINEERED_METHODS or not hasattr(self.estimator_, "predict_proba"):
+            return "margin"  # e.g. a plain SVC(): its decision_function (see _outputs)
+        return "probability"
 
     def explain_local(self, X, *, space: str = "raw") -> LocalExplanation:
         """Per-row attributions of the model output to raw (or engineered) columns.

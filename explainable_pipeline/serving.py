@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ._optional import import_optional
+from ._outputs import explained_output
 from ._pipeline import ExplainablePipeline
 
 __all__ = [
@@ -527,7 +528,7 @@ def create_app(
     est = ep.estimator_
     classes = ep._class_list()
     plain_classes = None if classes is None else [np.asarray(c).item() for c in classes]
-    output = ep._resolved_output() if ep.explainer_ != "pfi" else "prediction"
+    output = explained_output(ep)  # the unit /score's "output" names (one vocabulary)
     metadata = {
         "columns": columns,
         "dtypes": dict(ep.feature_dtypes_ or dict.fromkeys(columns, "float64")),

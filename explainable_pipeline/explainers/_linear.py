@@ -47,11 +47,9 @@ def is_linear_model(estimator) -> bool:
 def output_name(estimator) -> str:
     """Name of the space a linear model is explained in."""
     if hasattr(estimator, "decision_function") and hasattr(estimator, "classes_"):
-        if type(estimator).__name__ == "LogisticRegression" or (
-            getattr(estimator, "loss", None) == "log_loss"
-        ):
-            return "log_odds"
-        return "decision_function"
+        from .._outputs import margin_unit
+
+        return margin_unit(estimator)
     return "prediction"
 
 
