@@ -358,16 +358,108 @@ def _ic_sparse(data: list, file: Path) -> np.ndarray:
     return csr_matrix((values, indices, indptr), shape=shape).toarray()
 
 
+def _ic_expected(expected: Any, values: np.ndarray, file: Path) -> Any:
+    """interpret-community's ``expected_values`` laid out for ``values``.
+
+    Regression files hold one value in a list; classification files one per class, except
+    the linear explainer's binary files: their local values are ``[-phi, phi]`` (shap's one
+    log-odds output and its negation, as ``_fix_linear_explainer_shap_values`` builds them)
+    and ``expected_values`` holds the positive class's base value only, so the negative
+    class's is its negation.
+    """
+    if expected is None:
+        return 0.0 if values.ndim == 2 else np.zeros(values.shape[0])
+    ev = np.asarray(expected, dtype=float).reshape(-1)
+    if values.ndim == 2 or ev.size == values.shape[0]:
+        return ev
+    if ev.size == 1 and values.shape[0] == 2:
+        if not np.allclose(values[0], -values[1], rtol=1e-9, atol=1e-12):
+            raise ExplanationFormatError(
+                f"{file}: one expected value for two classes whose local values are not "
+                "negations of each other; this is not interpret-community's binary layout."
+            )
+        return np.array([-ev[0], ev[0]])
+    raise ExplanationFormatError(
+        f"{file}: expected_values has {ev.size} entries but the local values have "
+        f"{values.shape[0]} classes."
+    )
+
+
+def _ic_frame(data: Any, features: list | None, n_rows: int) -> Any:
+    """``eval_data`` rows: a float array, or a DataFrame when columns hold text (raw data)."""
+    if data is None:
+        return None
+    try:
+        arr = np.asarray(data, dtype=float)
+    except (TypeError, ValueError):
+        import pandas as pd
+
+        rows = data.tolist() if isinstance(data, np.ndarray) else data
+        columns = features if features is not None and len(features) == len(rows[0]) else None
+        arr = pd.DataFrame(rows, columns=columns)
+    return arr if arr.ndim == 2 and arr.shape[0] == n_rows else None
+
+
+def _ic_outputs(values: np.ndarray, expected: Any, get: Any, classification: bool):
+    """The unit interpret-community explained, and the model outputs, when its file proves it.
+
+    interpret-community records neither. Its files keep the model's outputs on the explained
+    rows (``eval_y_predicted_proba``, ``eval_y_predicted``); a unit is named only when the
+    local values plus expected values reproduce one of them (to 1e-6): probabilities,
+    log-odds of a binary model's probabilities, or a regressor's predictions. Multiclass
+    logits are known only up to a constant per row (softmax), so they prove the unit
+    ``"log_odds"`` but give no outputs. Otherwise ``(None, None)`` (a surrogate's values,
+    for example, add up to the surrogate's output).
+    """
+    total = values.sum(-1) + (np.asarray(expected)[:, None] if values.ndim == 3 else expected)
+    candidates = []
+    if classification and values.ndim == 3:
+        proba = get("eval_y_predicted_proba")
+        proba = None if proba is None else np.asarray(proba, dtype=float)
+        if proba is not None and proba.shape == values.shape[1::-1]:
+            candidates.append(("probability", proba.T))
+            if proba.shape[1] == 2:
+                with np.errstate(divide="ignore"):
+                    logit = np.log(proba[:, 1]) - np.log(proba[:, 0])
+                candidates.append(("log_odds", np.stack([-logit, logit])))
+    elif not classification and values.ndim == 2:
+        preds = get("eval_y_predicted")
+        preds = None if preds is None else np.asarray(preds, dtype=float).reshape(-1)
+        if preds is not None and preds.shape == values.shape[:1]:
+            candidates.append(("prediction", preds))
+    for unit, out in candidates:
+        if np.isfinite(out).all() and np.allclose(total, out, rtol=1e-6, atol=1e-6):
+            return unit, out
+    if candidates and candidates[0][1].shape[0] > 2 and (candidates[0][1] > 0).all():
+        shift = total - np.log(candidates[0][1])  # softmax logits: log p + a constant per row
+        if np.allclose(shift, shift[:1], rtol=1e-6, atol=1e-6):
+            return "log_odds", None
+    return None, None
+
+
+def _ic_default_output(method: str, classification: bool) -> str:
+    """The unit an interpret-community method explains when the file cannot prove it."""
+    if not classification:
+        return "prediction"
+    return "probability" if method == "shap_kernel" else "unknown"
+
+
 def _read_interpret_community(path: Path) -> LocalExplanation | GlobalExplanation:
     """Read a directory written by interpret-community's ``save_explanation``.
 
-    Mapping: ``local_importance_values`` -> local values (class-major, densified when
-    sparse); ``expected_values``; ``features``; ``classes``; ``global_importance_values`` and
-    ``per_class_values`` (in feature order, or, after an upload with ``top_k``, ranked and
-    named by ``global_importance_names``); ``eval_data`` -> ``data``; ``eval_y_predicted`` ->
-    ``predictions`` for regression. ``space`` is "raw" when ``is_raw`` else "engineered";
-    ``output`` is "unknown" (interpret-community does not record it). The original id,
-    task and model class go to ``meta["interpret_community"]``.
+    Every explainer interpret-community writes is read (linear, tree, kernel, mimic,
+    permutation importance; binary, multiclass, regression; raw and engineered; local,
+    global with local, global only). Mapping: ``local_importance_values`` -> local values
+    (class-major, densified when sparse); ``expected_values`` (the linear explainer's
+    binary files hold one value for two classes: see :func:`_ic_expected`); ``features``;
+    ``classes``; ``global_importance_values`` and ``per_class_values`` (in feature order,
+    or, after an upload with ``top_k``, ranked and named by ``global_importance_names``);
+    ``eval_data`` -> ``data`` (a DataFrame when it holds text). ``space`` is "raw" when
+    ``is_raw`` else "engineered". interpret-community records no unit: ``output`` is the
+    one the stored model outputs prove (:func:`_ic_outputs`, which then also sets
+    ``predictions``), else "prediction" for regressors, "probability" for the kernel
+    explainer of a classifier, and "unknown" otherwise. The original id, task, model
+    class and flags go to ``meta["interpret_community"]``.
     """
     meta_file = path / IC_METADATA_FILE
     md = _read_json(meta_file)
@@ -394,29 +486,27 @@ def _read_interpret_community(path: Path) -> LocalExplanation | GlobalExplanatio
     meta = {
         "interpret_community": {
             k: md.get(k)
-            for k in ("explanation_id", "model_task", "model_class", "serialization_version")
+            for k in ("explanation_id", "model_task", "model_class", "serialization_version",
+                      "is_raw", "is_engineered")
         }
-    }
-    common = {"method": method, "space": space, "output": "unknown", "meta": meta}
+    }  # fmt: skip
+    output = _ic_default_output(method, classification)
+    common = {"method": method, "space": space, "meta": meta}
     local = None
     if md["local"]:
         values = np.asarray(get("local_importance_values"), dtype=float)
+        if values.ndim == 3 and values.shape[0] == 1 and not classification:
+            values = values[0]  # one output stored class-major
         if features is None:
             features = list(range(values.shape[-1]))
-        n_rows = values.shape[-2]
-        data = get("eval_data")
-        if data is not None and np.asarray(data).shape[:1] != (n_rows,):
-            data = None
-        preds = None
-        if not classification and values.ndim == 2:
-            preds = get("eval_y_predicted")
-            preds = None if preds is None else np.asarray(preds, dtype=float).reshape(-1)
-            preds = preds if preds is not None and preds.shape == (n_rows,) else None
-        if expected is None:
-            expected = 0.0 if values.ndim == 2 else np.zeros(values.shape[0])
+        expected = _ic_expected(expected, values, props.get("expected_values", meta_file))
+        with reading(path, ExplanationFormatError):
+            data = _ic_frame(get("eval_data"), list(features), values.shape[-2])
+        unit, preds = _ic_outputs(values, expected, get, classification)
+        output = unit or output
         local = LocalExplanation(
-            values, expected, list(features),
-            classes=classes if values.ndim == 3 else None, data=data, predictions=preds, **common,
+            values, expected, list(features), classes=classes if values.ndim == 3 else None,
+            data=data, predictions=preds, output=output, **common,
         )  # fmt: skip
     if not md["global"]:
         if local is None:
@@ -442,7 +532,16 @@ def _read_interpret_community(path: Path) -> LocalExplanation | GlobalExplanatio
     if per_class is not None and np.asarray(per_class).shape[-1] != len(glob_features):
         per_class = None
     n_rows = None if local is not None else (md.get("num_examples") or None)
+    if local is not None:
+        expected = local.expected_values
+    elif expected is not None:
+        expected = np.asarray(expected, dtype=float).reshape(-1)
+        n_out = None if per_class is None else np.asarray(per_class).shape[0]
+        if n_out == 2 and expected.size == 1:  # the linear explainer's binary layout
+            expected = np.array([-expected[0], expected[0]])
+        elif n_out is None and expected.size == 1:
+            expected = float(expected[0])
     return GlobalExplanation(
         glob_values, glob_features, classes=classes, per_class_values=per_class,
-        expected_values=expected, local=local, n_rows=n_rows, **common,
+        expected_values=expected, local=local, n_rows=n_rows, output=output, **common,
     )  # fmt: skip
