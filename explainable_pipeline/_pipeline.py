@@ -400,7 +400,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                         f"background row) with a positive sum; got shape {weights.shape}."
                     )
                 weights = weights / weights.sum()
-        self.background_ = rows
+        self.background_ = _without_arrow(rows)  # pickles without pyarrow (see there)
         self.background_weights_ = weights
 
     # ----------------------------------------------------------- validation
@@ -941,6 +941,30 @@ def _row_indexable(X):
     if isinstance(X, (pd.DataFrame, np.ndarray)):
         return X
     return np.asarray(X)
+
+
+def _without_arrow(rows):
+    """``rows`` with numpy- or Python-backed columns and column names instead of Arrow ones.
+
+    pandas 3 stores strings in pyarrow arrays when pyarrow is installed (and ``ArrowDtype``
+    columns are Arrow-backed anywhere); pickled, they need pyarrow to load. The background
+    rows are kept in the fitted pipeline, so a model saved where pyarrow is installed would
+    not load where it is not. Strings keep their dtype (``"str"``/``"string"``) with Python
+    storage; other Arrow columns take their numpy dtype (object when they hold missing values).
+    """
+    if not isinstance(rows, pd.DataFrame):
+        return rows
+    casts = {}
+    for col, dtype in rows.dtypes.items():
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            na = dtype.na_value
+            casts[col] = pd.StringDtype("python") if na is pd.NA else pd.StringDtype("python", na)
+        elif isinstance(dtype, pd.ArrowDtype):
+            numpy_dtype = dtype.numpy_dtype
+            casts[col] = object if rows[col].isna().any() else numpy_dtype
+    out = rows.astype(casts) if casts else rows.copy(deep=False)
+    out.columns = pd.Index(list(out.columns), dtype=object)
+    return out
 
 
 def _is_size(background) -> bool:

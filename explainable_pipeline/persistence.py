@@ -47,7 +47,7 @@ from ._feature_map import FeatureMap
 from ._fileio import atomic_write, atomic_write_bytes, check_npy_members, loads_json, reading
 from ._optional import import_optional
 from ._pickle_header import envelope_items
-from ._pipeline import ExplainablePipeline
+from ._pipeline import ExplainablePipeline, _without_arrow
 
 __all__ = [
     "FORMAT_VERSION",
@@ -270,8 +270,8 @@ def _decode(value: Any) -> Any:
                 mixed=plain["mixed"],
                 transformer_paths=plain["transformer_paths"],
             )
-        if tag == "dataframe":
-            return _dec_data(json.loads(value["json"]))
+        if tag == "dataframe":  # as fit keeps it: no Arrow storage (a re-save needs no pyarrow)
+            return _without_arrow(_dec_data(json.loads(value["json"])))
         if tag == "series":
             series = _dec_data(json.loads(value["json"])).iloc[:, 0]
             return series if value["named"] else series.rename(None)
