@@ -296,20 +296,32 @@ def _non_finite_output(name: str, rows, finite: np.ndarray, background: bool) ->
     )
 
 
-def importance_interval(values: np.ndarray, n_total: int, z: float = 1.959964) -> np.ndarray:
+def importance_interval(values: np.ndarray, n_total: int) -> np.ndarray:
     """95% interval of mean |attribution| per column from a row sample, shape (2, n_features).
 
-    Each row contributes ``|phi|`` (averaged over classes for classification); the
-    interval is mean +- z * sd / sqrt(n) * sqrt((N - n) / (N - 1)).
+    Each row contributes ``|phi|`` (averaged over classes for classification); see
+    :func:`sampling_interval`.
     """
     per_row = np.abs(values)
     if per_row.ndim == 3:  # (classes, rows, features) -> (rows, features)
         per_row = per_row.mean(axis=0)
     n = per_row.shape[0]
-    mean = per_row.mean(axis=0)
-    sd = per_row.std(axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
+    sd = per_row.std(axis=0, ddof=1) if n > 1 else np.zeros(per_row.shape[1])
+    return sampling_interval(per_row.mean(axis=0), sd, n, n_total)
+
+
+def sampling_interval(
+    mean: np.ndarray, sd: np.ndarray, n: int, n_total: int, z: float = 1.959964
+) -> np.ndarray:
+    """The one definition of ``GlobalExplanation.intervals`` (in process and on Dask).
+
+    A 95% normal interval of the mean importance per column when ``n`` of ``n_total`` rows
+    were sampled: ``mean +- z * sd / sqrt(n) * sqrt((N - n) / (N - 1))`` (finite-population
+    correction), the low end clipped at 0. Callers pass it only for a real sample
+    (``n < n_total``); explanations of every row have ``intervals=None``.
+    """
     fpc = np.sqrt(max(n_total - n, 0) / (n_total - 1)) if n_total > 1 else 0.0
-    half = z * sd / np.sqrt(n) * fpc
+    half = z * np.asarray(sd) / np.sqrt(n) * fpc
     return np.stack([np.maximum(mean - half, 0.0), mean + half])
 
 

@@ -686,7 +686,9 @@ class GlobalExplanation(_Explanation):
         The local explanation this was computed from; the local accessors forward to it and
         raise :class:`MissingExplanationPartError` (an ``AttributeError``) without it.
     intervals : array-like of shape (2, n_features), optional
-        Low/high confidence interval of ``values``.
+        Low/high 95% sampling interval of ``values``: set by ``explain_global`` (in process
+        or on Dask) only when it explained a random sample of the rows (``max_rows``
+        smaller than the data), None when every row was explained.
     std : array-like of shape (n_features,), optional
         Standard deviation of ``values`` (permutation importance).
     fidelity : dict, optional

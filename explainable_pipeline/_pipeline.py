@@ -842,10 +842,14 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         space : {"raw", "engineered"}, default="raw"
         max_rows : int, default=None
             Explain a uniform random sample of at most this many rows instead of
-            all of ``X`` (a large ``X`` then costs no full local pass). The
-            explanation's ``intervals`` then hold a 95% confidence interval of
+            all of ``X`` (a large ``X`` then costs no full local pass).
+            ``intervals`` is a sampling interval, so it is set only when rows
+            were sampled (``len(X) > max_rows``): a 95% confidence interval of
             each column's importance (normal approximation over the sampled
-            rows, with the finite-population correction).
+            rows, with the finite-population correction). When every row is
+            explained (``max_rows=None`` or ``max_rows >= len(X)``) it is None.
+            ``explainable_pipeline.distributed.explain_global`` follows the
+            same rule.
         random_state : int, RandomState instance or None, default=None
             Seeds the row sample.
 
@@ -858,6 +862,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         n_total = _num_samples(X)
         intervals = None
+        sampled = False
         if max_rows is not None:
             if not isinstance(max_rows, numbers.Integral) or max_rows < 2:
                 raise ValueError(f"max_rows must be an integer >= 2 or None, got {max_rows!r}.")
@@ -865,8 +870,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                 rng = check_random_state(random_state)
                 idx = np.sort(rng.choice(n_total, size=max_rows, replace=False))
                 X = safe_indexing(_row_indexable(X), idx)
+                sampled = True
         local = self.explain_local(X, space=space)
-        if max_rows is not None:
+        if sampled:  # a sampling interval, only for a sample (see max_rows)
             intervals = importance_interval(local.local_importance_values, n_total)
         return GlobalExplanation.from_local(
             local, intervals=intervals, fidelity=local.meta.get("fidelity")

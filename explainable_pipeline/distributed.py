@@ -33,6 +33,7 @@ warns once per cluster when its workers have it.
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -40,8 +41,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._attribution import sampling_interval
 from ._batch import (
     PartitionExplanationError,
     attribution_columns,
@@ -67,9 +70,6 @@ __all__ = [
 #: Set by Dask's nanny on workers; slows the explainers down (see the module docstring).
 MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 _CHECKED_CLUSTERS: set = set()
-
-_Z95 = 1.959964
-
 
 def _import_dask():
     return import_optional(
@@ -147,14 +147,21 @@ def _check_worker_allocator(client) -> None:
 
 
 def _shipped(ep, client):
-    """``ep`` as a graph dependency computed once per worker, not embedded per partition.
+    """``ep`` as a graph dependency computed once per worker, not embedded per partition."""
+    return _scatter(ep, client)[0]
+
+
+def _scatter(ep, client):
+    """``(delayed pipeline, its future or None, the client or None)``.
 
     With a distributed client (given, or the default one) the pipeline is scattered to every
     worker (``broadcast=True``) and wrapped in a Delayed; otherwise it is one Delayed key.
+    The future lives as long as the graph refers to it; :func:`explain_global`, which
+    computes at once, releases it when done (see :func:`_release`).
     """
     dask, _ = _import_dask()
     if client is False:
-        return dask.delayed(ep, traverse=False)
+        return dask.delayed(ep, traverse=False), None, None
     if client is None:
         try:
             from distributed import default_client
@@ -163,10 +170,26 @@ def _shipped(ep, client):
         except (ImportError, ValueError):
             client = None
     if client is None:
-        return dask.delayed(ep, traverse=False)
+        return dask.delayed(ep, traverse=False), None, None
     _check_worker_allocator(client)
     future = client.scatter(ep, broadcast=True, hash=False)
-    return dask.delayed(_identity, pure=False)(future)
+    return dask.delayed(_identity, pure=False)(future), future, client
+
+
+def _release(future, client) -> None:
+    """Free the workers' copies of a scattered pipeline now, and wait for it.
+
+    Left to garbage collection, the release of the last reference can reach a client that
+    the caller has closed meanwhile (``client.close()`` right after ``explain_global``),
+    which distributed reports as an error.
+    """
+    if future is None:
+        return
+    try:
+        client.cancel([future])
+    except Exception:  # noqa: BLE001 - cleanup only; the explanation is already computed
+        pass
+    future.release()
 
 
 def _identity(obj):
@@ -258,7 +281,9 @@ def _moment_columns(n_classes: int, n_features: int) -> list[str]:
     )
 
 
-def explain_global(ep, ddf, *, space: str = "raw", client=None) -> GlobalExplanation:
+def explain_global(
+    ep, ddf, *, space: str = "raw", client=None, max_rows=None, random_state=None
+) -> GlobalExplanation:
     """Global importance of a Dask DataFrame, aggregated across partitions without collecting rows.
 
     Each partition is explained and reduced on its worker to sums (row count, sum of
@@ -273,25 +298,45 @@ def explain_global(ep, ddf, *, space: str = "raw", client=None) -> GlobalExplana
     space : {"raw", "engineered"}, default="raw"
     client : distributed.Client, None or False, default=None
         As in :func:`explain_local`.
+    max_rows : int, default=None
+        Explain a random sample of about this many rows (the same fraction of every
+        partition, ``ddf.sample``) instead of all of them, as ``ep.explain_global(X,
+        max_rows=...)`` does in one process. Counting the rows costs one pass over the
+        partitions.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the row sample: an int gives ``ddf.sample(frac=max_rows / n, random_state=...)``.
 
     Returns
     -------
     GlobalExplanation
         Mean ``|attribution|`` per feature (over classes), ``per_class_values`` for
-        classification, ``expected_values``, ``n_rows`` and ``intervals``: a 95% normal
-        interval of each mean, ``mean +- 1.96 sd / sqrt(n)`` of the per-row importance
-        (``|attribution|`` averaged over classes), treating the rows as a sample of the data
-        they come from (no finite-population correction). No local part is kept.
+        classification, ``expected_values``, ``n_rows`` (the rows explained) and
+        ``intervals``, defined as in one process: a 95% sampling interval of each mean (the
+        per-row importance, ``|attribution|`` averaged over classes, with the
+        finite-population correction) when rows were sampled, None when every row was
+        explained. No local part is kept.
     """
     check_is_fitted(ep)
     _check_space(space)
+    n_total = None
+    if max_rows is not None:
+        if not isinstance(max_rows, numbers.Integral) or max_rows < 2:
+            raise ValueError(f"max_rows must be an integer >= 2 or None, got {max_rows!r}.")
+        n_total = int(ddf.shape[0].compute())
+        if n_total > max_rows:
+            seed = random_state if isinstance(random_state, numbers.Integral) else (
+                check_random_state(random_state).randint(np.iinfo(np.int32).max))  # fmt: skip
+            ddf = ddf.sample(frac=max_rows / n_total, random_state=int(seed))
+        else:
+            n_total = None  # every row is explained: no sampling interval
     _, features, classes, output = _meta(ep, ddf, space)
     n_classes, n_features = (0 if classes is None else len(classes)), len(features)
     columns = _moment_columns(n_classes, n_features)
     meta = pd.DataFrame({c: pd.Series([], dtype=np.float64) for c in columns})
+    shipped, future, used = _scatter(ep, client)
     parts = ddf.map_partitions(
         _moments,
-        _shipped(ep, client),
+        shipped,
         space,
         sampling_seed(ep),
         n_classes,
@@ -300,7 +345,11 @@ def explain_global(ep, ddf, *, space: str = "raw", client=None) -> GlobalExplana
         enforce_metadata=False,
         align_dataframes=False,
     )
-    totals = parts.sum().compute().to_numpy(dtype=np.float64)
+    try:
+        totals = parts.sum().compute().to_numpy(dtype=np.float64)
+    finally:
+        del parts, shipped  # the graph's references to the scattered pipeline
+        _release(future, used)
     n = totals[0]
     if n == 0:
         raise ValueError("The Dask DataFrame has no rows; explain_global needs at least one.")
@@ -310,10 +359,14 @@ def explain_global(ep, ddf, *, space: str = "raw", client=None) -> GlobalExplana
     row_sq = totals[1 + (k + 1) * n_features : 1 + (k + 2) * n_features]
     expected = totals[1 + (k + 2) * n_features :] / n
     overall = mean_abs.mean(axis=0)
-    mean_row = row_sum / n
-    var = np.maximum(row_sq - n * mean_row**2, 0.0) / (n - 1) if n > 1 else np.zeros(n_features)
-    half = _Z95 * np.sqrt(var / n)
-    intervals = np.stack([np.maximum(overall - half, 0.0), overall + half])
+    intervals = None
+    if n_total is not None:  # rows were sampled: the in-process definition, from moments
+        mean_row = row_sum / n
+        var = np.maximum(row_sq - n * mean_row**2, 0.0) / (n - 1) if n > 1 else 0.0 * row_sum
+        intervals = sampling_interval(overall, np.sqrt(var), int(n), n_total)
+    meta = {"engine": "dask", "npartitions": int(ddf.npartitions)}
+    if intervals is not None:
+        meta["interval"] = "95% sampling interval (normal, finite-population correction)"
     return GlobalExplanation(
         overall,
         features,
@@ -325,7 +378,7 @@ def explain_global(ep, ddf, *, space: str = "raw", client=None) -> GlobalExplana
         expected_values=expected if classes is not None else float(expected[0]),
         intervals=intervals,
         n_rows=int(n),
-        meta={"engine": "dask", "npartitions": int(ddf.npartitions), "interval": "normal, 95%"},
+        meta=meta,
     )
 
 

@@ -175,7 +175,11 @@ def test_explicit_background_reproduces_given_rows_and_weights(pca_problem):
     ep = ExplainablePipeline(
         StandardScaler(), SVC(probability=True, random_state=0), background=bg, background_weights=w
     ).fit(X, y)
-    pd.testing.assert_frame_equal(ep.background_, bg.reset_index(drop=True))
+    # the same rows and names; the column index is stored without Arrow (pickles need no
+    # pyarrow), so its dtype may differ from the caller's
+    pd.testing.assert_frame_equal(ep.background_, bg.reset_index(drop=True),
+                                  check_column_type=False)  # fmt: skip
+    assert list(ep.background_.columns) == list(bg.columns)
     np.testing.assert_allclose(ep.background_weights_, w / w.sum())
     local = ep.explain_local(X.iloc[:1])
     np.testing.assert_allclose(
@@ -202,6 +206,10 @@ def test_global_from_a_row_sample_has_intervals(mixed_data):
     np.testing.assert_array_equal(again.global_importance_values, sample.global_importance_values)
     with pytest.raises(ValueError, match="max_rows"):
         ep.explain_global(X, max_rows=0)
+    # a sampling interval only for a sample: none when every row is explained
+    assert full.intervals is None
+    assert ep.explain_global(X, max_rows=len(X)).intervals is None
+    assert ep.explain_global(X, max_rows=len(X) + 10).intervals is None
 
 
 def test_auto_rule_picks_by_model_and_column_count(mixed_data):

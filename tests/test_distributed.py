@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
+import time
 
 import numpy as np
 import pandas as pd
@@ -128,12 +130,28 @@ def test_dask_global_equals_in_process(client, name):
     assert_allclose(glob.expected_values, ref.expected_values, rtol=1e-12)
     if ref.per_class_values is not None:
         assert_allclose(glob.per_class_values, ref.per_class_values, rtol=1e-12)
-    per_row = np.abs(ref.local.values)
-    per_row = per_row.mean(axis=0) if per_row.ndim == 3 else per_row
-    half = 1.959964 * per_row.std(axis=0, ddof=1) / np.sqrt(len(X))
-    assert_allclose(glob.intervals[1], ref.values + half, rtol=1e-7)
-    assert_allclose(glob.intervals[0], np.maximum(ref.values - half, 0), rtol=1e-7, atol=1e-12)
+    # every row explained, on both paths: no sampling interval
+    assert glob.intervals is None and ref.intervals is None
     assert glob.local is None  # no rows were collected
+
+
+def test_dask_global_of_a_row_sample_has_the_in_process_interval(client):
+    from explainable_pipeline._attribution import importance_interval
+
+    ep, X = _fit("tree-clf")
+    ddf = _ddf(X)
+    glob = epd.explain_global(ep, ddf, max_rows=300, random_state=0)
+    rows = ddf.sample(frac=300 / len(X), random_state=0).compute()  # the rows it explained
+    assert glob.n_rows == len(rows) and abs(len(rows) - 300) <= ddf.npartitions
+    local = ep.explain_local(rows)
+    assert_allclose(glob.values, local.global_importance_values, rtol=1e-10)
+    assert_allclose(glob.intervals, importance_interval(local.values, len(X)), rtol=1e-7,
+                    atol=1e-12)  # fmt: skip
+    assert np.all(glob.intervals[0] < glob.values) and np.all(glob.values < glob.intervals[1])
+    # max_rows at least the row count: every row, no interval (as in one process)
+    assert epd.explain_global(ep, ddf, max_rows=len(X)).intervals is None
+    with pytest.raises(ValueError, match="max_rows"):
+        epd.explain_global(ep, ddf, max_rows=1)
 
 
 def test_pipeline_is_shipped_once_not_per_partition(client):
@@ -145,6 +163,9 @@ def test_pipeline_is_shipped_once_not_per_partition(client):
     def graph_bytes(collection):
         return len(cloudpickle.dumps(dict(collection.__dask_graph__())))
 
+    # the module's cluster may have lost a worker to a missed heartbeat on a loaded machine
+    # (the nanny restarts it): a broadcast reaches the workers running at that moment
+    client.wait_for_workers(2, timeout=60)
     before = {str(k) for k in client.who_has()}
     lazy = epd.explain_local(ep, ddf)
     extra = graph_bytes(lazy) - graph_bytes(ddf)
@@ -155,6 +176,34 @@ def test_pipeline_is_shipped_once_not_per_partition(client):
     assert len(shipped) == 1  # one key for the pipeline...
     assert len(next(iter(shipped.values()))) == 2  # ...broadcast to both workers
     assert len(lazy.compute()) == len(X)
+
+
+def _pipeline_keys(client):
+    return [k for k in client.who_has() if "ExplainablePipeline" in str(k)]
+
+
+def test_explain_global_releases_the_scattered_pipeline(client):
+    ep, X = _fit("tree-reg")
+    errors: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = errors.append
+    log = logging.getLogger("distributed")  # distributed's loggers do not propagate
+    log.addHandler(handler)
+    try:
+        with distributed.Client(client.cluster, timeout=60) as own:
+            before = set(_pipeline_keys(own))
+            glob = epd.explain_global(ep, _ddf(X), client=own)
+            # the workers' copies of the pipeline are freed (not left to garbage collection);
+            # the scheduler hears of it asynchronously
+            deadline = time.monotonic() + 10
+            while set(_pipeline_keys(own)) != before and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert set(_pipeline_keys(own)) == before
+        time.sleep(1)  # closing the client right after reports nothing
+    finally:
+        log.removeHandler(handler)
+    assert not errors, [r.getMessage() for r in errors]
+    assert glob.n_rows == len(X)
 
 
 def test_bad_row_names_partition_and_column(client):
