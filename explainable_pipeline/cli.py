@@ -94,7 +94,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn log level (default: %(default)s)",
+        help="uvicorn log level (default: %(default)s); requests are logged only at "
+        "debug or with --access-log",
+    )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="log one line per HTTP request (default: only with --log-level debug)",
     )
 
     explain = sub.add_parser(
@@ -185,6 +192,7 @@ def _cmd_serve(args) -> int:
         api_key=api_key,
         insecure=args.insecure,
         allow_pickle=allow_pickle_of(args),
+        access_log=args.access_log,
     )
     return 0
 

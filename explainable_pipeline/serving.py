@@ -634,6 +634,7 @@ def serve(
     api_key: str | None = None,
     insecure: bool = False,
     allow_pickle: bool | None = None,
+    access_log: bool | None = None,
 ) -> None:
     """Run the scoring service with uvicorn until interrupted (binds loopback by default).
 
@@ -648,8 +649,13 @@ def serve(
     max_rows, max_body_bytes, trusted, api_key, allow_pickle
         See :func:`create_app`.
     log_level : str, default="info"
+        uvicorn's log level: startup, shutdown and errors.
     insecure : bool, default=False
         Allow a non-loopback ``host`` without ``api_key``.
+    access_log : bool, default=None
+        Log one line per HTTP request (uvicorn's access log). None: only when
+        ``log_level="debug"``; requests are not logged by default (a notebook or a
+        terminal would get one line per call).
 
     Raises
     ------
@@ -670,4 +676,6 @@ def serve(
         ) from exc
     app = create_app(model_path, max_rows=max_rows, max_body_bytes=max_body_bytes, trusted=trusted,
                      api_key=api_key, allow_pickle=allow_pickle)  # fmt: skip
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    if access_log is None:
+        access_log = str(log_level).lower() == "debug"
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=bool(access_log))

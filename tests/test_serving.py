@@ -377,3 +377,25 @@ def test_live_server_load_2000_requests_8_concurrent(live_server):
     np.testing.assert_allclose(got, expected[[i % 50 for i, _, _ in results]])
     assert proc.poll() is None
     assert pd.notna(got).all()
+
+
+def _server_log(folder, *args) -> str:
+    """Everything a real ``serve`` printed while it answered three requests."""
+    folder.mkdir()
+    with serve_ridge(folder, *args) as (base, _, X, proc):
+        for _ in range(3):
+            assert httpx.get(f"{base}/health", timeout=10).status_code == 200
+        httpx.post(f"{base}/score", json=_records(X.iloc[:2]), timeout=10).raise_for_status()
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    return out.decode()
+
+
+@pytest.mark.slow
+def test_serve_logs_requests_only_at_debug_or_with_access_log(tmp_path):
+    quiet = _server_log(tmp_path / "a", "--log-level", "info")
+    assert "Uvicorn running on" in quiet  # info-level startup lines still shown...
+    assert "GET /health" not in quiet and "POST /score" not in quiet  # ...but no requests
+    loud = _server_log(tmp_path / "b", "--log-level", "info", "--access-log")
+    assert loud.count("GET /health") >= 3 and "POST /score" in loud  # (+ readiness polls)
+    assert "GET /health" in _server_log(tmp_path / "c", "--log-level", "debug")
