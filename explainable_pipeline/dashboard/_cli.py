@@ -27,6 +27,8 @@ def add_dashboard_command(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--html", metavar="OUT.html", help="write a static HTML file and exit")
     parser.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8050, help="port (default: %(default)s)")
+    parser.add_argument("--access-log", action="store_true",
+                        help="log one line per HTTP request to stderr")  # fmt: skip
     parser.add_argument("--target", metavar="COL", help="target column to drop (shown as truth)")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS,
                         help="explain a random sample of at most this many rows "
@@ -82,7 +84,8 @@ def run_dashboard(args: argparse.Namespace, *, block: bool = True) -> int:
         path = dashboard.save_html(args.html)
         print(f"Wrote {path}")
         return 0
-    url = dashboard.serve(port=args.port, host=args.host)
+    url = dashboard.serve(port=args.port, host=args.host,
+                          access_log=getattr(args, "access_log", False))  # fmt: skip
     print(f"Explanation dashboard at {url} (Ctrl-C to stop)")
     if not block:
         dashboard.stop()

@@ -19,6 +19,20 @@ def _require_dash() -> None:
     import_optional("dash", "plotly", extra="dashboard", what="ExplanationDashboard")
 
 
+def _request_handler(access_log: bool) -> type:
+    """werkzeug's request handler, logging each request at DEBUG unless ``access_log``."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    if access_log:
+        return WSGIRequestHandler
+
+    class QuietRequestHandler(WSGIRequestHandler):
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
+            logger.debug('%s "%s" %s %s', self.address_string(), self.requestline, code, size)
+
+    return QuietRequestHandler
+
+
 class ExplanationDashboard:
     """Interactive explanation dashboard (Dash): importance, performance, cohorts, error
     analysis, local views, what-if, ICE, partial dependence and interactions.
@@ -90,16 +104,21 @@ class ExplanationDashboard:
             self._app = build_app(self.data)
         return self._app
 
-    def serve(self, port: int = 8050, host: str = "127.0.0.1") -> str:
+    def serve(self, port: int = 8050, host: str = "127.0.0.1", *,
+              access_log: bool = False) -> str:  # fmt: skip
         """Serve the dashboard in a background thread and return its URL.
 
-        ``port=0`` picks a free port. Call :meth:`stop` to shut the server down.
+        ``port=0`` picks a free port. Call :meth:`stop` to shut the server down. Requests
+        are logged at DEBUG on the ``explainable_pipeline.dashboard`` logger only, so a
+        notebook cell or a terminal stays quiet; ``access_log=True`` writes one line per
+        request to stderr (werkzeug's access log).
         """
         if self._server is not None:
             raise RuntimeError(f"The dashboard is already served at {self.url}; call stop() first.")
         from werkzeug.serving import make_server
 
-        server = make_server(host, port, self.app.server, threaded=True)
+        server = make_server(host, port, self.app.server, threaded=True,
+                             request_handler=_request_handler(access_log))  # fmt: skip
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="explanation-dashboard",
                                         daemon=True)  # fmt: skip
