@@ -181,6 +181,10 @@ class DashboardData:
             [str(c) for c in self.local.classes] if self.local.classes is not None
             else ([str(i) for i in range(n_out)] if n_out > 1 else None)
         )  # fmt: skip
+        from ._space import check_engineered_rows, model_for_space
+
+        check_engineered_rows(self.local, self.data, self.features)
+        model = model_for_space(model, self.local, self.features)
         self.model = None if model is None else ModelAdapter(model)
         if true_y is not None and len(true_y) != self.n_rows:
             raise ValueError(f"true_y has {len(true_y)} values but there are {self.n_rows} rows.")
