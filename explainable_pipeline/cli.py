@@ -115,12 +115,21 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("data", metavar="DATA.csv", help="rows with the raw input columns")
     explain.add_argument("--target", metavar="COL", help="target column to drop (and use as y)")
     explain.add_argument(
-        "--out", default="explanations", help="output folder (default: %(default)s)"
+        "--out",
+        default="explain_output",
+        help="output folder (default: %(default)s; not ExplanationClient()'s ./explanations "
+        "store)",
     )
     explain.add_argument(
         "--top-k", type=_positive_int, default=20, help="bars in the plot (default: %(default)s)"
     )
     explain.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
+    explain.add_argument(
+        "--ignore-extra",
+        action="store_true",
+        help="explain without the CSV columns the model was not fitted on (by default they "
+        "are refused, as ep.explain_local refuses them)",
+    )
     explain.add_argument("--trust", action="append", default=None, metavar="TYPE", help=trust_help)
     add_safe_only_flag(explain)
 
@@ -246,6 +255,13 @@ def _cmd_explain(args) -> int:
         if args.target not in frame.columns:
             raise CLIError(f"--target column {args.target!r} is not in {args.data!r}")
         y = frame.pop(args.target)
+    extra = _extra_columns(ep, frame)
+    if extra and not args.ignore_extra:
+        raise CLIError(
+            f"{args.data!r} has column(s) {extra} the model was not fitted on (ep.explain_local "
+            "refuses them too): pass --target COL for the target, drop them, or pass "
+            "--ignore-extra to explain without them"
+        )
     X = coerce_frame(ep, frame)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -281,7 +297,19 @@ def _cmd_explain(args) -> int:
     print(f"Explained {len(frame)} rows with {ep.explainer_!r}; wrote {', '.join(written)} "
           f"to {out}/")  # fmt: skip
     print("Top raw columns: " + ", ".join(glob.get_ranked_global_names(top_k=5)))
+    if extra:
+        print(f"Ignored column(s) the model was not fitted on (--ignore-extra): {extra}")
     return 0
+
+
+def _extra_columns(ep, frame) -> list[str]:
+    """The columns of ``frame`` that ``ep`` was not fitted on (fitted on an array: the CSV
+    names its columns x0, x1, ...)."""
+    names = getattr(ep, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{i}" for i in range(ep.n_features_in_)]
+    known = {str(n) for n in names}
+    return [str(c) for c in frame.columns if str(c) not in known]
 
 
 def _cmd_demo(args) -> int:

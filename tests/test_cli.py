@@ -89,6 +89,7 @@ def test_explain_writes_global_and_local_explanations(saved, tmp_path, capsys):
         (["explain", "{model}", "{missing}"], "does not exist"),
         (["explain", "{model}", "{data}", "--target", "nope"], "--target column 'nope'"),
         (["explain", "{model}", "{bad}"], "Missing raw column(s) ['island']"),
+        (["explain", "{model}", "{data}"], "column(s) ['species'] the model was not fitted on"),
         (["serve", "{missing}"], "does not exist"),
         (["explain", "{data}", "{data}"], "error:"),
     ],
@@ -96,7 +97,7 @@ def test_explain_writes_global_and_local_explanations(saved, tmp_path, capsys):
 def test_errors_exit_1_with_one_line(saved, tmp_path, capsys, argv, needle):
     _, X, _, model, data = saved
     bad = tmp_path / "bad.csv"
-    X.drop(columns=["island"]).to_csv(bad, index=False)
+    X.drop(columns=["island"]).to_csv(bad, index=False)  # (and no target column)
     paths = {"model": model, "data": data, "missing": tmp_path / "nope.joblib", "bad": bad}
     code = main(
         [a.format(**paths) for a in argv] + ["--out", str(tmp_path / "o")] * (argv[0] == "explain")
@@ -115,7 +116,7 @@ def test_untrusted_skops_file_names_the_trust_flags(saved, tmp_path, capsys):
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "--trust numpy.dtype" in line
     code = main(["explain", str(model), str(data), "--trust", "numpy.dtype", "--no-plot",
-                 "--out", str(tmp_path / "o")])  # fmt: skip
+                 "--target", "species", "--out", str(tmp_path / "o")])  # fmt: skip
     assert code == 0 and (tmp_path / "o" / "global.json").exists()
 
 
@@ -125,3 +126,33 @@ def test_usage_errors_exit_2(argv, capsys):
         main(argv)
     assert info.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_explain_ignores_extra_columns_only_when_asked_and_says_so(saved, tmp_path, capsys):
+    ep, X, _, model, data = saved
+    out = tmp_path / "o"
+    argv = ["explain", str(model), str(data), "--no-plot", "--out", str(out)]
+    assert main(argv) == 1  # 'species' is not a model column: refused, nothing written
+    assert "--ignore-extra" in capsys.readouterr().err and not out.exists()
+    assert main([*argv, "--ignore-extra"]) == 0
+    assert "Ignored column(s) the model was not fitted on (--ignore-extra): ['species']" in (
+        capsys.readouterr().out
+    )
+    local = LocalExplanation.from_dict(json.loads((out / "local.json").read_text()))
+    np.testing.assert_allclose(local.values, ep.explain_local(X).values, rtol=1e-9)
+
+
+def test_explain_default_folder_is_not_the_stores(saved, tmp_path, monkeypatch, capsys):
+    from explainable_pipeline.store import ExplanationClient
+
+    ep, X, _, model, data = saved
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EXPLAINABLE_PIPELINE_STORE", raising=False)
+    assert main(["explain", str(model), str(data), "--target", "species", "--no-plot"]) == 0
+    client = ExplanationClient()  # the default local store, in the same working directory
+    client.upload_model_explanation(ep.explain_global(X), comment="api")
+    written = {p.name for p in (tmp_path / "explain_output").iterdir()}
+    assert "global.json" in written and not (tmp_path / "explain_output" / "index.json").exists()
+    assert [e["comment"] for e in client.list_model_explanations()] == ["api"]
+    store = {p.name for p in (tmp_path / "explanations").iterdir()}
+    assert "global.json" not in store and "predictions.csv" not in store
