@@ -345,14 +345,10 @@ def write_parquet(ep, X, path, *, space: str = "raw", **writer_kwargs):
     that replaces ``path`` only once every chunk is written, so a failure (a bad row in the
     last chunk, a crash) leaves the previous file, or none. A file object is written as is.
     """
-    try:
-        import pyarrow  # noqa: F401
-        import pyarrow.parquet  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "explain_local_to_parquet needs pyarrow: pip install 'explainable-pipeline[distributed]'"
-            " (or pip install pyarrow)."
-        ) from exc
+    from ._optional import import_optional
+
+    import_optional("pyarrow", "pyarrow.parquet", extra="distributed",
+                    what="explain_local_to_parquet")  # fmt: skip
     if not isinstance(path, (str, os.PathLike)):
         _write_parquet_chunks(ep, X, path, space, writer_kwargs)
         return path

@@ -25,8 +25,22 @@ def import_optional(*modules: str, extra: str, what: str) -> list[ModuleType]:
     """
     try:
         return [importlib.import_module(name) for name in modules]
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
+        packages = list(dict.fromkeys(m.split(".")[0] for m in modules))
         raise ImportError(
-            f"{what} needs {', '.join(m.split('.')[0] for m in modules)}: "
-            f"pip install 'explainable-pipeline[{extra}]'."
+            f"{what} needs {', '.join(packages)}. {install_hint(extra, *packages)}"
         ) from exc
+
+
+def install_hint(extra: str, *packages: str) -> str:
+    """How to install an extra, for error messages.
+
+    The package is not on a package index: the hint installs the extra from a checkout or a
+    built wheel (docs/install.md), or the named packages alone.
+    """
+    alone = f"; or pip install {' '.join(packages)}" if packages else ""
+    return (
+        f"Install the '{extra}' extra: pip install -e \".[{extra}]\" in a checkout of "
+        f"explainable-pipeline, or pip install \"<wheel>.whl[{extra}]\" (docs/install.md)"
+        f"{alone}."
+    )

@@ -259,8 +259,7 @@ def save_global_bar(explanation: Any, path: Any, *, title: str, top_k: int = 10)
     title : str
     top_k : int, default=10
     """
-    import matplotlib
-
+    (matplotlib,) = import_optional("matplotlib", extra="plot", what="Saving a plot")
     matplotlib.use("Agg")
     plt = _pyplot()
     ax = plot_explanation(explanation, "global", top_k=top_k)

@@ -36,6 +36,8 @@ from sklearn.utils import _safe_indexing as safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import _routing_enabled as routing_enabled
 
+from ._optional import install_hint
+
 __all__ = [
     "HasMethods",
     "column_transformer_input_indices",
@@ -51,7 +53,7 @@ __all__ = [
     "svm_internals",
 ]
 
-_PANDAS_MAPPER_HINT = 'pip install "explainable-pipeline[pandas-mapper]"'
+_PANDAS_MAPPER_HINT = install_hint("pandas-mapper", "sklearn-pandas", "six")
 
 
 def column_transformer_input_indices(ct: Any) -> dict[str, np.ndarray] | None:
@@ -145,7 +147,7 @@ def load_sklearn_pandas() -> ModuleType:
     except ImportError as exc:
         raise ImportError(
             "DataFrameMapper support needs sklearn-pandas and six, and six is not "
-            f"installed. Install the extra: {_PANDAS_MAPPER_HINT}"
+            f"installed. {_PANDAS_MAPPER_HINT}"
         ) from exc
     if not hasattr(sklearn.utils, "tosequence"):
         sklearn.utils.tosequence = _tosequence
@@ -154,7 +156,7 @@ def load_sklearn_pandas() -> ModuleType:
     except ImportError as exc:
         raise ImportError(
             "DataFrameMapper support needs sklearn-pandas, which could not be "
-            f"imported ({exc}). Install the extra: {_PANDAS_MAPPER_HINT}"
+            f"imported ({exc}). {_PANDAS_MAPPER_HINT}"
         ) from exc
     return sklearn_pandas
 

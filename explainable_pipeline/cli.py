@@ -316,9 +316,10 @@ def _cmd_demo(args) -> int:
     try:
         from . import demo
     except ImportError as exc:
-        raise CLIError(
-            f"the demo needs its extra: pip install 'explainable-pipeline[demo]' ({exc})"
-        ) from exc
+        from ._optional import install_hint
+
+        raise CLIError(f"the demo needs {exc.name or exc}. {install_hint('demo')}") from exc
+    # demo.main checks its extras before any work (import_optional: the install hint)
     return int(demo.main(args.demo_args) or 0)
 
 

@@ -152,6 +152,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--out", default="demo_output", help="folder for the plots")
     args = parser.parse_args(argv)
+    from ._optional import import_optional
+
+    # before any work: the second part needs these (the first needs matplotlib only)
+    import_optional("matplotlib", "lightgbm", "palmerpenguins", extra="demo", what="The demo")
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     breast_cancer_svc(out_dir)

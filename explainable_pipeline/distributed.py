@@ -15,8 +15,8 @@ the same attributions as with ``ep.explain_local`` in one process:
 Attribution frames have one float64 column per raw feature (``"<feature>"``) or per class and
 feature (``"<feature>__<class>"``), then ``"expected_value"`` (``"expected_value__<class>"``).
 
-Dask needs ``pip install 'explainable-pipeline[distributed]'`` (dask[distributed] and
-pyarrow); Spark needs ``pip install 'explainable-pipeline[spark]'`` (pyspark, which warns that
+Dask needs the ``distributed`` extra (``pip install -e ".[distributed]"`` in a checkout: dask and
+pyarrow); Spark the ``spark`` extra (pyspark, which warns that
 it does not yet fully support pandas >= 3: use pandas < 3 on the cluster if a feature you need
 misbehaves).
 
@@ -400,12 +400,8 @@ def spark_schema(ep, *, space: str = "raw", id_columns: Sequence = (), input_sch
     -------
     pyspark.sql.types.StructType
     """
-    try:
-        from pyspark.sql.types import DoubleType, StructField, StructType
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "Spark support needs pyspark: pip install 'explainable-pipeline[spark]'."
-        ) from exc
+    (types,) = import_optional("pyspark.sql.types", extra="spark", what="Spark support")
+    DoubleType, StructField, StructType = types.DoubleType, types.StructField, types.StructType  # noqa: N806
     check_is_fitted(ep)
     _check_space(space)
     id_columns = list(id_columns)

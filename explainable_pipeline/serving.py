@@ -668,12 +668,7 @@ def serve(
             "use the model. Set a key (serve --api-key-env VAR / api_key=...), bind "
             "127.0.0.1, or pass --insecure (insecure=True) if a proxy authenticates."
         )
-    try:
-        import uvicorn
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "The scoring service needs uvicorn: pip install 'explainable-pipeline[serve]'."
-        ) from exc
+    (uvicorn,) = import_optional("uvicorn", extra="serve", what="The scoring service")
     app = create_app(model_path, max_rows=max_rows, max_body_bytes=max_body_bytes, trusted=trusted,
                      api_key=api_key, allow_pickle=allow_pickle)  # fmt: skip
     if access_log is None:

@@ -17,7 +17,7 @@ local folder (default, nothing to start)
     ``docs/store.md``) plus ``entry.json``, its index entry. An upload is written to a
     temporary directory and renamed into place, so concurrent uploads never collide and a
     listing sees only complete explanations.
-MLflow (``pip install "explainable-pipeline[mlflow]"``)
+MLflow (the ``mlflow`` extra: ``pip install -e ".[mlflow]"`` in a checkout)
     Run artifacts ``explanations/<explanation_id>/`` (the same files), and the index as one
     run tag per explanation, ``explainable_pipeline.explanation.<explanation_id>``, set after
     the artifacts are logged. Tags are independent keys, so concurrent uploads to one run
@@ -196,12 +196,11 @@ class _LocalBackend:
 
 class _MlflowBackend:
     def __init__(self, run_id: str, tracking_uri: str | None) -> None:
-        try:
-            from mlflow.tracking import MlflowClient
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "The MLflow backend needs mlflow: pip install 'explainable-pipeline[mlflow]'."
-            ) from exc
+        from ._optional import import_optional
+
+        (tracking,) = import_optional("mlflow.tracking", extra="mlflow",
+                                      what="The MLflow backend")  # fmt: skip
+        MlflowClient = tracking.MlflowClient  # noqa: N806 - the class
         self.run_id = run_id
         self.client = MlflowClient(tracking_uri=tracking_uri)
 

@@ -786,7 +786,7 @@ def test_load_sklearn_pandas_errors(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "sklearn_pandas", None)
-    with pytest.raises(ImportError, match=r'pip install "explainable-pipeline\[pandas-mapper\]"'):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[pandas-mapper\]"'):
         load_sklearn_pandas()
     monkeypatch.setitem(sys.modules, "six", None)
     with pytest.raises(ImportError, match="six"):

@@ -41,10 +41,12 @@ def make_surrogate(name: str, random_state=None):
     if name == "lightgbm":
         try:
             from lightgbm import LGBMRegressor
-        except ImportError as exc:  # pragma: no cover - lightgbm is a core dependency
+        except ImportError as exc:
+            from .._optional import install_hint
+
             raise ImportError(
-                "surrogate='lightgbm' needs lightgbm: pip install lightgbm, or use "
-                "surrogate='decision_tree' or 'linear'."
+                f"surrogate='lightgbm' needs lightgbm (or use surrogate='decision_tree' or "
+                f"'linear'). {install_hint('lightgbm', 'lightgbm')}"
             ) from exc
         # one thread: surrogates are small, and fit runs once per CV fold inside searches
         return LGBMRegressor(n_estimators=100, random_state=random_state, verbose=-1, n_jobs=1)
