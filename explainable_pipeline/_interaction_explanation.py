@@ -27,7 +27,7 @@ from ._explanation import (
     _Explanation,
     _labels,
     _n_rows_of,
-    _order,
+    rank_order,
 )
 
 __all__ = ["InteractionExplanation"]
@@ -165,7 +165,7 @@ class InteractionExplanation(_Explanation):
         imp = self.interaction_importance
         a, b = np.triu_indices(self.num_features, 1)
         pair = imp[a, b] + imp[b, a]
-        order = _order(pair)[:k]
+        order = rank_order(pair)[:k]
         return [(self._features[a[i]], self._features[b[i]], float(pair[i])) for i in order]
 
     # ----------------------------------------------------------------- conversions
