@@ -45,6 +45,9 @@ class ExplanationDashboard:
     model : object, optional
         The fitted ExplainablePipeline, or any fitted model taking raw rows (``predict`` /
         ``predict_proba``). Needed by what-if and ICE; predictions are shown when given.
+        With an engineered-space explanation (``space="engineered"``) the pipeline's fitted
+        ``estimator_`` predicts from the engineered rows; raw rows or a model fitted on other
+        columns are refused with a ValueError saying what to pass.
     dataset : DataFrame or array-like, optional
         The explained raw rows, in the explanation's row order; defaults to
         ``explanation.data``.
