@@ -255,6 +255,7 @@ def _cmd_explain(args) -> int:
         if args.target not in frame.columns:
             raise CLIError(f"--target column {args.target!r} is not in {args.data!r}")
         y = frame.pop(args.target)
+    X = coerce_frame(ep, frame)  # missing columns are reported first
     extra = _extra_columns(ep, frame)
     if extra and not args.ignore_extra:
         raise CLIError(
@@ -262,7 +263,6 @@ def _cmd_explain(args) -> int:
             "refuses them too): pass --target COL for the target, drop them, or pass "
             "--ignore-extra to explain without them"
         )
-    X = coerce_frame(ep, frame)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
