@@ -284,9 +284,14 @@ def _read_native(path: Path) -> LocalExplanation | GlobalExplanation:
                     "the same directory. The file may have been tampered with."
                 )
             npz = child(path, npz_name, "array file", file, ExplanationFormatError)
-            if not npz.is_file() and attempt + 1 < _READ_ATTEMPTS:
-                continue  # a concurrent save replaced it: read the new explanation.json
-            arrays = _read_npz(npz)
+            try:
+                arrays = _read_npz(npz)
+            except ExplanationFormatError as exc:
+                # a concurrent save replaced it (even between a check and the open): read
+                # the new explanation.json
+                if isinstance(exc.__cause__, FileNotFoundError) and attempt + 1 < _READ_ATTEMPTS:
+                    continue
+                raise
         break
     with reading(file, ExplanationFormatError):
         body = _join_arrays(doc.get("explanation"), arrays, str(file))
