@@ -461,6 +461,9 @@ def _map_node(
         return _identity(input_names, path or "passthrough")
     if _is_string(est, "drop"):
         return _Node(_bool(sp.csr_matrix((0, len(input_names)))), [], [])
+    inner = _frozen_inner(est)
+    if inner is not None:  # a prefit wrapper: map what it wraps
+        return _map_node(inner, input_names, path, sample, width)
     if _is_dataframe_mapper(est):
         return _map_dataframe_mapper(est, input_names, path, sample)
     if isinstance(est, ColumnTransformer):
@@ -470,6 +473,13 @@ def _map_node(
     if isinstance(est, FeatureUnion):
         return _map_feature_union(est, input_names, path, sample)
     return _map_leaf(est, input_names, path or type(est).__name__.lower(), sample, width)
+
+
+def _frozen_inner(est: Any) -> Any:
+    """The transformer inside a ``FrozenEstimator`` (or a subclass of it), else None."""
+    from sklearn.frozen import FrozenEstimator
+
+    return est.estimator if isinstance(est, FrozenEstimator) else None
 
 
 def _map_pipeline(

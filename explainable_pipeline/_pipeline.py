@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -21,6 +21,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 
 from ._attribution import importance_interval, output_function
 from ._batch import explain_local_chunked, write_parquet
+from ._duck import estimator_tags, is_classifier_like
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._fast_transform import FAST_TRANSFORM_MAX_ROWS, Fallback, compiled_transform
 from ._feature_map import FeatureMap, build_feature_map
@@ -320,10 +321,12 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                 Xt = self.preprocessor_.transform(X)
             else:
                 Xt = self.preprocessor_.fit_transform(X, y, **pre_params)
-        self.estimator_ = clone(self.estimator)
-        self.estimator_.fit(Xt, y, **est_params)
-        if isinstance(self.estimator_, FrozenEstimator):
-            self.estimator_ = self.estimator_.estimator
+        if isinstance(self.estimator, FrozenEstimator):  # prefit, possibly duck-typed: as it is
+            self.estimator_ = self.estimator.estimator
+        else:
+            self.estimator_ = clone(self.estimator)
+            self.estimator_.fit(Xt, y, **est_params)
+        self._infer_duck_classes(Xt)
 
         self.feature_dtypes_ = (
             {str(c): str(t) for c, t in X.dtypes.items()} if isinstance(X, pd.DataFrame) else None
@@ -618,7 +621,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     @property
     def classes_(self):
-        """Class labels of the fitted estimator."""
+        """Class labels of the fitted estimator (``0 .. k-1`` for a duck-typed one without)."""
+        if not hasattr(self.estimator_, "classes_") and hasattr(self, "duck_classes_"):
+            return self.duck_classes_
         return self.estimator_.classes_
 
     # ------------------------------------------------------------ sklearn API
@@ -626,7 +631,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         if self.estimator is None:
             return tags
-        est_tags = get_tags(self.estimator)
+        est_tags = estimator_tags(self.estimator)
         tags.estimator_type = est_tags.estimator_type
         tags.classifier_tags = est_tags.classifier_tags
         tags.regressor_tags = est_tags.regressor_tags
@@ -636,7 +641,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.allow_nan = est_tags.input_tags.allow_nan
         tags.input_tags.sparse = est_tags.input_tags.sparse
         if not _is_identity(self.preprocessor):
-            pre_tags = get_tags(self.preprocessor)
+            pre_tags = estimator_tags(self.preprocessor)
             tags.input_tags.allow_nan = (
                 pre_tags.input_tags.allow_nan and est_tags.input_tags.allow_nan
             )
@@ -683,7 +688,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     def _resolved_output(self) -> str:
         """ "margin", "probability" or "prediction" for the fitted explainer."""
-        if not is_classifier(self.estimator_):
+        if not is_classifier_like(self.estimator_):
             return "prediction"
         if self.model_output != "auto":
             return self.model_output
@@ -907,7 +912,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         )
 
     def _is_classifier(self) -> bool:
-        return is_classifier(self.estimator_)
+        return is_classifier_like(self.estimator_)
 
     def _fit_surrogate(self, X, Xt):
         """Fit the global surrogate on the model's output over the (augmented) training rows."""
@@ -922,9 +927,25 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     # -------------------------------------------------------------- helpers
     def _class_list(self):
-        if not is_classifier(self.estimator_) or not hasattr(self.estimator_, "classes_"):
+        if not is_classifier_like(self.estimator_):
             return None
-        return list(self.estimator_.classes_)
+        classes = getattr(self.estimator_, "classes_", getattr(self, "duck_classes_", None))
+        return None if classes is None else list(classes)
+
+    def _infer_duck_classes(self, Xt) -> None:
+        """``0 .. k-1`` for a duck-typed classifier without ``classes_`` (see ``_duck``)."""
+        self.__dict__.pop("duck_classes_", None)
+        est = self.estimator_
+        if hasattr(est, "classes_") or not is_classifier_like(est):
+            return
+        if not hasattr(est, "predict_proba"):
+            raise ValueError(
+                f"{type(est).__name__} looks like a classifier but has no predict_proba; a "
+                "duck-typed classifier must provide predict_proba (and optionally classes_)."
+            )
+        first = safe_indexing(_row_indexable(Xt), [0]) if not hasattr(Xt, "iloc") else Xt.iloc[:1]
+        n_classes = np.asarray(est.predict_proba(first)).shape[-1]
+        self.duck_classes_ = np.arange(n_classes)
 
     def _show_progress(self, n_rows: int) -> bool:
         if self.progress == "auto":

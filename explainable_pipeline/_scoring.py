@@ -11,8 +11,8 @@ import math
 from typing import Any
 
 import numpy as np
-from sklearn.base import is_classifier
 
+from ._duck import is_classifier_like
 from ._batch import explain_local_chunked
 from ._explanation import _check_top_k
 
@@ -69,7 +69,7 @@ def predict_and_explain(ep, X, top_k: int | None = None) -> dict:
     local = explain_local_chunked(ep, X, "raw", Xt=Xt)
     est = ep.estimator_
     probabilities = None
-    if is_classifier(est) and hasattr(est, "predict_proba"):
+    if is_classifier_like(est) and hasattr(est, "predict_proba"):
         proba = est.predict_proba(Xt)
         probabilities = _finite_or_none(proba)
         if _predict_is_argmax_proba(est):  # one model call instead of two

@@ -13,7 +13,10 @@ the column), with its standard deviation.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.inspection import permutation_importance
+from sklearn.metrics import check_scoring
+from sklearn.utils import check_random_state
 
 
 def _scoring_name(scoring) -> str:
@@ -67,6 +70,9 @@ def permutation_scores(
             f"scoring must be a single scorer (str, callable or None) for 'pfi'; got "
             f"{type(scoring).__name__}. Explain once per metric instead."
         )
+    if sp.issparse(X):
+        return (*_sparse_permutation_scores(model, X, y, scoring, n_repeats, random_state,
+                                            sample_weight), f"decrease in {_scoring_name(scoring)}")
     result = permutation_importance(
         model,
         X,
@@ -80,6 +86,32 @@ def permutation_scores(
     mean = np.asarray(result.importances_mean, dtype=np.float64)
     std = np.asarray(result.importances_std, dtype=np.float64)
     return mean, std, f"decrease in {_scoring_name(scoring)}"
+
+
+def _sparse_permutation_scores(model, X, y, scoring, n_repeats, random_state, sample_weight):
+    """Permutation importance on a sparse matrix, kept sparse (sklearn's needs dense input).
+
+    Each column of a CSC copy is shuffled by permuting its dense values (the other columns
+    are shared), as :func:`sklearn.inspection.permutation_importance` does for dense data:
+    importance = baseline score - score with the column shuffled, over ``n_repeats``.
+    """
+    scorer = check_scoring(model, scoring=scoring)
+    rng = check_random_state(random_state)
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+    Xc = sp.csc_matrix(X)
+    n_rows, n_cols = Xc.shape
+    baseline = scorer(model, Xc.tocsr(), y, **kwargs)
+    drops = np.zeros((n_cols, n_repeats))
+    for j in range(n_cols):
+        column = Xc[:, j].toarray().ravel()
+        if not column.any():  # an all-zero column: shuffling changes nothing
+            continue
+        left, right = Xc[:, :j], Xc[:, j + 1 :]
+        for r in range(n_repeats):
+            shuffled = sp.csc_matrix(column[rng.permutation(n_rows)][:, np.newaxis])
+            permuted = sp.hstack([left, shuffled, right], format="csr")
+            drops[j, r] = baseline - scorer(model, permuted, y, **kwargs)
+    return drops.mean(axis=1), drops.std(axis=1)
 
 
 __all__ = ["permutation_scores"]
