@@ -138,8 +138,11 @@ def _enc_data(data: Any) -> dict | None:
         cols = [_scalar(c, "data column name", (str, int)) for c in data.columns]
         dtypes = [_enc_series(data.iloc[:, j], f"column {c!r}") for j, c in enumerate(cols)]
         return {"type": "dataframe", "columns": cols, "dtypes": dtypes, "index": enc_index}
-    if hasattr(data, "tocsr"):
-        raise TypeError("to_dict cannot serialise sparse data; store a dense array or a DataFrame.")
+    if hasattr(data, "tocsr"):  # CSR parts, as interpret-community stores sparse data
+        csr = data.tocsr()
+        return {"type": "csr", "dtype": str(csr.dtype), "shape": list(csr.shape),
+                "data": _enc_numpy(csr.data, "data"), "indices": csr.indices.tolist(),
+                "indptr": csr.indptr.tolist()}  # fmt: skip
     enc = {"type": "ndarray", "dtype": str(data.dtype), "shape": list(data.shape)}
     return {**enc, "values": _enc_numpy(data.ravel(), "data")}
 
@@ -147,6 +150,11 @@ def _enc_data(data: Any) -> dict | None:
 def _dec_data(enc: dict | None) -> Any:
     if enc is None:
         return None
+    if enc["type"] == "csr":
+        from scipy.sparse import csr_matrix
+
+        parts = (_dec_numpy(enc["data"], enc["dtype"]), enc["indices"], enc["indptr"])
+        return csr_matrix(parts, shape=tuple(enc["shape"]))
     if enc["type"] == "ndarray":
         return _dec_numpy(enc["values"], enc["dtype"]).reshape(enc["shape"])
     idx = enc["index"]

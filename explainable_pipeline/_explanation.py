@@ -361,7 +361,7 @@ class LocalExplanation(_Explanation):
         Model output explained ("log_odds", "probability", "prediction", ...).
     data : DataFrame or ndarray, optional
         The n_rows rows explained, stored as given (not copied). A scipy sparse matrix is
-        accepted but ``to_dict`` refuses it.
+        kept sparse by ``to_dict`` (CSR parts).
     predictions : array-like, optional
         Model output in the explained space, shape ``values.shape[:-1]``, so (n_classes,
         n_rows) for classification: transpose a ``predict_proba`` output.
