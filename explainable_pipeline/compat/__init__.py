@@ -23,6 +23,7 @@ interpret-community are listed in ``docs/compat.md``.
 """
 
 from ._constants import (
+    SMALL_DATA_THRESHOLD,
     ExplainParams,
     ExplainType,
     InterpretData,
@@ -30,6 +31,7 @@ from ._constants import (
     ModelTask,
     ResetIndex,
     SamplingPolicy,
+    ScenarioNotSupportedException,
     ShapValuesOutput,
 )
 from ._explainers import (
@@ -58,6 +60,7 @@ from ._surrogates import (
 )
 
 __all__ = [
+    "SMALL_DATA_THRESHOLD",
     "CompatGlobalExplanation",
     "CompatLocalExplanation",
     "DatasetWrapper",
@@ -78,6 +81,7 @@ __all__ = [
     "ResetIndex",
     "SGDExplainableModel",
     "SamplingPolicy",
+    "ScenarioNotSupportedException",
     "ShapValuesOutput",
     "TabularExplainer",
     "TreeExplainer",

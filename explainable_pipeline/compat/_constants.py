@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import Enum
 
 __all__ = [
+    "SMALL_DATA_THRESHOLD",
     "ExplainParams",
     "ExplainType",
     "InterpretData",
@@ -18,8 +19,16 @@ __all__ = [
     "ModelTask",
     "ResetIndex",
     "SamplingPolicy",
+    "ScenarioNotSupportedException",
     "ShapValuesOutput",
 ]
+
+#: interpret-community's MimicExplainer name for "few initialization rows" (rows below it).
+SMALL_DATA_THRESHOLD = 50
+
+
+class ScenarioNotSupportedException(ValueError):
+    """A request interpret-community also refuses (e.g. a replication measure on one row)."""
 
 
 class ModelTask(str, Enum):

@@ -125,9 +125,8 @@ class _Explainer:
     def _pipeline_kwargs(self, rows, weights) -> dict:
         kwargs = dict(self.params)
         kwargs.setdefault("model_output", _OUTPUTS[self.shap_values_output])
-        if weights is not None:
-            kwargs.setdefault("background", rows)
-            kwargs.setdefault("background_weights", weights)
+        if weights is not None:  # a shap.kmeans summary: its centres and weights, as they are
+            kwargs["background"], kwargs["background_weights"] = rows, weights
         return kwargs
 
     def _fit(self, rows, y=None, weights=None) -> ExplainablePipeline:

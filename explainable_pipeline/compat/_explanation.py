@@ -399,15 +399,20 @@ class CompatGlobalExplanation(_CompatExplanation):
         if not isinstance(explanation, GlobalExplanation):
             raise TypeError(f"explanation must be a GlobalExplanation; got {type(explanation)}.")
         super().__init__(explanation, **fields)
-        self.local_explanation = local
+        self._local = local
+
+    @property
+    def local(self) -> CompatLocalExplanation | None:
+        """The local explanation this aggregates (None with ``include_local=False``)."""
+        return self._local
 
     def _require_local(self) -> CompatLocalExplanation:
-        if self.local_explanation is None:
+        if self._local is None:
             raise MissingExplanationPartError(
                 "This global explanation has no local part: call explain_global(..., "
                 "include_local=True) (the default) or explain_local."
             )
-        return self.local_explanation
+        return self._local
 
     def __getattr__(self, name: str) -> Any:
         local_names = ("local_importance_values", "_local_importance_values", "num_examples",
@@ -420,8 +425,8 @@ class CompatGlobalExplanation(_CompatExplanation):
     @property
     def num_examples(self) -> int | None:  # noqa: D401 - property docs
         """Rows the importance was computed on."""
-        if self.local_explanation is not None:
-            return self.local_explanation.num_examples
+        if self._local is not None:
+            return self._local.num_examples
         return self.explanation.n_rows
 
     def get_raw_feature_importances(self, raw_to_output_maps: list) -> list:
@@ -432,7 +437,7 @@ class CompatGlobalExplanation(_CompatExplanation):
     def get_raw_explanation(self, feature_maps: list, raw_feature_names: list | None = None,
                             eval_data: Any = None) -> CompatGlobalExplanation:  # fmt: skip
         """The global explanation of the raw features described by ``feature_maps``."""
-        local = self.local_explanation
+        local = self._local
         if local is not None:
             raw_local = local.get_raw_explanation(feature_maps, raw_feature_names, eval_data)
             core = GlobalExplanation.from_local(raw_local.explanation)
@@ -463,8 +468,8 @@ class CompatGlobalExplanation(_CompatExplanation):
         if key is None:
             return self._data_overall({InterpretData.MLI: []})
         if key == -1:
-            if self.local_explanation is not None:
-                full = self.local_explanation.data(-1)
+            if self._local is not None:
+                full = self._local.data(-1)
             else:
                 full = {InterpretData.SPECIFIC: None, InterpretData.MLI: []}
             entry = {

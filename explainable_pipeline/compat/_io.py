@@ -98,7 +98,7 @@ def _files(exp) -> dict[str, bytes]:
         payload = {"metadata": kind, "data": data}
         out[f"{prop}.json"] = json.dumps(payload, default=_plain_json).encode("utf-8")
     is_global = isinstance(exp, CompatGlobalExplanation)
-    has_local = not is_global or exp.local_explanation is not None
+    has_local = not is_global or exp._local is not None
     classification = exp.num_classes is not None
     metadata = {
         "explanation_id": exp.id,
@@ -112,7 +112,7 @@ def _files(exp) -> dict[str, bytes]:
         "global": is_global,
         "local": has_local,
         "num_classes": exp.num_classes if classification else 1,
-        "num_examples": exp.num_examples if has_local else 0,
+        "num_examples": exp.num_examples or 0,
         "num_features": exp.num_features,
         "is_local_sparse": False,
         "serialization_version": 1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import metrics
 from sklearn.metrics import make_scorer
 
@@ -124,7 +125,7 @@ class PFIExplainer(_Explainer):
         CompatGlobalExplanation
         """
         rows, _ = as_rows(evaluation_examples)
-        y = np.asarray(true_labels)
+        y = true_labels.toarray() if sp.issparse(true_labels) else np.asarray(true_labels)
         if y.ndim == 2 and 1 in y.shape:
             y = y.ravel()
         self.pipeline_ = ep = self._fit(rows, y)
