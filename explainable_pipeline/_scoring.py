@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ._duck import is_classifier_like
 from ._batch import explain_local_chunked
+from ._duck import is_classifier_like
 from ._explanation import _check_top_k
 
 __all__ = ["predict_and_explain"]

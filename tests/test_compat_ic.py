@@ -23,7 +23,8 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 
-from explainable_pipeline import ExplainablePipeline, load_explanation as core_load
+from explainable_pipeline import ExplainablePipeline
+from explainable_pipeline import load_explanation as core_load
 from explainable_pipeline.compat import (
     DecisionTreeExplainableModel,
     ExplainParams,
