@@ -104,6 +104,18 @@ class _CompatExplanation:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
 
+    def _fields(self, **override: Any) -> dict:
+        """The keyword arguments that rebuild this explanation's interpret-community fields."""
+        fields = dict(
+            method=self._method, model_task=self._model_task, model_type=self._model_type,
+            is_raw=self._is_raw, is_engineered=self._is_eng, classes=self._classes,
+            eval_data=self._eval_data, eval_y_predicted=self._eval_y_predicted,
+            eval_y_predicted_proba=self._eval_y_predicted_proba, init_data=self._init_data,
+            single_row=self._single_row,
+        )  # fmt: skip
+        fields.update(override)
+        return fields
+
     # ------------------------------------------------------------ identity
     @property
     def method(self) -> str:
@@ -330,17 +342,6 @@ class CompatLocalExplanation(_CompatExplanation):
         )  # fmt: skip
         return CompatLocalExplanation(raw, **self._fields(is_raw=True, eval_data=eval_data))
 
-    def _fields(self, **override: Any) -> dict:
-        fields = dict(
-            method=self._method, model_task=self._model_task, model_type=self._model_type,
-            is_raw=self._is_raw, is_engineered=self._is_eng, classes=self._classes,
-            eval_data=self._eval_data, eval_y_predicted=self._eval_y_predicted,
-            eval_y_predicted_proba=self._eval_y_predicted_proba, init_data=self._init_data,
-            single_row=self._single_row,
-        )  # fmt: skip
-        fields.update(override)
-        return fields
-
     def _row_dict(self, i: int) -> dict:
         values = self._local_importance_values
         scores = values[:, i, :].tolist() if values.ndim == 3 else values[i].tolist()
@@ -452,16 +453,6 @@ class CompatGlobalExplanation(_CompatExplanation):
             n_rows=g.n_rows, meta=g.meta,
         )  # fmt: skip
         return CompatGlobalExplanation(core, None, **self._fields(is_raw=True))
-
-    def _fields(self, **override: Any) -> dict:
-        fields = dict(
-            method=self._method, model_task=self._model_task, model_type=self._model_type,
-            is_raw=self._is_raw, is_engineered=self._is_eng, classes=self._classes,
-            eval_data=self._eval_data, eval_y_predicted=self._eval_y_predicted,
-            eval_y_predicted_proba=self._eval_y_predicted_proba, init_data=self._init_data,
-        )  # fmt: skip
-        fields.update(override)
-        return fields
 
     def data(self, key: int | None = None) -> dict:
         """interpret's ``mli`` data with the global importance (see the local ``data``)."""
