@@ -99,18 +99,24 @@ def explain_block(ep, X, space: str, *, random_state=None, progress=None, Xt=Non
         attribution.predictions = explained_values(
             ep, X, Xt, attribution.output, attribution.values.shape[0]
         )
-    teacher = None
+    teacher = surrogate_out = None
     if method == "mimic":  # model output on these rows, for the surrogate's fidelity
         model_output = getattr(ep.estimator_, output_method(ep)[0])(Xt)  # Xt: no re-transform
         teacher = teacher_targets(model_output, ep._is_classifier()).T
+        surrogate_out = _surrogate_in_teacher_space(ep, Xt, attribution)
     values, expected, predictions = per_class(ep, attribution)
     block = Block(values, expected, predictions, features, groups, attribution.output, data,
-                  teacher, attribution.predictions if teacher is not None else None,
-                  evaluation)  # fmt: skip
+                  teacher, surrogate_out, evaluation)  # fmt: skip
     if attribution.standard_errors is not None:
         block.standard_errors = per_class_errors(ep, attribution.standard_errors)
         block.estimator = attribution.estimator
     return block
+
+
+def _surrogate_in_teacher_space(ep, Xt, attribution):
+    """The surrogate's output in the model's output space (a strategy may explain another)."""
+    convert = getattr(ep.surrogate_, "predict_teacher_space", None)
+    return attribution.predictions if convert is None else convert(Xt)
 
 
 def per_class(ep, attribution):

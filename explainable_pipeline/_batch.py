@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 
-from ._attribution import Block, explain_block
+from ._attribution import Block, explain_block, output_method
 from ._explanation import LocalExplanation
 from ._fileio import atomic_path
 from ._outputs import auto_output_note
@@ -152,7 +152,8 @@ def _assemble(ep, blocks: list[Block], space: str, data) -> LocalExplanation:
     if first.teacher is not None:  # fidelity over every explained row, not per chunk
         teacher = np.concatenate([b.teacher for b in blocks], axis=-1)
         surrogate = np.concatenate([b.surrogate for b in blocks], axis=-1)
-        meta = {"fidelity": fidelity(teacher, surrogate, ep._is_classifier(), first.output)}
+        output = output_method(ep)[1]  # the model's output space, where both are compared
+        meta = {"fidelity": fidelity(teacher, surrogate, ep._is_classifier(), output)}
     paths = list(dict.fromkeys(b.evaluation for b in blocks if b.evaluation is not None))
     if paths:  # raw-space methods: which exact evaluation path computed the coalition values
         meta = {"evaluation": "; ".join(paths)}

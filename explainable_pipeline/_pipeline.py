@@ -26,6 +26,7 @@ from ._explanation import GlobalExplanation, LocalExplanation
 from ._fast_transform import FAST_TRANSFORM_MAX_ROWS, Fallback, compiled_transform
 from ._feature_map import FeatureMap, build_feature_map
 from ._outputs import check_output_available
+from ._prefit import prefit_view
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -143,11 +144,13 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         output (class probabilities for classifiers, the prediction for
         regressors), then explained exactly (TreeSHAP for trees, closed form for
         linear models). An estimator instance must be a tree or linear regressor;
-        it is cloned. Ignored by the other explainers.
+        it is cloned. An object with ``fit_surrogate`` is a surrogate strategy that
+        fits and explains its own surrogate (``compat.MimicExplainer`` passes one with
+        interpret-community's rules). Ignored by the other explainers.
     augment_data : bool, default=False
         With ``explainer="mimic"``, oversample the training rows (each column
         drawn from its own values) while there are fewer than 100 rows per raw
-        column, as interpret-community's ``augment_data`` does.
+        column.
     max_num_of_augmentations : int, default=10
         At most this many copies of the training rows are added by ``augment_data``.
     scoring : str, callable or None, default=None
@@ -227,7 +230,11 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "random_state": ["random_state"],
         "progress": ["boolean", StrOptions({"auto"})],
-        "surrogate": [StrOptions(set(SURROGATES)), HasMethods(["fit", "predict"])],
+        "surrogate": [
+            StrOptions(set(SURROGATES)),
+            HasMethods(["fit", "predict"]),
+            HasMethods(["fit_surrogate"]),
+        ],
         "augment_data": ["boolean"],
         "max_num_of_augmentations": [Interval(numbers.Integral, 1, None, closed="left")],
         "scoring": [str, callable, None],
@@ -317,12 +324,12 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         else:
             self.preprocessor_ = clone(self.preprocessor)
             if isinstance(self.preprocessor_, FrozenEstimator):  # prefit: used as it is
-                self.preprocessor_ = self.preprocessor_.estimator
+                self.preprocessor_ = prefit_view(self.preprocessor_.estimator)
                 Xt = self.preprocessor_.transform(X)
             else:
                 Xt = self.preprocessor_.fit_transform(X, y, **pre_params)
         if isinstance(self.estimator, FrozenEstimator):  # prefit, possibly duck-typed: as it is
-            self.estimator_ = self.estimator.estimator
+            self.estimator_ = prefit_view(self.estimator.estimator)
         else:
             self.estimator_ = clone(self.estimator)
             self.estimator_.fit(Xt, y, **est_params)

@@ -86,10 +86,11 @@ def _check_surrogate(est) -> str:
 def augment_rows(X, max_num_of_augmentations: int, random_state=None):
     """Oversample raw rows when there are few of them compared with columns.
 
-    As interpret-community's ``augment_data``: each added block has as many rows as
-    ``X``, each column drawn independently from that column's values (the product of the
-    marginals). Blocks are added while the data has fewer than 100 rows per column, at
-    most ``max_num_of_augmentations`` times.
+    Each added block has as many rows as ``X``, each column drawn independently from
+    that column's values (the product of the marginals). Blocks are added while the data
+    has fewer than 100 rows per column, at most ``max_num_of_augmentations`` times.
+    (interpret-community's ``augment_data`` differs: it only augments data with fewer rows
+    than columns, with column-shuffled copies; ``compat.MimicExplainer`` follows it.)
 
     Parameters
     ----------
@@ -202,8 +203,12 @@ def fit_surrogate(surrogate, Xt, targets, output: str, *, random_state=None) -> 
 
     Parameters
     ----------
-    surrogate : str or estimator
-        One of :data:`SURROGATES`, or an unfitted regressor (tree or linear), cloned.
+    surrogate : str, estimator or surrogate strategy
+        One of :data:`SURROGATES`, or an unfitted regressor (tree or linear), cloned; or
+        a *strategy*: an object whose ``fit_surrogate(Xt, targets, output, random_state=)``
+        returns a fitted object with the :class:`Surrogate` protocol (``predict(Xt)``,
+        ``attribution(Xt)``, optionally ``predict_teacher_space(Xt)`` when its output is
+        not the model's, for the fidelity).
     Xt : array-like or sparse matrix of shape (n_rows, n_engineered)
     targets : ndarray of shape (n_rows, n_outputs)
         The model's output on the same rows (:func:`teacher_targets`).
@@ -213,8 +218,10 @@ def fit_surrogate(surrogate, Xt, targets, output: str, *, random_state=None) -> 
 
     Returns
     -------
-    Surrogate
+    Surrogate or the strategy's fitted object
     """
+    if callable(getattr(surrogate, "fit_surrogate", None)):  # a surrogate strategy
+        return surrogate.fit_surrogate(Xt, targets, output, random_state=random_state)
     if isinstance(surrogate, str):
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         template = make_surrogate(surrogate, random_state=seed)
