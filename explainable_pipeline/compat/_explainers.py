@@ -15,17 +15,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 
 from .._duck import is_classifier_like
 from .._explanation import GlobalExplanation, LocalExplanation
 from .._pipeline import ExplainablePipeline
+from .._prefit import prefit_view
 from .._sklearn_compat import safe_indexing
 from ..explainers import EXACT_MAX_PLAYERS, RAW_SPACE_METHODS
-from ._constants import ModelTask, ResetIndex, SamplingPolicy, ShapValuesOutput
+from ._constants import (
+    ModelTask,
+    ResetIndex,
+    SamplingPolicy,
+    ScenarioNotSupportedException,
+    ShapValuesOutput,
+)
+from ._distill import DistillStrategy
 from ._explanation import CompatGlobalExplanation, CompatLocalExplanation
-from ._inputs import as_rows, default_features, is_dense_data, resolve_model, split_model
-from ._surrogates import surrogate_param
+from ._inputs import (
+    as_rows,
+    default_features,
+    index_restorer,
+    is_dense_data,
+    resolve_model,
+    split_model,
+)
+from ._surrogates import surrogate_choice
 
 __all__ = [
     "KernelExplainer",
@@ -39,8 +55,11 @@ __all__ = [
 #: 10 k-means centres; the facade keeps the same background size by default.
 _DEFAULT_BACKGROUND = 10
 _FACADE_PARAMS = ("preprocessor", "estimator", "explainer")
-_METHODS = {"tree": "shap.tree", "linear": "shap.linear", "kernel": "shap.kernel",
-            "exact": "shap.exact", "permutation": "shap.permutation"}  # fmt: skip
+#: interpret-community's explanation ``method`` strings. Its model-agnostic explainer is
+#: KernelSHAP; the exact and permutation Shapley values estimate the same quantity (the
+#: core explanation's ``method`` says which ran).
+_METHODS = {"tree": "shap_tree", "linear": "shap_linear", "kernel": "shap_kernel",
+            "exact": "shap_kernel", "permutation": "shap_kernel"}  # fmt: skip
 _OUTPUTS = {ShapValuesOutput.DEFAULT: "auto", ShapValuesOutput.PROBABILITY: "probability",
             ShapValuesOutput.TEACHER_PROBABILITY: "probability",
             ShapValuesOutput.RAW: "margin"}  # fmt: skip
@@ -107,6 +126,7 @@ class _Explainer:
         self._split_mixed = False
         if self.explain_subset is not None and transformations is not None:
             raise ValueError("explain_subset is not supported together with transformations.")
+        self._has_init = initialization_examples is not None
         if initialization_examples is not None:
             self._fit_examples(initialization_examples)
 
@@ -129,12 +149,17 @@ class _Explainer:
             kwargs["background"], kwargs["background_weights"] = rows, weights
         return kwargs
 
-    def _fit(self, rows, y=None, weights=None) -> ExplainablePipeline:
+    def _split(self, rows) -> tuple[Any, Any]:
+        """(frozen preprocessor or None, the model behind it)."""
         pre, _ = split_model(self.model, self.transformations, rows)
-        transform = None if pre is None else pre.estimator.transform
         model = self.model
         if self.transformations is None and pre is not None:
             model = self.model[-1]  # a whole Pipeline: its final step
+        return pre, model
+
+    def _fit(self, rows, y=None, weights=None) -> ExplainablePipeline:
+        pre, model = self._split(rows)
+        transform = None if pre is None else prefit_view(pre.estimator).transform
         resolved = resolve_model(model, rows, is_function=self.is_function,
                                  model_task=self.model_task, classes=self.classes,
                                  transform=transform)  # fmt: skip
@@ -206,8 +231,9 @@ class _Explainer:
             classes = None
         classes = None if classes is None else [c.item() if hasattr(c, "item") else c
                                                 for c in classes]  # fmt: skip
+        values = np.ascontiguousarray(local.values)  # aggregates equal bit for bit after a reload
         out = LocalExplanation(
-            local.values, local.expected_values, features, classes=classes, method=local.method,
+            values, local.expected_values, features, classes=classes, method=local.method,
             space=local.space, output=local.output, predictions=local.predictions,
             meta=local.meta,
         )  # fmt: skip
@@ -232,13 +258,20 @@ class _Explainer:
         ep = self.pipeline_
         predicted, proba = self._predictions(ep, rows)
         model = self.model
+        classes = self._class_names()
         return dict(
             method=self._method(), model_task=self._task(),
-            model_type="function" if self.is_function else type(model).__name__,
-            is_raw=self.transformations is not None, classes=self._class_names(),
+            model_type="function" if self.is_function else str(type(model)),
+            is_raw=self.transformations is not None,
+            classes=self.classes if self.classes is None else classes,
+            num_classes=None if classes is None else len(classes),
             eval_data=rows, eval_y_predicted=predicted, eval_y_predicted_proba=proba,
-            init_data=getattr(self, "_init_data_for_explanation", None), single_row=single_row,
+            init_data=self._init_data(), single_row=single_row,
         )  # fmt: skip
+
+    def _init_data(self):
+        """The initialization examples, as explanations carry them (None for TreeExplainer)."""
+        return getattr(self, "initialization_examples_", None) if self._has_init else None
 
     def _local(self, rows, single_row: bool = False) -> CompatLocalExplanation:
         ep = self._require_pipeline(rows)
@@ -312,7 +345,11 @@ def _global_from(local: CompatLocalExplanation, include_local: bool) -> CompatGl
         local.explanation, fidelity=local.explanation.meta.get("fidelity"),
         keep_local=include_local,
     )  # fmt: skip
-    return CompatGlobalExplanation(core, local if include_local else None, **local._fields())
+    if include_local:
+        return CompatGlobalExplanation(core, local, **local._fields())
+    # interpret-community aggregates such a global explanation from streamed local parts,
+    # which do not carry the model type: None there, None here
+    return CompatGlobalExplanation(core, None, **local._fields(model_type=None))
 
 
 # --------------------------------------------------------------------------- the explainers
@@ -469,42 +506,127 @@ class MimicExplainer(_Explainer):
                  shap_values_output=ShapValuesOutput.DEFAULT, categorical_features=None,
                  model_task=ModelTask.Unknown, reset_index=ResetIndex.Ignore,
                  **kwargs) -> None:  # fmt: skip
-        surrogate, self._surrogate_method = surrogate_param(
-            explainable_model, explainable_model_args, kwargs.get("random_state")
+        self._surrogate_family, self._surrogate_args, self._surrogate_method = surrogate_choice(
+            explainable_model, explainable_model_args
         )
-        kwargs["surrogate"] = surrogate
         self.reset_index = ResetIndex(reset_index if not isinstance(reset_index, bool)
                                       else ("reset" if reset_index else "ignore"))  # fmt: skip
-        rows, _ = as_rows(initialization_examples)
-        kwargs["augment_data"] = bool(augment_data) and not hasattr(rows, "tocsr")
-        kwargs["max_num_of_augmentations"] = max_num_of_augmentations
+        self.augment_data = bool(augment_data)
+        self.max_num_of_augmentations = max_num_of_augmentations
         self.categorical_features = categorical_features
-        self._init_data_for_explanation = None
+        rows, _ = as_rows(initialization_examples)
         super().__init__(model, self._reset(rows), explain_subset=explain_subset,
                          features=features, classes=classes, transformations=transformations,
                          allow_all_transformations=allow_all_transformations,
                          model_task=model_task, is_function=is_function,
                          shap_values_output=shap_values_output, params=kwargs)  # fmt: skip
-        self._init_data_for_explanation = self.initialization_examples_
+
+    def _resets(self) -> bool:
+        return self.reset_index == ResetIndex.Reset
 
     def _reset(self, rows):
-        if self.reset_index != ResetIndex.Ignore and isinstance(rows, pd.DataFrame):
+        """DataFrame rows as interpret-community's ``reset_index`` option treats them.
+
+        ``"reset"``: the index levels become leading columns (raw features; the model
+        gets its index back); ``"ignore"``: the index is dropped (the model sees a default
+        index); ``"reset_teacher"``: the model gets the index, the surrogate ignores it.
+        """
+        if not isinstance(rows, pd.DataFrame):
+            return rows
+        if self._resets():
+            self._index_names = list(rows.index.names)
             return rows.reset_index()
+        if self.reset_index == ResetIndex.Ignore:
+            return rows.reset_index(drop=True)
         return rows
+
+    def _split(self, rows) -> tuple[Any, Any]:
+        """A whole model is the teacher, as in interpret-community (Pipelines are not split)."""
+        if self.transformations is not None:
+            return super()._split(rows)
+        if self._resets() and isinstance(rows, pd.DataFrame):
+            return FrozenEstimator(index_restorer(rows, self._index_names)), self.model
+        return None, self.model
 
     def _pipeline_kwargs(self, rows, weights) -> dict:
         kwargs = super()._pipeline_kwargs(rows, weights)
-        if self.shap_values_output == ShapValuesOutput.DEFAULT:
-            kwargs["model_output"] = "auto"
+        kwargs["model_output"] = "auto"  # the strategy decides the explained space
+        kwargs["augment_data"] = False  # augmented (interpret-community's rule) by the strategy
+        family = self._surrogate_family
+        if not isinstance(family, str):  # a regressor: the core's own surrogate rules
+            kwargs["surrogate"] = family
+            return kwargs
+        kwargs["surrogate"] = DistillStrategy(
+            family, self._surrogate_args, shap_values_output=self.shap_values_output.value,
+            teacher=self.model_, augment_data=self.augment_data,
+            max_num_of_augmentations=self.max_num_of_augmentations,
+            categorical_features=self.categorical_features, use_index=self._resets(),
+        )  # fmt: skip
         return kwargs
 
     def _method(self) -> str:
         return self._surrogate_method
 
+    # ------------------------------------------------------------------ replication
+    def _teacher_input(self, rows):
+        """Rows as the model receives them (``transformations`` applied)."""
+        rows, _ = as_rows(rows)
+        if self.transformations is None:
+            return rows
+        return self.pipeline_._transform(rows)
+
+    def _get_teacher_model_predictions(self, evaluation_examples) -> np.ndarray:
+        """The model's ``predict`` on ``evaluation_examples`` (interpret-community's name)."""
+        return np.asarray(self.model_.predict(self._teacher_input(evaluation_examples)))
+
+    def _get_surrogate_model_predictions(self, evaluation_examples) -> np.ndarray:
+        """The surrogate's predictions; for a classifier, its class as the model labels it.
+
+        The surrogate's class index is read through the model's ``classes_`` (so both
+        sides of the replication measure speak the same labels), else through
+        ``classes`` for a binary model (interpret-community's rule), else left an index.
+        """
+        rows, _ = as_rows(evaluation_examples)
+        out = np.asarray(self.surrogate_model.predict(self._reset(rows)))
+        if self._task() != "classification":
+            return out
+        n_classes = self.pipeline_._class_list()
+        index = (out > 0).astype(int) if n_classes is not None and len(n_classes) == 2 else out
+        labels = getattr(self.model_, "classes_", None)
+        if labels is None or len(labels) != len(n_classes or ()):
+            labels = self.classes if self.classes is not None and len(self.classes) == 2 else None
+        if labels is None:
+            return index
+        return np.asarray(labels, dtype=object)[index.astype(int)]
+
+    def get_surrogate_model_replication_measure(self, training_data) -> float:
+        """How well the surrogate reproduces the model on ``training_data``.
+
+        Accuracy of the surrogate's class against the model's ``predict`` when ``classes``
+        were given, else R^2 of the predictions (interpret-community's measure; compare
+        the explanation's ``fidelity``).
+
+        Raises
+        ------
+        ScenarioNotSupportedException
+            For R^2 on a single row.
+        """
+        rows, _ = as_rows(training_data)
+        if self.classes is None and rows.shape[0] == 1:
+            raise ScenarioNotSupportedException(
+                "Replication measure for regression surrogate not supported because of "
+                "single instance in training data"
+            )
+        surrogate = self._get_surrogate_model_predictions(rows)
+        teacher = self._get_teacher_model_predictions(rows)
+        if self.classes is not None:
+            return float(np.mean(surrogate.astype(object) == np.asarray(teacher, dtype=object)))
+        return float(r2_score(teacher, surrogate))
+
     @property
     def surrogate_model(self) -> _SurrogateView:
         """The fitted surrogate, with ``predict(X)`` on the raw examples."""
-        return _SurrogateView(self.pipeline_, self._task())
+        return _SurrogateView(self.pipeline_)
 
     def explain_local(self, evaluation_examples) -> CompatLocalExplanation:
         """Per-row surrogate attributions (see :meth:`TabularExplainer.explain_local`)."""
@@ -523,20 +645,24 @@ class MimicExplainer(_Explainer):
 
 
 class _SurrogateView:
-    """interpret-community's ``surrogate_model``: ``predict`` on raw rows.
+    """interpret-community's ``surrogate_model``: ``predict`` on raw rows, and ``model``.
 
-    Classifiers: the surrogate's positive-class probability (binary) or its most probable
-    class index (multiclass); regressors: its prediction.
+    ``predict`` returns the surrogate's log-odds (binary classifiers), its class
+    (multiclass) or its prediction (regressors), as interpret-community's.
     """
 
-    def __init__(self, ep: ExplainablePipeline, task: str) -> None:
+    def __init__(self, ep: ExplainablePipeline) -> None:
         self._ep = ep
-        self._task = task
-        self.model = ep.surrogate_
+        fitted = ep.surrogate_
+        self.model = getattr(fitted, "estimator", None)
+        if self.model is None:  # the core's own surrogate: one regressor per output
+            self.model = fitted.estimators[0]
 
     def predict(self, X) -> np.ndarray:
         rows, _ = as_rows(X)
-        out = self._ep.surrogate_.predict(self._ep._transform(rows))
-        if self._task == "classification" and out.shape[0] > 1:
-            return out.argmax(axis=0)
-        return out[0]
+        Xt = self._ep._transform(rows)
+        fitted = self._ep.surrogate_
+        if hasattr(fitted, "predict_labels"):
+            return fitted.predict_labels(Xt)
+        out = fitted.predict(Xt)
+        return out.argmax(axis=0) if out.shape[0] > 1 else out[0]

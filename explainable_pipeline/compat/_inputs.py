@@ -17,11 +17,14 @@ import scipy.sparse as sp
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from .._duck import is_classifier_like
+from .._prefit import prefit_view
 from ._constants import ModelTask
 
 __all__ = ["DatasetWrapper", "summarize_data"]
+
 
 
 class DatasetWrapper:
@@ -139,6 +142,30 @@ class ProbaFromPredict:
         return self.predict_proba(X).argmax(axis=1)
 
 
+class OneHotProba:
+    """A classifier without ``predict_proba``: probability 1 for its predicted class.
+
+    interpret-community's (ml-wrappers') wrapper for e.g. ``SGDClassifier(loss="hinge")``
+    or any classifier explained with ``model_task="classification"``.
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.classes_ = np.asarray(model.classes_)
+
+    def predict(self, X):
+        return self.model.predict(X)
+
+    def predict_proba(self, X):
+        labels = np.asarray(self.model.predict(X))
+        index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        out = np.zeros((labels.shape[0], len(self.classes_)))
+        out[np.arange(labels.shape[0]), [index[c] for c in labels.tolist()]] = 1.0
+        return out
+
+
 class RegressionView:
     """A model explained as a regressor (``model_task="regression"``): ``predict`` only."""
 
@@ -172,6 +199,7 @@ def resolve_model(model: Any, X: Any, *, is_function: bool, model_task: Any, cla
         if classes is not None and not two_d:
             raise ValueError("Classes is specified but function was predict, not predict_proba.")
         return FunctionModel(model, out.shape[1] if two_d else None, task.value)
+    model = prefit_view(model)  # a Pipeline of duck-typed or stateless steps: usable as is
     if not hasattr(model, "predict") and not hasattr(model, "predict_proba"):
         raise TypeError(
             f"model must have predict (and predict_proba for a classifier); got "
@@ -181,6 +209,9 @@ def resolve_model(model: Any, X: Any, *, is_function: bool, model_task: Any, cla
         return RegressionView(model) if is_classifier_like(model) else model
     if hasattr(model, "predict_proba"):
         return model
+    labelled = hasattr(model, "classes_") and is_classifier_like(model)
+    if labelled and (task == ModelTask.Classification or type(model).__name__ == "SGDClassifier"):
+        return OneHotProba(model)  # as ml-wrappers: SGD's hinge loss, or a declared classifier
     if classes is not None and task != ModelTask.Classification:
         raise ValueError(
             "Classes is specified but model does not define predict_proba, only predict."
@@ -193,7 +224,9 @@ def resolve_model(model: Any, X: Any, *, is_function: bool, model_task: Any, cla
             "model_task='classification' needs predict_proba (or a predict that returns "
             f"probabilities); {type(model).__name__} only has a predict returning labels."
         )
-    return model
+    # a classifier without probabilities is explained as a regression of its predict, as
+    # interpret-community does (labels must be numeric)
+    return RegressionView(model) if is_classifier_like(model) else model
 
 
 # --------------------------------------------------------------------------- transformations
@@ -213,7 +246,7 @@ class PrefitColumns(FrozenEstimator):
         est = self.estimator
         if isinstance(X, pd.DataFrame) and not hasattr(est, "feature_names_in_"):
             X = X.to_numpy()
-        return est.transform(X, *args, **kwargs)
+        return prefit_view(est).transform(X, *args, **kwargs)
 
     def get_feature_names_out(self, input_features=None):
         return self.estimator.get_feature_names_out(input_features)
@@ -258,3 +291,37 @@ def split_model(model: Any, transformations: Any, X: Any) -> tuple[Any, Any]:
             f"([columns], transformer) tuples; got {type(transformations).__name__}."
         )
     return FrozenEstimator(transformations), FrozenEstimator(model)
+
+
+def _restore_index(X, columns=None, names=None):
+    out = X.set_index(list(columns))
+    out.index.names = names
+    return out
+
+
+class IndexRestorer(FunctionTransformer):
+    """Puts the leading ``reset_index`` columns back as the DataFrame's index.
+
+    A one-to-one FunctionTransformer for the feature map (each raw column, index levels
+    included, is its own engineered feature); ``transform`` returns the DataFrame with its
+    index, which has fewer columns than the declared feature names, so the output check of
+    FunctionTransformer is skipped.
+    """
+
+    def transform(self, X):
+        """The rows with their index restored."""
+        return self.func(X, **(self.kw_args or {}))
+
+
+def index_restorer(reset_rows: pd.DataFrame, index_names: list) -> IndexRestorer:
+    """A fitted :class:`IndexRestorer` for rows produced by ``DataFrame.reset_index()``.
+
+    ``reset_index="reset"``: the raw features are the index levels and the columns (the
+    surrogate learns from all of them), while the model still receives its DataFrame with
+    its index.
+    """
+    columns = list(reset_rows.columns[: len(index_names)])
+    return IndexRestorer(
+        _restore_index, kw_args={"columns": columns, "names": list(index_names)},
+        validate=False, feature_names_out="one-to-one",
+    ).fit(reset_rows)  # fmt: skip
