@@ -123,7 +123,10 @@ def test_duck_model_through_compat(iris):
     values = np.asarray(local.local_importance_values)
     total = values.sum(-1) + np.asarray(local.expected_values)[:, None]
     np.testing.assert_allclose(total, rf.predict_proba(X[:4]).T, atol=1e-8)
-    assert local.method == "shap.exact" and local.model_task == "classification"
+    # interpret-community's method string for model-agnostic Shapley values; the core
+    # explanation says these were computed exactly
+    assert local.method == "shap_kernel" and local.model_task == "classification"
+    assert local.explanation.method == "exact"
 
 
 def test_predict_only_classifier_with_model_task(iris):
@@ -253,8 +256,8 @@ def test_interpret_community_semantics(iris, diabetes):
     assert g.features == [0, 1, 2, 3] and not g.is_raw  # integer names, no transformations
     assert isinstance(g.expected_values, list) and len(g.expected_values) == 3
     assert g.num_classes == 3 and g.num_features == 4 and g.num_examples == 8
-    assert g.method == "shap.linear" and g.model_task == "classification"
-    assert g.model_type == "LogisticRegression"
+    assert g.method == "shap_linear" and g.model_task == "classification"
+    assert g.model_type == str(type(lr))  # interpret-community's spelling
     np.testing.assert_array_equal(g.eval_y_predicted, lr.predict(X[:8]))
     np.testing.assert_allclose(g.eval_y_predicted_proba, lr.predict_proba(X[:8]))
     assert g.data()[InterpretData.SCORES] == g.global_importance_values
@@ -273,9 +276,10 @@ def test_interpret_community_semantics(iris, diabetes):
     one = reg.explain_local(Xd.iloc[0])  # a Series: one 1-D row
     assert np.asarray(one.local_importance_values).shape == (10,)
     assert isinstance(one.expected_values, list) and len(one.expected_values) == 1
-    assert reg.explain_global(Xd, include_local=False).num_examples == len(Xd)
-    with pytest.raises(AttributeError):
-        reg.explain_global(Xd, include_local=False).local_importance_values  # noqa: B018
+    only_global = reg.explain_global(Xd, include_local=False)
+    assert only_global.explanation.n_rows == len(Xd)
+    for local_part in ("local_importance_values", "num_examples"):  # absent, as there
+        assert not hasattr(only_global, local_part)
 
 
 def test_sampling_policy_and_batch_size(diabetes):
@@ -309,10 +313,10 @@ def test_shap_values_output_probability(iris):
     total += np.asarray(proba.expected_values)[:, None]
     # interventional TreeSHAP in probability space (shap's): additive to ~1e-3 here
     np.testing.assert_allclose(total, rf.predict_proba(X[:5]).T, atol=5e-3)
-    assert margin.method == proba.method == "shap.tree"
+    assert margin.method == proba.method == "shap_tree"
     lr = LogisticRegression(max_iter=500).fit(X, y)
     p = TabularExplainer(lr, X, shap_values_output="probability").explain_local(X[:3])
-    assert p.method == "shap.exact"  # the closed form is for margins only
+    assert p.explanation.method == "exact"  # the closed form is for margins only
     t = np.asarray(p.local_importance_values).sum(-1) + np.asarray(p.expected_values)[:, None]
     np.testing.assert_allclose(t, lr.predict_proba(X[:3]).T, atol=1e-10)
 
@@ -322,35 +326,47 @@ def test_shap_family_and_kmeans_summary(iris):
     lr = LogisticRegression(max_iter=500).fit(X, y)
     summary = summarize_data(X, 10)
     kern = KernelExplainer(lr, summary, nsamples=200, random_state=0).explain_local(X[:3])
-    assert kern.method == "shap.kernel"
+    assert kern.method == "shap_kernel" and kern.explanation.method == "kernel"
     exact = TabularExplainer(lr, summary, shap_values_output="probability").explain_local(X[:3])
     np.testing.assert_allclose(kern.local_importance_values, exact.local_importance_values,
                                atol=1e-6)  # fmt: skip
     lin = LinearExplainer(lr, X).explain_local(X[:3])
-    assert lin.method == "shap.linear"
+    assert lin.method == "shap_linear"
     rf = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
     tree = TreeExplainer(rf).explain_global(X[:6])
-    assert tree.method == "shap.tree" and tree.num_examples == 6
+    assert tree.method == "shap_tree" and tree.num_examples == 6
 
 
 def test_mimic_explainer_interpret_community_arguments(diabetes):
     X, y = diabetes
     model = Ridge().fit(X, y)
-    with pytest.warns(UserWarning, match="solver"):
-        mimic = MimicExplainer(model, X, DecisionTreeExplainableModel,
-                               explainable_model_args={"max_depth": 2, "solver": "liblinear",
-                                                       "sparse_data": False},
-                               augment_data=False, random_state=0)  # fmt: skip
-    assert mimic.surrogate_model.model.estimators[0].get_depth() <= 2
+    # interpret-community's internal surrogate arguments are ignored, the others are the
+    # estimator's (an unknown one is the estimator's own error, as there)
+    mimic = MimicExplainer(model, X, DecisionTreeExplainableModel,
+                           explainable_model_args={"max_depth": 2, "classification": False},
+                           augment_data=False)  # fmt: skip
+    assert mimic.surrogate_model.model.get_depth() <= 2
+    assert mimic.surrogate_model.model.random_state == 123  # interpret-community's seed
+    with pytest.raises(TypeError, match="solver"):
+        MimicExplainer(model, X, DecisionTreeExplainableModel,
+                       explainable_model_args={"solver": "liblinear"})  # fmt: skip
     g = mimic.explain_global()  # no evaluation rows: the initialization rows
     assert g.num_examples == len(X) and g.method == "mimic.tree"
     assert np.asarray(g.init_data).shape == X.shape
     indexed = X.set_index(pd.RangeIndex(100, 100 + len(X), name="row_id"))
-    reset = MimicExplainer(
-        RegressorWrapper(LinearRegression().fit(indexed.reset_index(), y)), indexed,
-        LinearExplainableModel, reset_index="reset", augment_data=False,
-    )  # fmt: skip
-    assert reset.explain_local(indexed.iloc[:2]).features[0] == "row_id"
+    seen = []
+
+    class IndexedModel:  # needs its index, as a time-series model would
+        def predict(self, rows):
+            seen.append(rows.index.name)
+            return rows["bmi"].to_numpy() * 2.0 + rows.index.to_numpy() / 1000.0
+
+    reset = MimicExplainer(IndexedModel(), indexed, LinearExplainableModel,
+                           reset_index="reset", augment_data=False)  # fmt: skip
+    local = reset.explain_local(indexed.iloc[:2])
+    assert local.features[0] == "row_id" and set(seen) == {"row_id"}
+    # the index is a feature of the surrogate: a linear surrogate recovers its weight
+    assert abs(np.asarray(local.local_importance_values)[:, 0]).max() > 0
 
 
 def test_raw_feature_importances_from_maps(diabetes):
@@ -373,7 +389,7 @@ def test_save_explanation_round_trip(tmp_path, iris):
     lr = LogisticRegression(max_iter=500).fit(X, y)
     g = TabularExplainer(lr, X, features=names, classes=["a", "b", "c"]).explain_global(X[:9])
     path = save_explanation(g, tmp_path / "ic")
-    assert json.loads((path / "explanation_metadata.json").read_text())["method"] == "shap.linear"
+    assert json.loads((path / "explanation_metadata.json").read_text())["method"] == "shap_linear"
     with pytest.raises(FileExistsError):
         save_explanation(g, tmp_path / "ic")
     save_explanation(g, tmp_path / "ic", exist_ok=True)
@@ -430,3 +446,102 @@ def test_scoring_explainers_and_score_py(tmp_path, iris):
                                     initialization_examples=df.iloc[:5])  # fmt: skip
     values = np.asarray(kernel.explain(df.iloc[:2]))
     assert values.shape == (3, 2, 4)
+
+
+# --------------------------------------------------------------------------- round 2 semantics
+def test_pfi_single_shared_permutation_is_interpret_communitys(iris):
+    """seed=s: one permutation of the rows, RandomState(s).choice(n, n), reorders each column."""
+    X, y, _ = iris
+    model = LogisticRegression(max_iter=500).fit(X[:, :3], y)
+
+    class FirstThree:  # ignores the last column
+        classes_ = model.classes_
+
+        def predict(self, X):
+            return model.predict(X[:, :3])
+
+        def predict_proba(self, X):
+            return model.predict_proba(X[:, :3])
+
+    g = PFIExplainer(FirstThree(), seed=7).explain_global(X, y)
+    order = np.random.RandomState(7).choice(len(X), len(X), replace=False)
+    base = np.mean(model.predict(X[:, :3]) == y)  # micro F1 of labels == accuracy
+    expected = []
+    for j in range(4):
+        shuffled = X.copy()
+        shuffled[:, j] = X[order, j]
+        expected.append(base - np.mean(model.predict(shuffled[:, :3]) == y))
+    np.testing.assert_allclose(g.global_importance_values, expected, atol=1e-12)
+    assert g.global_importance_values[3] == 0.0 and g.explanation.meta["n_repeats"] == 1
+    repeated = PFIExplainer(FirstThree(), n_repeats=4).explain_global(X, y)
+    assert repeated.explanation.meta["n_repeats"] == 4  # the core's repeated estimate
+    with pytest.raises(ValueError, match="function was predict"):  # as there: decided at once
+        PFIExplainer(model.predict_proba, is_function=True, classes=["a", "b", "c"])
+
+
+def test_classes_names_and_counts_follow_interpret_community(iris, tmp_path):
+    X, y, _ = iris
+    lr = LogisticRegression(max_iter=500).fit(X, y)
+    g = TabularExplainer(lr, X).explain_global(X[:6])
+    assert g.classes is None and g.num_classes == 3  # names only when given
+    assert g.model_type == str(type(lr))
+    only_global = TabularExplainer(lr, X).explain_global(X[:6], include_local=False)
+    assert only_global.model_type is None and only_global.num_classes == 3
+    path = save_explanation(only_global, tmp_path / "g")
+    assert not (path / "classes.json").exists()
+    back = load_explanation(path)
+    assert back.classes is None and back.num_classes == 3  # from the metadata
+    assert not hasattr(back, "num_examples")
+
+
+def test_save_and_load_are_bit_for_bit(iris, tmp_path):
+    X, y, names = iris
+    df = pd.DataFrame(X, columns=names)
+    ct = ColumnTransformer([("s", StandardScaler(), names[:2]), ("p", "passthrough", names[2:])])
+    ct.fit(df)
+    lr = LogisticRegression(max_iter=500).fit(ct.transform(df), y)
+    exp = MimicExplainer(lr, df, LinearExplainableModel, transformations=ct,
+                         augment_data=False)  # fmt: skip
+    for i, explanation in enumerate((exp.explain_local(df.iloc[:11]), exp.explain_global(df))):
+        back = load_explanation(save_explanation(explanation, tmp_path / str(i)))
+        for attr in ("global_importance_values", "per_class_values", "local_importance_values",
+                     "expected_values"):  # fmt: skip
+            np.testing.assert_array_equal(getattr(back, attr), getattr(explanation, attr))
+
+
+def test_raw_explanation_marks_the_engineered_one(iris, diabetes):
+    X, y, names = iris
+    lr = LogisticRegression(max_iter=500).fit(X, y)
+    g = TabularExplainer(lr, X, features=names, classes=["a", "b", "c"]).explain_global(X[:9])
+    assert not g.is_engineered and not g.is_raw
+    fmap = np.eye(3, 4)
+    raw = g.get_raw_explanation([fmap], raw_feature_names=["x", "y", "z"], eval_data=X[:9, :3])
+    assert g.is_engineered and raw.is_raw and not raw.is_engineered
+    assert raw.expected_values == g.expected_values and raw.classes == ["a", "b", "c"]
+    values = raw.local_importance_values
+    np.testing.assert_array_equal(raw.global_importance_values,
+                                  np.mean(np.mean(np.absolute(values), axis=1), axis=0))  # fmt: skip
+    np.testing.assert_allclose(np.asarray(values), np.asarray(g.local_importance_values)[..., :3])
+    np.testing.assert_array_equal(raw.eval_data, X[:9, :3])
+    assert raw.eval_y_predicted_proba is not None
+    Xd, yd = diabetes
+    reg = TabularExplainer(LinearRegression().fit(Xd, yd), Xd).explain_global(Xd.iloc[:5])
+    raw_reg = reg.get_raw_explanation([np.eye(9, 10)])
+    assert reg.is_engineered and raw_reg.eval_data is None  # no raw rows given
+    assert raw_reg.eval_y_predicted is not None and raw_reg.eval_y_predicted_proba is None
+
+
+def test_predict_only_classifier_is_explained_as_interpret_community_does(iris):
+    """No predict_proba: a regression of predict, unless declared a classifier (one-hot)."""
+    X, y, _ = iris
+    from sklearn.svm import SVC
+
+    svc = SVC(probability=False).fit(X, y)
+    reg = TabularExplainer(svc, X).explain_local(X[:5])
+    assert reg.model_task == "regression"
+    np.testing.assert_allclose(reg.explanation.values.sum(-1) + reg.expected_values[0],
+                               svc.predict(X[:5]), atol=1e-10)  # fmt: skip
+    clf = TabularExplainer(svc, X, model_task=ModelTask.Classification).explain_local(X[:5])
+    totals = np.asarray(clf.local_importance_values).sum(-1)
+    totals += np.asarray(clf.expected_values)[:, None]
+    np.testing.assert_allclose(totals.T, np.eye(3)[svc.predict(X[:5])], atol=1e-10)

@@ -51,6 +51,14 @@ def _as_list(value: Any) -> Any:
     return value
 
 
+def _n_outputs(core) -> int | None:
+    """Number of classes of a core explanation (None for a single output)."""
+    if isinstance(core, LocalExplanation):
+        return core.n_classes
+    per_class = core.per_class_values
+    return None if per_class is None else int(np.asarray(per_class).shape[0])
+
+
 def _raw_map(maps: list, n_engineered: int) -> np.ndarray:
     """Compose interpret-community raw-to-output maps into one (n_raw, n_engineered) array."""
     if not isinstance(maps, (list, tuple)) or not maps:
@@ -76,9 +84,10 @@ class _CompatExplanation:
     """Fields shared by the compat local and global explanations."""
 
     def __init__(self, explanation, *, method: str, model_task: str, model_type: str | None,
-                 is_raw: bool, is_engineered: bool = False, classes=None, eval_data=None,
-                 eval_y_predicted=None, eval_y_predicted_proba=None, init_data=None,
-                 explanation_id: str | None = None, single_row: bool = False) -> None:  # fmt: skip
+                 is_raw: bool, is_engineered: bool = False, classes=None, num_classes=None,
+                 eval_data=None, eval_y_predicted=None, eval_y_predicted_proba=None,
+                 init_data=None, explanation_id: str | None = None,
+                 single_row: bool = False) -> None:  # fmt: skip
         self.explanation = explanation
         self._method = method
         self._model_task = model_task
@@ -86,6 +95,7 @@ class _CompatExplanation:
         self._is_raw = bool(is_raw)
         self._is_eng = bool(is_engineered)
         self._classes = None if classes is None else list(classes)
+        self._num_classes = None if num_classes is None else int(num_classes)
         self._eval_data = eval_data
         self._eval_y_predicted = eval_y_predicted
         self._eval_y_predicted_proba = eval_y_predicted_proba
@@ -109,6 +119,7 @@ class _CompatExplanation:
         fields = dict(
             method=self._method, model_task=self._model_task, model_type=self._model_type,
             is_raw=self._is_raw, is_engineered=self._is_eng, classes=self._classes,
+            num_classes=self._num_classes,
             eval_data=self._eval_data, eval_y_predicted=self._eval_y_predicted,
             eval_y_predicted_proba=self._eval_y_predicted_proba, init_data=self._init_data,
             single_row=self._single_row,
@@ -159,13 +170,17 @@ class _CompatExplanation:
 
     @property
     def classes(self) -> list | None:
-        """Class names (as given, else the model's labels); None for regression."""
+        """Class names as given to the explainer (``classes=``), else None."""
         return None if self._classes is None else list(self._classes)
 
     @property
     def num_classes(self) -> int | None:
-        """Number of classes; None for regression."""
-        return None if self._classes is None else len(self._classes)
+        """Number of classes of a classifier's explanation; None for regression."""
+        if self._num_classes is not None:
+            return self._num_classes
+        if self._classes is not None:
+            return len(self._classes)
+        return _n_outputs(self.explanation)
 
     @property
     def expected_values(self) -> list | None:
@@ -331,8 +346,13 @@ class CompatLocalExplanation(_CompatExplanation):
 
     def get_raw_explanation(self, feature_maps: list, raw_feature_names: list | None = None,
                             eval_data: Any = None) -> CompatLocalExplanation:  # fmt: skip
-        """The explanation of the raw features described by ``feature_maps``."""
+        """The explanation of the raw features described by ``feature_maps``.
+
+        As in interpret-community, this explanation is marked ``is_engineered`` from then
+        on (its features are the engineered ones the maps start from).
+        """
         m = _raw_map(feature_maps, self.num_features)
+        self._is_eng = True
         core = self.explanation
         names = list(range(m.shape[0])) if raw_feature_names is None else list(raw_feature_names)
         raw = LocalExplanation(
@@ -340,7 +360,8 @@ class CompatLocalExplanation(_CompatExplanation):
             method=core.method, space="raw", output=core.output, data=None,
             predictions=core.predictions, meta=core.meta,
         )  # fmt: skip
-        return CompatLocalExplanation(raw, **self._fields(is_raw=True, eval_data=eval_data))
+        fields = self._fields(is_raw=True, is_engineered=False, eval_data=eval_data)
+        return CompatLocalExplanation(raw, **fields)
 
     def _row_dict(self, i: int) -> dict:
         values = self._local_importance_values
@@ -424,11 +445,9 @@ class CompatGlobalExplanation(_CompatExplanation):
         return super().__getattr__(name)
 
     @property
-    def num_examples(self) -> int | None:  # noqa: D401 - property docs
-        """Rows the importance was computed on."""
-        if self._local is not None:
-            return self._local.num_examples
-        return self.explanation.n_rows
+    def num_examples(self) -> int:
+        """Rows of the local part; absent (AttributeError) without it, as interpret-community."""
+        return self._require_local().num_examples
 
     def get_raw_feature_importances(self, raw_to_output_maps: list) -> list:
         """Global importance of the raw features (sum over the generated features)."""
@@ -437,7 +456,11 @@ class CompatGlobalExplanation(_CompatExplanation):
 
     def get_raw_explanation(self, feature_maps: list, raw_feature_names: list | None = None,
                             eval_data: Any = None) -> CompatGlobalExplanation:  # fmt: skip
-        """The global explanation of the raw features described by ``feature_maps``."""
+        """The global explanation of the raw features described by ``feature_maps``.
+
+        Marks this explanation ``is_engineered``, as interpret-community does.
+        """
+        self._is_eng = True
         local = self._local
         if local is not None:
             raw_local = local.get_raw_explanation(feature_maps, raw_feature_names, eval_data)
@@ -452,7 +475,8 @@ class CompatGlobalExplanation(_CompatExplanation):
             method=g.method, space="raw", output=g.output, expected_values=g.expected_values,
             n_rows=g.n_rows, meta=g.meta,
         )  # fmt: skip
-        return CompatGlobalExplanation(core, None, **self._fields(is_raw=True))
+        fields = self._fields(is_raw=True, is_engineered=False, eval_data=eval_data)
+        return CompatGlobalExplanation(core, None, **fields)
 
     def data(self, key: int | None = None) -> dict:
         """interpret's ``mli`` data with the global importance (see the local ``data``)."""

@@ -112,7 +112,7 @@ def _files(exp) -> dict[str, bytes]:
         "global": is_global,
         "local": has_local,
         "num_classes": exp.num_classes if classification else 1,
-        "num_examples": exp.num_examples or 0,
+        "num_examples": exp.num_examples if has_local else 0,
         "num_features": exp.num_features,
         "is_local_sparse": False,
         "serialization_version": 1,
@@ -219,6 +219,7 @@ def load_explanation(path: Any):
         model_type=md.get("model_class"), is_raw=bool(md.get("is_raw")),
         is_engineered=bool(md.get("is_engineered")),
         classes=None if classes is None else list(np.asarray(classes, dtype=object).tolist()),
+        num_classes=md.get("num_classes") if classification else None,
         eval_data=get("eval_data"), eval_y_predicted=get("eval_y_predicted"),
         eval_y_predicted_proba=get("eval_y_predicted_proba"), init_data=get("init_data"),
         explanation_id=md.get("explanation_id"),
@@ -244,12 +245,9 @@ def load_explanation(path: Any):
         if not md["global"]:
             return local
     glob = get("global_importance_values")
-    if local is not None and glob is not None:
-        core_g = GlobalExplanation.from_local(local.explanation)
-        return CompatGlobalExplanation(core_g, local, **fields)
     if glob is None:
         raise ExplanationFormatError(f"{path} holds neither local nor global importance values.")
-    glob = np.asarray(glob, dtype=float)
+    glob = np.asarray(glob, dtype=float)  # the stored values, not recomputed: equal bit for bit
     names = list(range(glob.size)) if features is None else list(features)
     per_class = get("per_class_values")
     ev = None if expected is None else np.asarray(expected, dtype=float)
@@ -257,6 +255,7 @@ def load_explanation(path: Any):
         ev = float(ev.reshape(-1)[0])
     core_g = GlobalExplanation(
         glob, names, classes=fields["classes"], per_class_values=per_class, expected_values=ev,
+        local=None if local is None else local.explanation,
         n_rows=md.get("num_examples") or None, **common,
     )  # fmt: skip
-    return CompatGlobalExplanation(core_g, None, **fields)
+    return CompatGlobalExplanation(core_g, local, **fields)

@@ -8,6 +8,7 @@ from sklearn import metrics
 from sklearn.metrics import make_scorer
 
 from .._explanation import GlobalExplanation
+from ..explainers._pfi import shared_permutation_scores
 from ._constants import MetricConstants, ModelTask
 from ._explainers import _Explainer
 from ._explanation import CompatGlobalExplanation
@@ -63,11 +64,13 @@ class PFIExplainer(_Explainer):
     explain_subset, features, classes, transformations, allow_all_transformations, model_task
         As for :class:`~explainable_pipeline.compat.TabularExplainer`.
     seed : int, default=0
-        Seeds the shuffles.
+        Seeds the permutation: one permutation of the rows reorders each column in
+        turn, as interpret-community does, so the same seed gives its values.
     for_classifier_use_predict_proba, show_progress
         Accepted for compatibility.
     **kwargs : dict
-        :class:`ExplainablePipeline` parameters, e.g. ``n_repeats`` (default 5).
+        :class:`ExplainablePipeline` parameters; ``n_repeats=k`` switches to ``k``
+        independent shuffles per column (mean and ``std``) instead.
     """
 
     _engine = "pfi"
@@ -80,14 +83,19 @@ class PFIExplainer(_Explainer):
         self.metric = metric
         self.metric_args = metric_args
         self.is_error_metric = is_error_metric
+        self.seed = seed
         kwargs.setdefault("random_state", seed)
         super().__init__(model, None, explain_subset=explain_subset, features=features,
                          classes=classes, transformations=transformations,
                          allow_all_transformations=allow_all_transformations,
                          model_task=model_task, is_function=is_function, params=kwargs)  # fmt: skip
-        if classes is not None and not is_function and not hasattr(model, "predict_proba"):
+        if classes is not None and not hasattr(model, "predict_proba"):
+            # interpret-community decides from the object alone (PFI has no rows yet): a
+            # function is taken for a predict, so classes= cannot go with is_function=True
             raise ValueError(
-                "Classes is specified but model does not define predict_proba, only predict."
+                "Classes is specified but function was predict, not predict_proba."
+                if is_function
+                else "Classes is specified but model does not define predict_proba, only predict."
             )
 
     def _pipeline_kwargs(self, rows, weights) -> dict:
@@ -129,11 +137,19 @@ class PFIExplainer(_Explainer):
         if y.ndim == 2 and 1 in y.shape:
             y = y.ravel()
         self.pipeline_ = ep = self._fit(rows, y)
-        exp = ep.explain_global(rows, y)
         features = list(self._features)
+        if "n_repeats" in self.params:  # repeated independent shuffles: the core's estimate
+            exp = ep.explain_global(rows, y)
+            values, std, output, meta = exp.values, exp.std, exp.output, exp.meta
+        else:  # interpret-community's single shared permutation, seeded by ``seed``
+            ep._check_X(rows, reset=False, caller="explain_global")
+            values, std, output = shared_permutation_scores(
+                ep, rows, y, scoring=ep.scoring, random_state=self.seed
+            )
+            meta = {"n_repeats": 1, "permutation": "shared"}
         core = GlobalExplanation(
-            exp.values, features, method=exp.method, space=exp.space, output=exp.output,
-            std=exp.std, n_rows=exp.n_rows, meta=exp.meta,
+            values, features, method="pfi", space="raw", output=output, std=std,
+            n_rows=rows.shape[0], meta=meta,
         )  # fmt: skip
         if self.explain_subset is not None:
             keep = list(self.explain_subset)
