@@ -325,3 +325,24 @@ def test_predict_only_classifier_gets_one_hot_probabilities(iris):
     proba = exp.model_.predict_proba(Xs[:10])
     np.testing.assert_array_equal(proba.argmax(axis=1), sgd.predict(Xs[:10]))
     assert set(np.unique(proba)) <= {0.0, 1.0}
+
+
+def test_core_pipeline_takes_a_surrogate_strategy(cancer):
+    """The core hook: ExplainablePipeline(surrogate=<object with fit_surrogate>)."""
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.metrics import r2_score
+
+    from explainable_pipeline import ExplainablePipeline
+    from explainable_pipeline.compat._distill import DistillStrategy
+
+    X, y, model = cancer
+    ep = ExplainablePipeline(None, FrozenEstimator(model), explainer="mimic",
+                             surrogate=DistillStrategy("decision_tree")).fit(X, y)  # fmt: skip
+    local = ep.explain_local(X[:40])
+    assert local.output == "log_odds"
+    log_odds = ep.surrogate_.predict(X[:40])[0]
+    np.testing.assert_allclose(local.values[1].sum(-1) + local.expected_values[1], log_odds,
+                               atol=1e-9)  # fmt: skip
+    # the fidelity compares probabilities with probabilities, not with log-odds
+    p_model, p_surrogate = model.predict_proba(X[:40])[:, 1], expit(log_odds)
+    assert local.meta["fidelity"]["r2"] == pytest.approx(r2_score(p_model, p_surrogate))

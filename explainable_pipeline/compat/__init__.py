@@ -12,7 +12,7 @@ Each explainer wraps an **already fitted** model (and preprocessing) in
 summary) and returns :class:`CompatLocalExplanation` / :class:`CompatGlobalExplanation`:
 this library's explanations (``.explanation``) presented with interpret-community's
 semantics (lists, ``expected_values`` per class, ``is_raw``, integer default feature
-names, ``method`` strings such as ``shap.tree`` or ``mimic.lightgbm``, ``data(key)``).
+names, ``method`` strings such as ``shap_tree`` or ``mimic.lightgbm``, ``data(key)``).
 
 Modules: ``_constants`` (ModelTask, ShapValuesOutput, ExplainParams, SamplingPolicy, ...),
 ``_inputs`` (examples, models, transformations), ``_explanation`` (the compat

@@ -356,9 +356,9 @@ def _global_from(local: CompatLocalExplanation, include_local: bool) -> CompatGl
 class TabularExplainer(_Explainer):
     """Explain a fitted model with the SHAP method that suits it (interpret-community's).
 
-    Tree models get TreeSHAP (``shap.tree``), linear models the closed form
-    (``shap.linear``), any other model Shapley values over the raw columns: exact up to 12
-    columns (``shap.exact``), else KernelSHAP (``shap.kernel``).
+    Tree models get TreeSHAP (``method="shap_tree"``), linear models the closed form
+    (``shap_linear``), any other model Shapley values over the raw columns (``shap_kernel``):
+    exact up to 12 columns, else KernelSHAP (``.explanation.method`` says which).
 
     Parameters
     ----------
@@ -473,26 +473,40 @@ class TreeExplainer(_Explainer):
 class MimicExplainer(_Explainer):
     """Explain a fitted model through a global surrogate that learns its output.
 
+    The surrogate follows interpret-community's rules (``compat/_distill.py``): log-odds
+    of a binary classifier, the class of a multiclass one (a classifier surrogate), the
+    prediction of a regressor; attributions are in that space unless
+    ``shap_values_output`` asks for probabilities.
+
     Parameters
     ----------
     model : fitted estimator, Pipeline, duck-typed model, or function (``is_function=True``)
+        The teacher, whole (a Pipeline is not split).
     initialization_examples : array-like, DataFrame or sparse matrix
         Rows the surrogate is trained on (with the model's output on them).
     explainable_model : LGBMExplainableModel, LinearExplainableModel, SGDExplainableModel, \
             DecisionTreeExplainableModel (class or instance), surrogate name or regressor
     explainable_model_args : dict, default=None
-        Parameters of the surrogate regressor.
+        Parameters of the surrogate estimator (``sparse_data=True``: the sparse linear
+        variants).
     is_function : bool, default=False
     augment_data : bool, default=True
-        Oversample the examples while there are fewer than 100 rows per column.
+        Add column-shuffled copies of the examples while there are fewer rows than
+        columns (interpret-community's rule; narrow data is not augmented).
     max_num_of_augmentations : int, default=10
     explain_subset, features, classes, transformations, allow_all_transformations, model_task
         As for :class:`TabularExplainer`.
-    shap_values_output : ShapValuesOutput, default="default"
-    categorical_features : list, default=None
-        Accepted; categorical columns must already be encoded by the model's preprocessing.
+    shap_values_output : {"default", "probability", "teacher_probability"}, default="default"
+        ``"probability"``: attributions add up to the surrogate's probability;
+        ``"teacher_probability"``: to the model's probability (its prediction for a
+        regressor).
+    categorical_features : list of str or int, default=None
+        Columns the surrogate treats as categorical (strings always are): codes for tree
+        surrogates, one-hot for linear ones; attributions are summed back per column.
     reset_index : {"ignore", "reset", "reset_teacher"}, default="ignore"
-        ``"reset"`` turns a DataFrame index into columns for the model and the surrogate.
+        ``"reset"``: the DataFrame's index levels are features of the surrogate (the model
+        still gets its index); ``"ignore"``: the index is dropped; ``"reset_teacher"``:
+        the model gets the index, the surrogate does not.
     **kwargs : dict
         :class:`ExplainablePipeline` parameters (``random_state``, ...).
     """

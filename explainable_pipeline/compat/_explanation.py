@@ -10,7 +10,7 @@ way interpret-community does:
 - ``expected_values`` is always a list (one entry per class, or one for regression);
 - ``features`` are the names given, else the DataFrame columns, else integers 0..n-1;
 - ``is_raw`` is True only when ``transformations`` mapped engineered columns back;
-- ``method`` is interpret-community's string (``shap.tree``, ``mimic.lightgbm``, ``pfi``, ...);
+- ``method`` is interpret-community's string (``shap_tree``, ``mimic.lightgbm``, ``pfi``, ...);
 - ``model_task``, ``model_type``, ``id``, ``num_classes``, ``num_examples``,
   ``eval_y_predicted(_proba)``, ``init_data``, ``data(key)``,
   ``get_raw_feature_importances`` and ``get_raw_explanation`` exist.
@@ -130,7 +130,7 @@ class _CompatExplanation:
     # ------------------------------------------------------------ identity
     @property
     def method(self) -> str:
-        """interpret-community's method string (``shap.tree``, ``mimic.lightgbm``, ``pfi``, ...)."""
+        """interpret-community's method string (``shap_tree``, ``mimic.lightgbm``, ``pfi``, ...)."""
         return self._method
 
     @property
