@@ -545,3 +545,29 @@ def test_predict_only_classifier_is_explained_as_interpret_community_does(iris):
     totals = np.asarray(clf.local_importance_values).sum(-1)
     totals += np.asarray(clf.expected_values)[:, None]
     np.testing.assert_allclose(totals.T, np.eye(3)[svc.predict(X[:5])], atol=1e-10)
+
+
+def test_concurrent_saves_of_one_folder(tmp_path, iris):
+    """Two writers of one folder: exist_ok=False lets one win; exist_ok=True leaves one whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y, names = iris
+    lr = LogisticRegression(max_iter=500).fit(X, y)
+    exps = [TabularExplainer(lr, X, features=names).explain_local(X[i: i + 5]) for i in (0, 50)]
+
+    def save(args):
+        exp, exist_ok = args
+        try:
+            save_explanation(exp, tmp_path / "one", exist_ok=exist_ok)
+            return "saved"
+        except FileExistsError:
+            return "refused"
+
+    with ThreadPoolExecutor(2) as pool:
+        assert sorted(pool.map(save, [(e, False) for e in exps])) == ["refused", "saved"]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(save, [(e, True) for e in exps])) == ["saved", "saved"]
+    back = load_explanation(tmp_path / "one")
+    assert any(np.array_equal(back.local_importance_values, e.local_importance_values)
+               for e in exps)  # fmt: skip
+    assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob(".*lock"))

@@ -6,7 +6,8 @@ interpret-community (and its dashboard) read what is written here and the other 
 Unlike interpret-community, the folder is written atomically: the files go to a temporary
 sibling folder first, which is renamed into place (a new folder), or whose files each
 replace the old ones with ``os.replace``, ``explanation_metadata.json`` last
-(``exist_ok=True``). A crash leaves the previous explanation or the new one.
+(``exist_ok=True``), under the parent folder's lock (``_fileio.directory_lock``) so two
+writers do not interleave. A crash leaves the previous explanation or the new one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .._explanation_io import (
     _read_json,
 )
 from .._explanation_io import load_explanation as _load_native
+from .._fileio import directory_lock, fsync_dir
 from ._explanation import CompatGlobalExplanation, CompatLocalExplanation
 
 __all__ = ["load_explanation", "save_explanation"]
@@ -146,12 +148,6 @@ def save_explanation(explanation: Any, path: Any, exist_ok: bool = False) -> Pat
     """
     exp = _as_compat(explanation)
     path = Path(path)
-    if path.exists() and not exist_ok:
-        raise FileExistsError(
-            f"{path} already exists; pass a new folder or exist_ok=True to overwrite it."
-        )
-    if path.exists() and not path.is_dir():
-        raise FileExistsError(f"{path} exists and is not a folder.")
     files = _files(exp)  # everything is encoded before anything is written
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
@@ -159,15 +155,24 @@ def save_explanation(explanation: Any, path: Any, exist_ok: bool = False) -> Pat
     try:
         for name, payload in files.items():
             _fsync_write(tmp / name, payload)
-        if not path.exists():
-            os.replace(tmp, path)
-            return path
-        stale = [p for p in path.glob("*.json") if p.name not in files]
-        for name in sorted(files, key=lambda n: n == IC_METADATA_FILE):  # metadata last
-            os.replace(tmp / name, path / name)
-        for p in stale:  # properties of the previous explanation that this one lacks
-            if p.stem in _PROPERTIES:
-                p.unlink(missing_ok=True)
+        with directory_lock(path.parent):  # one writer at a time swaps files in
+            if path.exists() and not exist_ok:
+                raise FileExistsError(
+                    f"{path} already exists; pass a new folder or exist_ok=True to overwrite it."
+                )
+            if path.exists() and not path.is_dir():
+                raise FileExistsError(f"{path} exists and is not a folder.")
+            if not path.exists():
+                os.replace(tmp, path)
+            else:
+                stale = [p for p in path.glob("*.json") if p.name not in files]
+                for name in sorted(files, key=lambda n: n == IC_METADATA_FILE):  # metadata last
+                    os.replace(tmp / name, path / name)
+                for p in stale:  # properties of the previous explanation that this one lacks
+                    if p.stem in _PROPERTIES:
+                        p.unlink(missing_ok=True)
+                fsync_dir(path)
+            fsync_dir(path.parent)
         return path
     finally:
         if tmp.exists():
