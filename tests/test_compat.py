@@ -216,8 +216,8 @@ def test_howto_mimic_other_surrogates(howto, explainable_model):
                                    random_state=0)  # fmt: skip
     local_explanation = explainer.explain_local(howto["x_test"][0:5])
     assert np.asarray(local_explanation.local_importance_values).shape == (2, 5, N_FEATURES)
-    if explainable_model is not SGDExplainableModel:
-        assert local_explanation.meta["fidelity"]["agreement"] >= 0.6
+    if explainable_model is not SGDExplainableModel:  # over the test rows, not 5 of them
+        assert explainer.explain_global(howto["x_test"]).fidelity["agreement"] >= 0.8
     if isinstance(explainable_model, DecisionTreeExplainableModel):
         assert explainer.surrogate_model.model.get_depth() <= 3
 
