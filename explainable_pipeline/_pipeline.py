@@ -315,7 +315,8 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
                 f"y has {_num_samples(y)} entries but X has {_num_samples(X)} rows; "
                 "they must have the same length."
             )
-        if y is not None and is_classifier_like(self.estimator):
+        prefit = isinstance(self.estimator, FrozenEstimator)  # nothing is trained on y
+        if y is not None and not prefit and is_classifier_like(self.estimator):
             _check_two_classes(y)
         pre_params, est_params = self._split_params("fit", params)
         if _is_identity(self.preprocessor):

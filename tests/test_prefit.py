@@ -126,3 +126,13 @@ def test_duck_model_as_the_only_step_of_a_pipeline(iris_frame):
     local = ep.explain_local(X.iloc[:4])
     total = local.values.sum(-1) + np.asarray(local.expected_values)[:, None]
     np.testing.assert_allclose(total, inner.predict_proba(X.to_numpy()[:4]).T, atol=1e-10)
+
+
+def test_prefit_classifier_accepts_rows_of_one_class(iris_frame):
+    """Nothing is trained on y with a frozen model: one row (one class) is fine, as for PFI."""
+    X, y = iris_frame
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    ep = ExplainablePipeline(None, FrozenEstimator(clf), explainer="pfi").fit(X.iloc[:1], y[:1])
+    assert ep.estimator_ is clf
+    with pytest.raises(ValueError, match="one class"):  # a model trained here still needs two
+        ExplainablePipeline(None, LogisticRegression()).fit(X.iloc[:5], y[:5])
