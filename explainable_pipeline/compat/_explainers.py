@@ -145,6 +145,8 @@ class _Explainer:
     def _pipeline_kwargs(self, rows, weights) -> dict:
         kwargs = dict(self.params)
         kwargs.setdefault("model_output", _OUTPUTS[self.shap_values_output])
+        # interpret-community sums engineered TreeSHAP values per raw column: its convention
+        kwargs.setdefault("tree_players", "sum")
         if weights is not None:  # a shap.kmeans summary: its centres and weights, as they are
             kwargs["background"], kwargs["background_weights"] = rows, weights
         return kwargs
