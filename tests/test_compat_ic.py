@@ -571,3 +571,20 @@ def test_concurrent_saves_of_one_folder(tmp_path, iris):
     assert any(np.array_equal(back.local_importance_values, e.local_importance_values)
                for e in exps)  # fmt: skip
     assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob(".*lock"))
+
+
+def test_lightgbm_on_a_pandas_category_column():
+    """interpret-community's pandas-string case: the booster reads the category column."""
+    from lightgbm import LGBMClassifier
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.randint(10, size=200), "b": rng.rand(200),
+                      "city": pd.Categorical(rng.choice(["oslo", "lima", "kyiv"], 200))})  # fmt: skip
+    y = ((X["city"] == "oslo") ^ (X["b"] > 0.5)).astype(int)
+    clf = LGBMClassifier(n_estimators=20, verbose=-1).fit(X, y)
+    local = TabularExplainer(clf, X, features=list(X.columns)).explain_local(X.iloc[:15])
+    assert local.method == "shap_tree"
+    totals = local.explanation.values.sum(-1) + np.asarray(local.expected_values)[:, None]
+    margin = clf.predict(X.iloc[:15], raw_score=True)
+    np.testing.assert_allclose(totals[1], margin, atol=1e-8)
+    assert np.abs(local.explanation.values[1][:, 2]).sum() > 0  # the category column counts

@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 LE, LT, CAT, CAT_TRUNC = 0, 1, 2, 3
 DEFAULT, NAN_AS_ZERO, ZERO = 0, 1, 2
@@ -89,6 +90,12 @@ class TreeEnsemble:
             X = self.input_transform(X)
         if hasattr(X, "toarray"):
             X = X.toarray()
+        if hasattr(X, "dtypes") and not all(
+            pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in X.dtypes
+        ):  # e.g. a pandas 'category' column, which the booster encodes itself
+            raise UnsupportedTreeModel(
+                "the rows have non-numeric DataFrame columns (the booster encodes them itself)."
+            )
         if hasattr(X, "to_numpy"):
             X = X.to_numpy(dtype=np.float64, na_value=np.nan)
         return np.ascontiguousarray(X, dtype=np.float64)
