@@ -588,3 +588,28 @@ def test_lightgbm_on_a_pandas_category_column():
     margin = clf.predict(X.iloc[:15], raw_score=True)
     np.testing.assert_allclose(totals[1], margin, atol=1e-8)
     assert np.abs(local.explanation.values[1][:, 2]).sum() > 0  # the category column counts
+
+
+def test_model_agnostic_background_is_interpret_communitys_kmeans(iris):
+    """KernelExplainer's background is shap.kmeans(X, nclusters): the same here, so the values
+    are the quantity its KernelSHAP estimates, and the same from run to run."""
+    X, y, _ = iris
+    from sklearn.svm import SVC
+
+    svc = SVC(probability=True, random_state=0).fit(X, y)
+    first = TabularExplainer(svc, X)
+    summary = summarize_data(X, 10)
+    np.testing.assert_allclose(first.pipeline_.background_, summary.data)
+    np.testing.assert_allclose(first.pipeline_.background_weights_,
+                               summary.weights / summary.weights.sum())  # fmt: skip
+    again = TabularExplainer(svc, X)
+    np.testing.assert_array_equal(first.explain_local(X[:4]).local_importance_values,
+                                  again.explain_local(X[:4]).local_importance_values)  # fmt: skip
+    six = KernelExplainer(svc, X, nclusters=6, nsamples=300, random_state=0)
+    assert len(six.pipeline_.background_) == 6
+    rows = TabularExplainer(svc, X, background=X[:7])  # rows given: kept as they are
+    np.testing.assert_array_equal(rows.pipeline_.background_, X[:7])
+    lr = LogisticRegression(max_iter=500).fit(X, y)  # the closed form keeps the training mean
+    lin = TabularExplainer(lr, X).pipeline_
+    assert lin.explainer_ == "linear"
+    np.testing.assert_allclose(lin.engineered_mean_, X.mean(axis=0))

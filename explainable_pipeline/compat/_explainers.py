@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
@@ -40,6 +41,7 @@ from ._inputs import (
     is_dense_data,
     resolve_model,
     split_model,
+    summarize_data,
 )
 from ._surrogates import surrogate_choice
 
@@ -178,6 +180,12 @@ class _Explainer:
             engine = "exact" if n <= EXACT_MAX_PLAYERS else "kernel"
             ep = ExplainablePipeline(pre, FrozenEstimator(resolved), explainer=engine, **kwargs)
             ep.fit(rows, y)
+        summary = self._kmeans_background(ep, rows, kwargs)
+        if summary is not None:  # interpret-community's background for model-agnostic values
+            kwargs["background"], kwargs["background_weights"] = summary
+            ep = ExplainablePipeline(pre, FrozenEstimator(resolved), explainer=ep.explainer_,
+                                     **kwargs)  # fmt: skip
+            ep.fit(rows, y)
         self._split_mixed = False
         if ep.explainer_ not in RAW_SPACE_METHODS and ep.explainer_ != "pfi":
             if not ep.feature_map_.is_exact:
@@ -193,6 +201,31 @@ class _Explainer:
                 self._split_mixed = True
         self._features = default_features(rows, self.features)
         return ep
+
+    @staticmethod
+    def _kmeans_background(ep: ExplainablePipeline, rows, kwargs: dict):
+        """``(centres, weights)``: the weighted k-means summary of the initialization rows.
+
+        interpret-community's KernelExplainer takes its background from ``shap.kmeans``
+        (``nclusters`` centres, rounded to values of the data, weighted by cluster size); the
+        model-agnostic Shapley values here use the same background, so they are the quantity
+        its KernelSHAP estimates, deterministically. Only when the background is a size
+        (not rows given by the user), for raw-space methods and numeric, dense rows.
+        """
+        size = kwargs.get("background")
+        if ep.explainer_ not in RAW_SPACE_METHODS or kwargs.get("background_weights") is not None:
+            return None
+        if not isinstance(size, numbers.Integral) or sp.issparse(rows):
+            return None
+        frame = rows if isinstance(rows, pd.DataFrame) else None
+        values = frame.to_numpy() if frame is not None else np.asarray(rows)
+        if not np.issubdtype(values.dtype, np.number) or len(values) <= int(size):
+            return None
+        summary = summarize_data(values.astype(np.float64), int(size))
+        centres = np.asarray(summary.data)
+        if frame is not None:
+            centres = pd.DataFrame(centres, columns=frame.columns).astype(frame.dtypes.to_dict())
+        return centres, np.asarray(summary.weights, dtype=np.float64)
 
     def _require_pipeline(self, rows) -> ExplainablePipeline:
         if self.pipeline_ is None:

@@ -58,7 +58,8 @@ class _ScoringExplainer:
             )
         if initialization_examples is not None:  # a new background, as azureml's
             rows, _ = as_rows(initialization_examples)
-            ep = clone(ep).set_params(background=rows).fit(explainer.initialization_examples_)
+            ep = clone(ep).set_params(background=rows, background_weights=None)
+            ep.fit(explainer.initialization_examples_)
         self.pipeline_ = ep
         self.features = list(explainer._features)
         self.classes = explainer._class_names()
