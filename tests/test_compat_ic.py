@@ -350,8 +350,10 @@ def test_mimic_explainer_interpret_community_arguments(diabetes):
     with pytest.raises(TypeError, match="solver"):
         MimicExplainer(model, X, DecisionTreeExplainableModel,
                        explainable_model_args={"solver": "liblinear"})  # fmt: skip
-    g = mimic.explain_global()  # no evaluation rows: the initialization rows
-    assert g.num_examples == len(X) and g.method == "mimic.tree"
+    g = mimic.explain_global()  # no evaluation rows: the surrogate's own importance
+    assert g.method == "mimic.tree" and g.expected_values is None
+    np.testing.assert_array_equal(g.global_importance_values,
+                                  mimic.surrogate_model.model.feature_importances_)  # fmt: skip
     assert np.asarray(g.init_data).shape == X.shape
     indexed = X.set_index(pd.RangeIndex(100, 100 + len(X), name="row_id"))
     seen = []

@@ -346,3 +346,48 @@ def test_core_pipeline_takes_a_surrogate_strategy(cancer):
     # the fidelity compares probabilities with probabilities, not with log-odds
     p_model, p_surrogate = model.predict_proba(X[:40])[:, 1], expit(log_odds)
     assert local.meta["fidelity"]["r2"] == pytest.approx(r2_score(p_model, p_surrogate))
+
+
+# --------------------------------------------------------------------------- no evaluation rows
+def test_global_without_evaluation_rows_is_the_surrogates_own_importance():
+    """interpret-community's ``explain_global()``: split counts, impurity, mean coefficient.
+
+    Its iris SVM expectations (test_explain_model_local_without_evaluation_examples) rank
+    these, not SHAP over the initialization rows: the LightGBM split counts put sepal
+    length second where mean |SHAP| puts petal width.
+    """
+    X, y = load_iris(return_X_y=True)
+    names = ["sepal length", "sepal width", "petal length", "petal width"]
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    for surrogate, args in [(LGBMExplainableModel, {"verbosity": -1}),
+                            (DecisionTreeExplainableModel, {}),
+                            (LinearExplainableModel, {"solver": "liblinear"}),
+                            (SGDExplainableModel, {})]:  # fmt: skip
+        exp = MimicExplainer(model, X, surrogate, explainable_model_args=args,
+                             features=names, model_task=ModelTask.Classification)  # fmt: skip
+        g = exp.explain_global()
+        fitted = exp.surrogate_model.model
+        if hasattr(fitted, "feature_importances_"):
+            expected = fitted.feature_importances_
+        else:  # one-vs-rest: one coefficient row per class, averaged (signed)
+            rows = [e.coef_ for e in getattr(fitted, "estimators_", [fitted])]
+            expected = np.vstack(rows).mean(axis=0)
+        np.testing.assert_allclose(g.global_importance_values, expected)
+        assert g.expected_values is None and not g.is_raw
+        assert g.get_ranked_global_names()[0] == names[int(np.argmax(expected))]
+        with pytest.raises(AttributeError):
+            _ = g.local_importance_values  # global only, as there
+        # with rows, the SHAP aggregate (and its local part) as before
+        assert np.asarray(exp.explain_global(X[:5]).local_importance_values).shape[1] == 5
+
+
+def test_global_without_evaluation_rows_sums_featurised_columns():
+    df = _mixed_frame()
+    exp = MimicExplainer(MixedModel(), df, LinearExplainableModel, augment_data=False,
+                         categorical_features=["city"])  # fmt: skip
+    g = exp.explain_global()
+    coef = np.ravel(exp.surrogate_model.model.coef_)
+    owner = exp.pipeline_.surrogate_.featurizer.owner_
+    expected = np.bincount(owner, weights=coef, minlength=3)
+    np.testing.assert_allclose(g.global_importance_values, expected)
+    assert g.features == ["amount", "city", "when"]

@@ -368,6 +368,22 @@ class FittedDistill:
         proba = _teacher_proba(self.teacher, Xt)
         return (proba[:, 1:] if self.task == "binary" and proba.shape[1] == 2 else proba).T
 
+    def native_importance(self) -> np.ndarray:
+        """The surrogate's own global importance, one value per input column.
+
+        interpret-community's surrogates answer ``explain_global()`` without evaluation
+        rows this way: LightGBM's and the tree's ``feature_importances_`` (LightGBM
+        counts splits), the linear models' coefficients averaged over the classes
+        (signed). Featurised columns sum their parts.
+        """
+        est = self.estimator
+        if self.family in ("linear", "sgd"):
+            coef = np.asarray(_linear_view(est).coef_, dtype=np.float64)
+            values = coef.mean(axis=0) if coef.ndim == 2 else coef
+        else:
+            values = np.asarray(est.feature_importances_, dtype=np.float64)
+        return self.featurizer.to_inputs(values)
+
     # ------------------------------------------------------------------ attributions
     def _raw_attribution(self, F) -> EngineeredAttribution:
         if self.family in ("linear", "sgd"):

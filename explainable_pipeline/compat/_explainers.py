@@ -684,13 +684,39 @@ class MimicExplainer(_Explainer):
 
     def explain_global(self, evaluation_examples=None, include_local: bool = True,
                        batch_size: int = 100) -> CompatGlobalExplanation:  # fmt: skip
-        """Global importance; without ``evaluation_examples`` over the initialization rows."""
+        """Global importance over ``evaluation_examples``.
+
+        Without ``evaluation_examples``, the surrogate's own importance (LightGBM split
+        counts, the tree's impurity decrease, the linear models' mean coefficient),
+        global only, as interpret-community answers; a custom surrogate explains the
+        initialization rows instead.
+        """
         _check_batch_size(batch_size)
         if evaluation_examples is None:
+            native = self._native_global()
+            if native is not None:
+                return native
             rows = self.initialization_examples_
         else:
             rows = self._reset(as_rows(evaluation_examples)[0])
         return _global_from(self._local(rows), include_local)
+
+    def _native_global(self) -> CompatGlobalExplanation | None:
+        ep = self._require_pipeline(self.initialization_examples_)
+        fitted = ep.surrogate_
+        if not hasattr(fitted, "native_importance") or self.explain_subset is not None:
+            return None
+        values = fitted.native_importance()
+        if self.transformations is not None:  # engineered columns summed into raw ones
+            values = ep.feature_map_.to_raw(values)
+        features = list(self._features)
+        core = GlobalExplanation(
+            values, features, classes=self._class_names(), method=self._method(),
+            space="raw", output="importance", n_rows=self.initialization_examples_.shape[0],
+        )  # fmt: skip
+        fields = self._fields(self.initialization_examples_, False)
+        fields.update(eval_data=None, eval_y_predicted=None, eval_y_predicted_proba=None)
+        return CompatGlobalExplanation(core, None, **fields)
 
 
 class _SurrogateView:

@@ -21,7 +21,7 @@ __all__ = ["SurrogateFeaturizer"]
 
 #: The numeric parts of a datetime column (interpret-community featurises timestamps into
 #: calendar parts too). Constant parts are harmless: the surrogate never splits on them.
-_DATETIME_PARTS = ("year", "month", "day", "hour", "minute", "second", "dayofweek")
+_DATETIME_PARTS = ("year", "month", "day", "hour", "minute", "second", "day_of_week")
 
 
 def _is_datetime(s: pd.Series) -> bool:
