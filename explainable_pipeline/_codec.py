@@ -154,7 +154,9 @@ def _dec_data(enc: dict | None) -> Any:
         from scipy.sparse import csr_matrix
 
         parts = (_dec_numpy(enc["data"], enc["dtype"]), enc["indices"], enc["indptr"])
-        return csr_matrix(parts, shape=tuple(enc["shape"]))
+        matrix = csr_matrix(parts, shape=tuple(enc["shape"]))
+        matrix.check_format(full_check=True)  # out-of-range indices of a tampered file
+        return matrix
     if enc["type"] == "ndarray":
         return _dec_numpy(enc["values"], enc["dtype"]).reshape(enc["shape"])
     idx = enc["index"]

@@ -246,6 +246,11 @@ def test_sparse_explanation_saves_and_loads(tmp_path, diabetes):
     back = core_load(local.save(tmp_path / "exp"))
     np.testing.assert_array_equal(back.values, local.values)
     assert sp.issparse(back.data) and (back.data != Xs[:5]).nnz == 0
+    # a tampered file: a column index past the matrix is refused, not kept for later
+    d = local.to_dict()
+    d["data"]["indices"][0] = 10**6
+    with pytest.raises(ValueError, match="indices"):
+        type(local).from_dict(d)
 
 
 # --------------------------------------------------------------------------- API gaps
