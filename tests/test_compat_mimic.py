@@ -391,3 +391,26 @@ def test_global_without_evaluation_rows_sums_featurised_columns():
     expected = np.bincount(owner, weights=coef, minlength=3)
     np.testing.assert_allclose(g.global_importance_values, expected)
     assert g.features == ["amount", "city", "when"]
+
+
+def test_global_without_evaluation_rows_splits_mixed_columns_equally():
+    """``allow_all_transformations=True``: a column built from two raw ones gives each half."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    X = X[["bmi", "bp", "age", "s5"]]
+    ct = ColumnTransformer([
+        ("both", FunctionTransformer(lambda d: d.sum(axis=1).to_frame("s")), ["bmi", "bp"]),
+        ("rest", "passthrough", ["age", "s5"]),
+    ])  # fmt: skip
+    Xt = ct.fit_transform(X)
+    model = LinearRegression().fit(Xt, y)
+    exp = MimicExplainer(model, X, DecisionTreeExplainableModel,
+                         transformations=ct, allow_all_transformations=True,
+                         explainable_model_args={"max_depth": 4})  # fmt: skip
+    g = exp.explain_global()
+    native = exp.surrogate_model.model.feature_importances_  # over [s, age, s5]
+    np.testing.assert_allclose(g.global_importance_values,
+                               [native[0] / 2, native[0] / 2, native[1], native[2]])  # fmt: skip
+    assert g.is_raw and g.features == ["bmi", "bp", "age", "s5"]

@@ -77,16 +77,20 @@ def _split_to_raw(local: LocalExplanation, fmap) -> LocalExplanation:
     interpret-community's ``allow_all_transformations=True`` rule for transformers that mix
     several raw columns; additivity is kept (each row's total is unchanged).
     """
-    dep = fmap.dependency.astype(np.float64)
-    counts = np.asarray(dep.sum(axis=1)).ravel()
-    counts[counts == 0] = 1.0
-    share = dep.multiply(1.0 / counts[:, None]).tocsr()
-    values = np.asarray(local.values) @ share.toarray()
+    values = np.asarray(local.values) @ _equal_share(fmap)
     return LocalExplanation(
         values, local.expected_values, [str(f) for f in fmap.raw_features], classes=local.classes,
         method=local.method, space="raw", output=local.output, predictions=local.predictions,
         meta={**local.meta, "mixed_split": "equal"},
     )  # fmt: skip
+
+
+def _equal_share(fmap) -> np.ndarray:
+    """(n_engineered, n_raw): each engineered column's weight 1 split among its parents."""
+    dep = fmap.dependency.astype(np.float64)
+    counts = np.asarray(dep.sum(axis=1)).ravel()
+    counts[counts == 0] = 1.0
+    return dep.multiply(1.0 / counts[:, None]).toarray()
 
 
 class _Explainer:
@@ -708,7 +712,8 @@ class MimicExplainer(_Explainer):
             return None
         values = fitted.native_importance()
         if self.transformations is not None:  # engineered columns summed into raw ones
-            values = ep.feature_map_.to_raw(values)
+            fmap = ep.feature_map_
+            values = values @ _equal_share(fmap) if self._split_mixed else fmap.to_raw(values)
         features = list(self._features)
         core = GlobalExplanation(
             values, features, classes=self._class_names(), method=self._method(),
