@@ -28,7 +28,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from sklearn.base import is_classifier
+
+from ._duck import is_classifier_like
 
 OUTPUTS = ("probability", "log_odds", "margin", "prediction")
 
@@ -77,7 +78,7 @@ def auto_output_note(ep) -> str | None:
     est = ep.estimator_
     if (
         ep.model_output == "auto"
-        and is_classifier(est)
+        and is_classifier_like(est)
         and ep.explainer_ not in ("tree", "linear", "mimic", "pfi")
         and not hasattr(est, "predict_proba")
     ):
@@ -91,7 +92,7 @@ def auto_output_note(ep) -> str | None:
 def check_output_available(ep) -> None:
     """Fail at ``fit`` (not at explain time) when the explained output does not exist."""
     est = ep.estimator_
-    if not is_classifier(est) or ep.explainer_ == "pfi":
+    if not is_classifier_like(est) or ep.explainer_ == "pfi":
         return
     name = type(est).__name__
     resolved = ep._resolved_output()
