@@ -105,3 +105,16 @@ html_theme_options = {
 }
 html_additional_pages = {"index": "redirect.html"}  # _build/html/index.html -> the home page
 html_show_sourcelink = False
+
+
+# -- str-valued Enums ---------------------------------------------------------------------
+def _skip_str_members(app, what, name, obj, skip, options):
+    """compat's constants are ``str`` Enums: autodoc would list ``str.maketrans`` among their
+    members (and fail to import it); document only what the classes define."""
+    if not name.startswith("__") and getattr(str, name, None) is obj:
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_str_members)

@@ -629,7 +629,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     @property
     def classes_(self):
-        """Class labels of the fitted estimator (``0 .. k-1`` for a duck-typed one without)."""
+        """Class labels of the fitted estimator (``range(k)`` for a duck-typed one without)."""
         if not hasattr(self.estimator_, "classes_") and hasattr(self, "duck_classes_"):
             return self.duck_classes_
         return self.estimator_.classes_
@@ -941,7 +941,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         return None if classes is None else list(classes)
 
     def _infer_duck_classes(self, Xt) -> None:
-        """``0 .. k-1`` for a duck-typed classifier without ``classes_`` (see ``_duck``)."""
+        """``range(k)`` for a duck-typed classifier without ``classes_`` (see ``_duck``)."""
         self.__dict__.pop("duck_classes_", None)
         est = self.estimator_
         if hasattr(est, "classes_") or not is_classifier_like(est):
