@@ -249,3 +249,19 @@ def test_estimator_and_design_validation(problem):
                        kernel_design="neyman")
     res = _run(X, bg, w, "leverage", "auto", 30, 0)
     assert res.estimator == "leverage (shared)"
+
+
+@pytest.mark.parametrize("estimator, design", [("kernelshap", "shared"), ("leverage", "shared"),
+                                               ("stratified", "independent")])
+def test_converged_means_small_error(estimator, design):
+    # the first doubling rounds enumerate sizes 1 and M - 1: they moved the values by less than
+    # tol while the middle sizes were unseen, and sampling stopped there "converged" at 12%
+    f = lambda Z: np.tanh(Z[:, 0] * Z[:, 1] + Z[:, 2]) + np.sin(Z[:, 3:].sum(axis=1))  # noqa: E731
+    rng = np.random.RandomState(0)
+    X, background = rng.normal(size=(3, 8)), rng.normal(size=(4, 8))
+    exact = shapley_values(f, X, background).values
+    for n_samples in (60, 120):
+        res = shapley_values(f, X, background, method="kernel", estimator=estimator,
+                             kernel_design=design, n_samples=n_samples, random_state=0)
+        err = np.abs(res.values - exact).sum() / np.abs(exact).sum()
+        assert not res.converged or err <= 5 * 0.01, (n_samples, err)

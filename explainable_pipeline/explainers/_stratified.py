@@ -26,7 +26,8 @@ replacement), drawn from the seed and the background row only: every row meets t
 coalitions whatever the chunking, and growing a budget extends the sample. Budgets grow in
 rounds: under ``"neyman"`` sampling stops after the pilot when the estimated error (the sum of
 the standard errors over the sum of ``|phi|``) is at most ``tol``; the other plans double their
-budget until the attributions change by at most ``tol`` between rounds. The
+budget until that estimated error is at most ``tol`` and the attributions change by at most
+``tol`` between rounds. The
 regression adds interaction terms among the chunk's most important players (control variates,
 :func:`~._kernel_shap.kernel_fit`) and estimates each game's standard error from the spread of
 its sampled pairs' influences within their strata; independent games' errors add with weights
@@ -194,11 +195,14 @@ def run_kernel(eng: _Engine, plan: KernelPlan, tol):
         # many small regressions: BLAS threads only add overhead (several-fold on a busy machine)
         with single_threaded_blas():
             new, var, spread = _solve(eng, games, terms, phi)
+        # stop when the estimated error is small: sum of standard errors / sum of |phi|
+        small = tol is not None and float(np.sqrt(var).sum()) <= tol * float(np.abs(new).sum())
         if tol is not None and plan.mode == "neyman":
-            # stop when the estimated error is small: sum of standard errors / sum of |phi|
-            converged = float(np.sqrt(var).sum()) <= tol * float(np.abs(new).sum())
+            converged = small
         elif phi is not None and tol is not None:
-            converged = _rel_change(new, phi) <= tol
+            # a small change alone is not enough: the first rounds enumerate the smallest and
+            # largest sizes, which move the values little while the middle sizes are unseen
+            converged = small and _rel_change(new, phi) <= tol
         phi = new
         if converged or exact:
             break
