@@ -247,6 +247,7 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
         method=ep.explainer_,
         groups=players if ep.feature_groups else None,
         n_samples=ep.n_samples,
+        estimator=kernel_estimator(ep),
         random_state=ep.random_state if random_state is None else random_state,
         n_jobs=ep.n_jobs,
         progress=ep._show_progress(_num_samples(X)) if progress is None else progress,
@@ -260,6 +261,14 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
         attribution.standard_errors = result.standard_errors.transpose(2, 0, 1)
         attribution.estimator = result.estimator
     return attribution, names, group_members(ep), result.evaluation
+
+
+def kernel_estimator(ep) -> str:
+    """The ``estimator`` of :func:`shapley_values`: ``kernel_estimator`` for the kernel explainer.
+
+    A pipeline pickled before the parameter existed has no attribute: ``"auto"``.
+    """
+    return getattr(ep, "kernel_estimator", "auto") if ep.explainer_ == "kernel" else "auto"
 
 
 def finite_model_output(f, name: str):

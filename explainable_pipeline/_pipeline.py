@@ -40,6 +40,7 @@ from .explainers._background import summarize_background
 from .explainers._linear import weighted_mean
 from .explainers._mimic import SURROGATES, augment_rows, fit_surrogate, teacher_targets
 from .explainers._pfi import permutation_scores
+from .explainers._shapley import ESTIMATORS as KERNEL_ESTIMATORS
 
 #: Rows the background summary is computed from (bounds its cost at fit).
 _SUMMARY_SUBSAMPLE = 5000
@@ -123,6 +124,17 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         Raw columns treated as one player, e.g. ``{"address": ["city", "zip"]}``.
     n_samples : int or "auto", default="auto"
         Budget of coalitions (kernel) or permutations (permutation) per row.
+    kernel_estimator : {"auto", "stratified", "kernelshap", "leverage", "regression-msr"}, \
+            default="auto"
+        The Shapley estimator of ``explainer="kernel"`` (also when ``"auto"``
+        resolves to it): ``"stratified"`` (what ``"auto"`` means) is KernelSHAP's
+        regression on stratified paired designs with Neyman allocation and
+        interaction control variates; ``"kernelshap"`` the plain regression;
+        ``"leverage"`` Leverage SHAP (Musco & Witter 2025); ``"regression-msr"``
+        regression-adjusted maximum sample reuse with a tree proxy (Witter, Liu &
+        Musco 2025). See ``docs/explainers.md``. The estimator that ran is in
+        ``meta["estimator"]`` of every explanation, with per-value standard errors
+        in ``meta["standard_errors"]``. Ignored by the other explainers.
     n_jobs : int, default=None
         Parallel jobs (joblib): over row blocks inside the model-agnostic
         explainers, over chunks of ``batch_size`` rows for the others.
@@ -226,6 +238,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         "background_weights": ["array-like", None],
         "feature_groups": [dict, None],
         "n_samples": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "kernel_estimator": [StrOptions(set(KERNEL_ESTIMATORS))],
         "n_jobs": [numbers.Integral, None],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "random_state": ["random_state"],
@@ -263,6 +276,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         scoring=None,
         n_repeats=5,
         tree_players="auto",
+        kernel_estimator="auto",
     ):
         self.preprocessor = preprocessor
         self.estimator = estimator
@@ -282,6 +296,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         self.scoring = scoring
         self.n_repeats = n_repeats
         self.tree_players = tree_players
+        self.kernel_estimator = kernel_estimator
 
     # ------------------------------------------------------------------ fit
     @fit_context(prefer_skip_nested_validation=False)
