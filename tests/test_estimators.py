@@ -219,6 +219,19 @@ def test_nested_design_prefixes_and_determinism():
     assert leverage[M // 2] > kernel[M // 2]  # leverage sampling favours middle sizes
 
 
+def test_enumerated_strata_are_shared_but_not_their_orders():
+    # every game's design enumerates the same small strata once per process (cached); each
+    # game shuffles its own copy, so one game's order never leaks into another's
+    one, two = NestedDesign(10, 1), NestedDesign(10, 2)
+    a, b = one.pairs(3, 120), two.pairs(3, 120)  # all of binom(10, 3) = 120
+    assert {r.tobytes() for r in a} == {r.tobytes() for r in b} and len({r.tobytes() for r in a}) == 120
+    assert not np.array_equal(a, b)
+    a[0] = ~a[0]  # a game's own array: writing to it changes nothing elsewhere
+    np.testing.assert_array_equal(NestedDesign(10, 2).pairs(3, 120), b)
+    half = NestedDesign(10, 3).pairs(5, 126)  # the middle stratum: one side per pair
+    assert half[:, 0].all() and len({r.tobytes() for r in half}) == 126
+
+
 def test_neyman_budgets_follow_the_share_and_the_total():
     share = np.array([[0.5, 0.3, 0.2, 0.0], [0.0, 0.0, 0.0, 1.0]])
     used = np.zeros((2, 4), dtype=np.int64)

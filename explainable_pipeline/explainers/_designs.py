@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -180,6 +181,20 @@ def _permutation_masks(perms: np.ndarray) -> np.ndarray:
 _GROW_BLOCK = 64
 
 
+@lru_cache(maxsize=32)
+def _stratum_masks(M: int, s: int, half: bool) -> np.ndarray:
+    """Every coalition of size ``s`` in lexicographic order, as read-only masks (n, M); with
+    ``half``, one representative per complementary pair (the side holding player 0). Shared
+    by every game of a process (each background row's design enumerates the same strata)."""
+    combos = np.array(list(combinations(range(M), s)), dtype=np.intp).reshape(-1, s)
+    if half:
+        combos = combos[combos[:, 0] == 0]
+    masks = np.zeros((len(combos), M), dtype=bool)
+    np.put_along_axis(masks, combos, True, axis=1)
+    masks.flags.writeable = False
+    return masks
+
+
 class NestedDesign:
     """One game's coalition pairs, in a random order per size stratum: every budget's design
     is a prefix of it, so a game's budget can grow after a pilot without discarding samples.
@@ -249,11 +264,7 @@ class NestedDesign:
         have = self._orders.get(s, np.zeros((0, M), dtype=bool))
         if math.comb(M, s) <= 20_000:  # small stratum: one random permutation of all of it
             if have.shape[0] == 0:
-                combos = np.array(list(combinations(range(M), s)), dtype=np.intp)
-                if half:  # one representative per pair: the side holding player 0
-                    combos = combos[combos[:, 0] == 0]
-                masks = np.zeros((len(combos), M), dtype=bool)
-                np.put_along_axis(masks, combos, True, axis=1)
+                masks = _stratum_masks(M, s, half)
                 self._orders[s] = masks[rng.permutation(len(masks))]
             return
         seen = self._seen.setdefault(s, set())
