@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._sklearn_compat import neighbors_training_data
+from ._knn_select import smallest
 
 _TIE_RTOL = 1e-8
 _MAX_PARTIALS = 1 << 24
@@ -160,7 +161,7 @@ class _Bound:
         if nb.metric == "squared":
             self.tie_atol += 1e-12 * (Xt * Xt).sum(axis=1).max(initial=0.0)
 
-        self._candidates: dict[tuple[int, int], np.ndarray] = {}
+        self._candidates: dict[tuple[int, int], tuple] = {}
 
     def _row_partials(self, r: int) -> np.ndarray:
         if self.Px is not None:
@@ -169,7 +170,8 @@ class _Bound:
 
     def candidates(self, r: int, j: int, Px: np.ndarray) -> np.ndarray:
         """Training points that can be among the k + 1 nearest of some coalition of row ``r``
-        against background row ``j``: a point whose smallest possible distance (each player
+        against background row ``j`` (and their distances' constant part and per-player
+        slopes, ``(candidates, base, delta)``): a point whose smallest possible distance (each player
         at its nearer end) exceeds the (k + 1)-th smallest largest possible distance never
         is. Usually a small share of the training set, and exact."""
         key = (r, j)
@@ -179,16 +181,19 @@ class _Bound:
             kk = min(self.nb.k + 1, self.t)
             bound = np.partition(high, kk - 1)[kk - 1]
             margin = _TIE_RTOL * abs(bound) + self.tie_atol
-            self._candidates[key] = np.flatnonzero(low <= bound + margin)
+            cand = np.flatnonzero(low <= bound + margin)
+            # a coalition's distances are base + Z @ delta: one product per call
+            base = Pb[:, cand]
+            self._candidates[key] = (cand, base.sum(axis=0), Px[:, cand] - base)
         return self._candidates[key]
 
     def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
-        nb, b = self.nb, Z.shape[0]
+        b = Z.shape[0]
         out = np.empty((len(rows), b, self.n_out))
         for a, r in enumerate(rows):
             Px = self._row_partials(int(r))
-            cand = self.candidates(int(r), j, Px)
-            D = Z @ Px[:, cand] + (1.0 - Z) @ nb.Pb[j][:, cand]  # (b, candidates)
+            cand, base, delta = self.candidates(int(r), j, Px)
+            D = base + Z @ delta  # (b, candidates)
             out[a] = self._vote(D, cand, Z, j, int(r))
         return out
 
@@ -197,14 +202,7 @@ class _Bound:
         nb = self.nb
         c = cand.shape[0]
         k = min(nb.k, c)
-        if k < c:
-            part = np.argpartition(D, k, axis=1)[:, : k + 1]
-        else:
-            part = np.broadcast_to(np.arange(c), D.shape).copy()
-        dpart = np.take_along_axis(D, part, axis=1)
-        order = np.argsort(dpart, axis=1, kind="stable")
-        part = np.take_along_axis(part, order, axis=1)
-        dpart = np.take_along_axis(dpart, order, axis=1)
+        dpart, part = smallest(np.ascontiguousarray(D), min(k + 1, c))  # sorted, (b, <= k + 1)
         idx, dk = cand[part[:, :k]], dpart[:, :k]
         dist = np.sqrt(np.maximum(dk, 0.0)) if nb.metric == "squared" else dk
         ambiguous = np.zeros(D.shape[0], dtype=bool)
