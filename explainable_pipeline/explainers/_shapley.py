@@ -279,8 +279,11 @@ def shapley_values(
     progress : bool, default=False
         Show a tqdm progress bar over explained rows.
     tol : float or None, default=0.01
-        Kernel and permutation stop sampling when the relative L1 change of a chunk's
-        attributions between two doubling rounds is at most ``tol``. None uses the whole budget.
+        Early stopping. ``kernel_design="neyman"`` stops after its pilot when the estimated
+        relative error of a chunk (sum of standard errors over sum of ``|phi|``) is at most
+        ``tol``; the other kernel designs when, besides, the relative L1 change of the chunk's
+        attributions between two doubling rounds is at most ``tol``; permutation on that
+        change alone. None uses the whole budget.
     evaluator : object, default=None
         A faster, exact way to compute coalition values, from
         :func:`~explainable_pipeline.explainers._evaluators.pipeline_evaluator` (column-wise
