@@ -63,6 +63,15 @@ def _estimator_has(attr):
     return check
 
 
+def _missing_param_defaults(cls, state: dict) -> dict:
+    """``{name: default}`` of the ``__init__`` parameters of ``cls`` absent from ``state``."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in params
+            if p.name != "self" and p.name not in state and p.default is not p.empty}
+
+
 def _is_identity(preprocessor) -> bool:
     return preprocessor is None or (isinstance(preprocessor, str) and preprocessor == "passthrough")
 
@@ -701,6 +710,12 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         state = super().__getstate__()
         state.pop("_cache", None)  # rebuilt on demand (e.g. a parsed shap.TreeExplainer)
         return state
+
+    def __setstate__(self, state):
+        # a pipeline saved before a parameter existed gets its default (get_params, repr,
+        # clone need every parameter); the parameters it had are kept as they were
+        state = {**_missing_param_defaults(type(self), state), **state}
+        super().__setstate__(state)
 
     # ------------------------------------------------------------ explaining
     def _cached(self, key, build):

@@ -137,3 +137,9 @@ def test_a_pipeline_pickled_before_the_parameter_uses_the_default(data, models):
     local = old.explain_local(X.iloc[:3])
     assert local.meta["estimator"] == "stratified (neyman)"
     np.testing.assert_array_equal(local.local_importance_values, want)
+    assert old.get_params()["kernel_estimator"] == "auto"  # repr, clone, grid search work
+    assert "ExplainablePipeline(" in repr(old) and clone(old).kernel_estimator == "auto"
+    state = ep.__getstate__()
+    state.update(kernel_estimator="leverage", tree_players="sum")
+    old.__setstate__(state)  # the parameters a file has are kept
+    assert old.kernel_estimator == "leverage" and old.tree_players == "sum"
