@@ -2,7 +2,8 @@
 
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._explanation_io import load_explanation
-from ._feature_map import FeatureMap, MixedFeatureError, build_feature_map
+from ._feature_map import FeatureMap, MixedFeatureError
+from ._feature_map_build import build_feature_map
 from ._interaction_explanation import InteractionExplanation
 from ._pipeline import ExplainablePipeline
 from ._progress import quiet_notebook_fallback as _quiet_notebook_fallback

@@ -24,7 +24,8 @@ from ._batch import explain_local_chunked, write_parquet
 from ._duck import estimator_tags, is_classifier_like
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._fast_transform import FAST_TRANSFORM_MAX_ROWS, Fallback, compiled_transform
-from ._feature_map import FeatureMap, build_feature_map
+from ._feature_map import FeatureMap
+from ._feature_map_build import build_feature_map
 from ._outputs import check_output_available
 from ._prefit import prefit_view
 from ._sklearn_compat import (

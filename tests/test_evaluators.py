@@ -24,7 +24,7 @@ from sklearn.svm import SVC, SVR, NuSVC, NuSVR, OneClassSVM
 from sklearn.tree import DecisionTreeClassifier
 
 from explainable_pipeline import ExplainablePipeline
-from explainable_pipeline._feature_map import build_feature_map
+from explainable_pipeline._feature_map_build import build_feature_map
 from explainable_pipeline.explainers import _eval_svm, _evaluators
 from explainable_pipeline.explainers._eval_svm import couple
 from explainable_pipeline.explainers._evaluators import pipeline_evaluator

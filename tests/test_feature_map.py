@@ -30,7 +30,8 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-from explainable_pipeline._feature_map import FeatureMap, MixedFeatureError, build_feature_map
+from explainable_pipeline._feature_map import FeatureMap, MixedFeatureError
+from explainable_pipeline._feature_map_build import build_feature_map
 from explainable_pipeline._sklearn_compat import load_sklearn_pandas
 
 N = 60

@@ -25,7 +25,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC, LinearSVC, NuSVC
 
 from explainable_pipeline import ExplainablePipeline
-from explainable_pipeline._feature_map import build_feature_map
+from explainable_pipeline._feature_map_build import build_feature_map
 from explainable_pipeline.explainers import _eval_neighbors, _evaluators
 from explainable_pipeline.explainers._evaluators import pipeline_evaluator
 from explainable_pipeline.explainers._shapley import shapley_values
