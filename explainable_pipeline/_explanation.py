@@ -4,20 +4,7 @@ Every explainer returns these, and every consumer (plots, store, service, the
 interpret-community facade) reads them. They depend on numpy and pandas only; ``shap``
 is imported inside :meth:`LocalExplanation.to_shap` only.
 
-Ranking rule (:func:`rank_order`, the one helper every ranking method and view uses): along
-the last axis, highest first, by ``rank_by``:
-
-* ``"signed"`` (the default of the ``get_ranked_*`` methods, whose names and order are
-  interpret-community's ``_order_imp``: ``summary.argsort()[..., ::-1]``): by signed value, so a
-  large negative local contribution ranks *last*;
-* ``"abs"``: by magnitude, the order of the "what drove this prediction" views (the matplotlib
-  local plot, the dashboard's local waterfall, the demo).
-
-Global importances (mean ``|attribution|``) are non-negative, so both rules agree on them
-(permutation importances can be negative: ``"signed"`` ranks a harmful column last).
-interpret-community uses numpy's default (unstable) sort, so its tie order depends on the
-platform; here ties are deterministic and come out in the order a stable ascending sort
-reversed gives them, i.e. the later feature first.
+Rankings follow one rule, in :mod:`._ranking` (``rank_by="signed"|"abs"``).
 
 The dictionary returned by ``to_dict`` is the single source of truth for persistence;
 its layout is versioned by ``"format_version"`` (:data:`FORMAT_VERSION`).
@@ -31,16 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._codec import _dec_data, _dec_floats, _enc_data, _enc_floats, _float_array, _scalar
+from ._codec import _dec_data, _dec_floats, _enc_data, _enc_floats, _float_array
+from ._explanation_checks import _check_shape, _labels, _n_rows_of, _plain, _str_param
+from ._ranking import _ranked, rank_order
 
 __all__ = [
     "FORMAT_VERSION",
-    "RANK_BY",
     "AdditivityWarning",
     "GlobalExplanation",
     "LocalExplanation",
     "MissingExplanationPartError",
-    "rank_order",
 ]
 
 FORMAT_VERSION = 1
@@ -60,100 +47,9 @@ class AdditivityWarning(UserWarning):
     """Local values plus expected values do not add up to the predictions."""
 
 
-# --------------------------------------------------------------------------- validation
-def _labels(seq: Any, what: str, allowed: tuple) -> list:
-    if isinstance(seq, (str, bytes)) or not hasattr(seq, "__iter__"):
-        raise TypeError(f"{what} must be a list; got {type(seq).__name__}.")
-    out = [_scalar(x, f"each entry of {what}", allowed) for x in seq]
-    if len(set(out)) != len(out):
-        dups = sorted({str(x) for x in out if out.count(x) > 1})
-        raise ValueError(f"{what} must be unique; got duplicates {dups}.")
-    return out
-
-
-def _check_shape(arr: np.ndarray, shape: tuple, what: str) -> None:
-    if arr.shape != tuple(shape):
-        raise ValueError(f"{what} must have shape {tuple(shape)}; got {arr.shape}.")
-
-
-def _str_param(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{name} must be a non-empty str; got {value!r}.")
-    return value
-
-
-def _plain(obj: Any, where: str) -> Any:
-    """Return obj as plain JSON types (dict with str keys, list, str, int, float, bool, None)."""
-    if isinstance(obj, np.ndarray):
-        obj = obj.tolist()
-    elif isinstance(obj, np.generic):
-        obj = obj.item()
-    if obj is None or isinstance(obj, (str, bool, int, float)):
-        return obj
-    if isinstance(obj, dict):
-        bad = [k for k in obj if not isinstance(k, str)]
-        if bad:
-            raise TypeError(f"{where} keys must be str to stay JSON-able; got {bad!r}.")
-        return {k: _plain(v, f"{where}[{k!r}]") for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    raise TypeError(f"{where} must hold JSON-able values; got {type(obj).__name__}.")
-
-
 def _global_meta(local_meta: dict) -> dict:
     """A local explanation's meta without its per-row entries (``standard_errors``)."""
     return {k: v for k, v in local_meta.items() if k != "standard_errors"}
-
-
-def _n_rows_of(data: Any) -> int:
-    shape = getattr(data, "shape", None)
-    if shape is None or len(shape) == 0:
-        raise TypeError(f"data must be a DataFrame or an array; got {type(data).__name__}.")
-    return int(shape[0])
-
-
-def _check_top_k(top_k: Any) -> int | None:
-    if top_k is None:
-        return None
-    if isinstance(top_k, (bool, np.bool_)) or not isinstance(top_k, (int, np.integer)):
-        raise TypeError(f"top_k must be None or a positive int; got {top_k!r}.")
-    if top_k < 1:
-        raise ValueError(f"top_k must be None or a positive int; got {top_k}.")
-    return int(top_k)
-
-
-RANK_BY = ("signed", "abs")
-
-
-def rank_order(values: Any, rank_by: str = "signed") -> np.ndarray:
-    """Indices ranking the last axis of ``values``, highest first (see the module's rule).
-
-    Parameters
-    ----------
-    values : array-like
-        Any shape; ranked along the last axis.
-    rank_by : {"signed", "abs"}, default="signed"
-        Rank by signed value or by magnitude.
-
-    Returns
-    -------
-    ndarray of int
-        Same shape as ``values``.
-    """
-    if rank_by not in RANK_BY:
-        raise ValueError(f"rank_by must be one of {RANK_BY}; got {rank_by!r}.")
-    values = np.asarray(values, dtype=float)
-    key = values if rank_by == "signed" else np.abs(values)
-    return np.argsort(key, axis=-1, kind="stable")[..., ::-1]
-
-
-def _ranked(
-    values: np.ndarray, features: list, top_k: Any, rank_by: str = "signed"
-) -> tuple[list, list]:
-    k = _check_top_k(top_k)
-    order = rank_order(values, rank_by)[..., :k]
-    names = np.array(features, dtype=object)[order].tolist()
-    return names, np.take_along_axis(values, order, axis=-1).tolist()
 
 
 # --------------------------------------------------------------------------- JSON codec
@@ -250,7 +146,9 @@ class _Explanation:
         """Overall importances sorted highest first; ``top_k`` keeps the first k."""
         return _ranked(self._global_values(), self._features, top_k, rank_by)[1]
 
-    def get_feature_importance_dict(self, top_k: int | None = None, rank_by: str = "signed") -> dict:
+    def get_feature_importance_dict(
+        self, top_k: int | None = None, rank_by: str = "signed"
+    ) -> dict:
         """Ordered dict ``name -> overall importance``, ranked highest first."""
         names, values = _ranked(self._global_values(), self._features, top_k, rank_by)
         return dict(zip(names, values, strict=True))

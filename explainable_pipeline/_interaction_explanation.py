@@ -19,16 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ._codec import _dec_data, _enc_data, _float_array
-from ._explanation import (
-    _COMMON_FIELDS,
-    LocalExplanation,
-    _check_shape,
-    _check_top_k,
-    _Explanation,
-    _labels,
-    _n_rows_of,
-    rank_order,
-)
+from ._explanation import _COMMON_FIELDS, LocalExplanation, _Explanation
+from ._explanation_checks import _check_shape, _labels, _n_rows_of
+from ._ranking import _check_top_k, rank_order
 
 __all__ = ["InteractionExplanation"]
 
@@ -205,7 +198,9 @@ class InteractionExplanation(_Explanation):
                     )
                 class_index = 1
             if not -self.n_classes <= class_index < self.n_classes:
-                raise IndexError(f"class_index must be in [0, {self.n_classes}); got {class_index}.")
+                raise IndexError(
+                    f"class_index must be in [0, {self.n_classes}); got {class_index}."
+                )
             values, expected = values[class_index], float(expected[class_index])
             labels = str(self._class_labels(self.n_classes)[class_index])
         elif class_index is not None:

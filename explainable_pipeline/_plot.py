@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._explanation import rank_order
 from ._optional import import_optional
+from ._ranking import rank_order
 
 KINDS = ("global", "local", "summary", "dependence")
 MAX_LEGEND_LEVELS = 10

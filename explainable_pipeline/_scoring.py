@@ -14,7 +14,7 @@ import numpy as np
 
 from ._batch import explain_local_chunked
 from ._duck import is_classifier_like
-from ._explanation import _check_top_k
+from ._ranking import _check_top_k
 
 __all__ = ["predict_and_explain"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._explanation import rank_order
+from ._ranking import rank_order
 
 
 def _print_global(title: str, glob, top_k: int = 8, out=sys.stdout) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._explanation import rank_order
+from .._ranking import rank_order
 from . import _figures as figs
 from ._data import AUTO_CLASS, DashboardData, format_prediction
 

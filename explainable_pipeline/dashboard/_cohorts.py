@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._explanation import rank_order
+from .._ranking import rank_order
 
 ALL = "All data"
 MAX_COMPARE = 4

@@ -12,12 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._explanation import (
-    GlobalExplanation,
-    LocalExplanation,
-    MissingExplanationPartError,
-    rank_order,
-)
+from .._explanation import GlobalExplanation, LocalExplanation, MissingExplanationPartError
+from .._ranking import rank_order
 
 logger = logging.getLogger(__name__)
 

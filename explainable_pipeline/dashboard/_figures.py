@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .._explanation import rank_order
+from .._ranking import rank_order
 from ._data import DashboardData
 
 POS, NEG, GREY = "#d62728", "#1f77b4", "#b0b0b0"

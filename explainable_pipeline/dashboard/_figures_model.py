@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .._explanation import rank_order
+from .._ranking import rank_order
 from ._errors import ErrorTree, HeatMap
 from ._figures import GREY, LEGEND_ABOVE, NEG, POS, _f4, _layout, _scatter_traces, plotly_text
 from ._pdp import PartialDependence
