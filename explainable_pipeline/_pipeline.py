@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import check_random_state
@@ -28,6 +27,13 @@ from ._feature_map import FeatureMap
 from ._feature_map_build import build_feature_map
 from ._outputs import check_output_available
 from ._prefit import prefit_view
+from ._rows import (
+    _check_two_classes,
+    _is_size,
+    _row_indexable,
+    check_numeric_columns,
+    fit_background,
+)
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -37,20 +43,11 @@ from ._sklearn_compat import (
     safe_indexing,
 )
 from .explainers import ENGINEERED_METHODS, METHODS, RAW_SPACE_METHODS, select_explainer
-from .explainers._background import summarize_background
 from .explainers._linear import weighted_mean
 from .explainers._mimic import SURROGATES, augment_rows, fit_surrogate, teacher_targets
 from .explainers._pfi import permutation_scores
 from .explainers._shapley import ESTIMATORS as KERNEL_ESTIMATORS
 
-#: Rows the background summary is computed from (bounds its cost at fit).
-_SUMMARY_SUBSAMPLE = 5000
-#: Background rows of background="auto" for the model-agnostic explainers (each costs model calls).
-_AUTO_BACKGROUND_RAW = 20
-_WEIGHTS_NEED_ROWS = (
-    "background_weights needs explicit background rows; with background={!r} the summary "
-    "and its weights are computed at fit."
-)
 _DELEGATED = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score")
 
 
@@ -69,8 +66,11 @@ def _missing_param_defaults(cls, state: dict) -> dict:
     import inspect
 
     params = inspect.signature(cls.__init__).parameters.values()
-    return {p.name: p.default for p in params
-            if p.name != "self" and p.name not in state and p.default is not p.empty}
+    return {
+        p.name: p.default
+        for p in params
+        if p.name != "self" and p.name not in state and p.default is not p.empty
+    }
 
 
 def _is_identity(preprocessor) -> bool:
@@ -392,59 +392,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     def _fit_background(self, X):
         """Keep a small summary of the training rows (or the explicit rows given)."""
-        if _is_size(self.background):
-            if self.background_weights is not None:
-                raise ValueError(_WEIGHTS_NEED_ROWS.format(self.background))
-            size = self._background_size()
-            n = _num_samples(X)
-            rng = check_random_state(self.random_state)
-            if self.explainer_ in RAW_SPACE_METHODS:
-                # k-means summary (numeric data) or a sample (mixed data), computed on a
-                # bounded subsample so that fitting stays cheap inside a grid search
-                sub = np.sort(rng.choice(n, size=min(n, _SUMMARY_SUBSAMPLE), replace=False))
-                rows, weights = summarize_background(_take_rows(X, sub), size, random_state=rng)
-                weights = np.asarray(weights, dtype=float)
-            else:
-                idx = np.sort(rng.choice(n, size=min(size, n), replace=False))
-                rows = _take_rows(X, idx)
-                weights = np.full(len(idx), 1.0 / len(idx))
-        else:
-            rows = self.background
-            if isinstance(rows, pd.DataFrame):
-                missing = [c for c in self._raw_feature_names() if c not in rows.columns]
-                if missing:
-                    raise ValueError(
-                        f"The background rows lack raw columns {missing}; they need the "
-                        "same columns as X."
-                    )
-                rows = rows[list(self._raw_feature_names())].reset_index(drop=True)
-            else:
-                rows = np.asarray(rows)
-                if rows.ndim != 2 or rows.shape[1] != self.n_features_in_:
-                    raise ValueError(
-                        f"The background rows have shape {rows.shape}; expected "
-                        f"(n_rows, {self.n_features_in_}) like X."
-                    )
-            n_bg = _num_samples(rows)
-            if self.background_weights is None:
-                weights = np.full(n_bg, 1.0 / n_bg)
-            else:
-                weights = np.asarray(self.background_weights, dtype=np.float64).ravel()
-                if weights.shape[0] != n_bg or np.any(weights < 0) or weights.sum() <= 0:
-                    raise ValueError(
-                        f"background_weights must be {n_bg} non-negative numbers (one per "
-                        f"background row) with a positive sum; got shape {weights.shape}."
-                    )
-                weights = weights / weights.sum()
-        self.background_ = _without_arrow(rows)  # pickles without pyarrow (see there)
-        self.background_weights_ = weights
+        self.background_, self.background_weights_ = fit_background(self, X)
 
     # ----------------------------------------------------------- validation
-    def _background_size(self) -> int:
-        if not isinstance(self.background, str):
-            return int(self.background)
-        return _AUTO_BACKGROUND_RAW if self.explainer_ in RAW_SPACE_METHODS else 100
-
     def _check_X(self, X, *, reset: bool, caller: str):
         """Validate raw rows: names or count of columns, emptiness, numeric columns."""
         ndim = getattr(X, "ndim", None)
@@ -460,24 +410,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"X has 0 rows; {caller} needs at least one row.")
         validate_data(self, X, reset=reset, skip_check_array=True)
         if not reset and isinstance(X, pd.DataFrame) and self.feature_dtypes_:
-            self._check_numeric_columns(X)
-
-    def _check_numeric_columns(self, X: pd.DataFrame):
-        for col, fit_dtype in self.feature_dtypes_.items():
-            if col not in X.columns:
-                continue
-            series = X[col]
-            if not _is_numeric_dtype_name(fit_dtype) or pd.api.types.is_numeric_dtype(series):
-                continue
-            coerced = pd.to_numeric(series, errors="coerce")
-            bad = coerced.isna() & series.notna()
-            if bad.any():
-                where = bad.to_numpy().nonzero()[0][0]
-                raise ValueError(
-                    f"Column {col!r} was numeric ({fit_dtype}) at fit but holds non-numeric "
-                    f"values now, e.g. {series.iloc[where]!r} at row {where}. Convert it with "
-                    "pd.to_numeric or fix the input."
-                )
+            check_numeric_columns(self.feature_dtypes_, X)
 
     def _raw_feature_names(self) -> np.ndarray:
         if hasattr(self, "feature_names_in_"):
@@ -992,71 +925,4 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         return bool(self.progress)
 
 
-def _take_rows(X, idx):
-    """Rows ``idx`` of ``X`` as a DataFrame with a fresh index, or a dense ndarray."""
-    rows = safe_indexing(X, idx)
-    if isinstance(rows, pd.DataFrame):
-        return rows.reset_index(drop=True)
-    return rows.toarray() if sp.issparse(rows) else np.asarray(rows)
-
-
-def _row_indexable(X):
-    """``X`` in a container whose rows can be taken (CSR for sparse, ndarray for array-likes)."""
-    if sp.issparse(X):
-        return X.tocsr()
-    if isinstance(X, (pd.DataFrame, np.ndarray)):
-        return X
-    return np.asarray(X)
-
-
-def _without_arrow(rows):
-    """``rows`` with numpy- or Python-backed columns and column names instead of Arrow ones.
-
-    pandas 3 stores strings in pyarrow arrays when pyarrow is installed (and ``ArrowDtype``
-    columns are Arrow-backed anywhere); pickled, they need pyarrow to load. The background
-    rows are kept in the fitted pipeline, so a model saved where pyarrow is installed would
-    not load where it is not. Strings keep their dtype (``"str"``/``"string"``) with Python
-    storage; other Arrow columns take their numpy dtype (object when they hold missing values).
-    """
-    if not isinstance(rows, pd.DataFrame):
-        return rows
-    casts = {}
-    for col, dtype in rows.dtypes.items():
-        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-            na = dtype.na_value
-            casts[col] = pd.StringDtype("python") if na is pd.NA else pd.StringDtype("python", na)
-        elif isinstance(dtype, pd.ArrowDtype):
-            numpy_dtype = dtype.numpy_dtype
-            casts[col] = object if rows[col].isna().any() else numpy_dtype
-    out = rows.astype(casts) if casts else rows.copy(deep=False)
-    out.columns = pd.Index(list(out.columns), dtype=object)
-    return out
-
-
-def _is_size(background) -> bool:
-    """Whether ``background`` asks for a summary (an int or "auto") rather than giving rows."""
-    return isinstance(background, numbers.Integral) or (
-        isinstance(background, str) and background == "auto"
-    )
-
-
-def _is_numeric_dtype_name(name: str) -> bool:
-    return name.startswith(("int", "uint", "float", "Int", "UInt", "Float"))
-
-
 __all__ = ["ExplainablePipeline", "FeatureMap"]
-
-
-def _check_two_classes(y) -> None:
-    """A classifier needs two classes: with one, its probabilities and log-odds disagree and
-    explanations are meaningless (LogisticRegression refuses it the same way)."""
-    y = np.asarray(y, dtype=object) if not hasattr(y, "ndim") else y
-    if getattr(y, "ndim", 1) != 1:
-        return
-    classes = pd.unique(pd.Series(np.asarray(y, dtype=object)))
-    if len(classes) < 2:
-        raise ValueError(
-            f"y holds only one class ({classes[0]!r} in all {len(y)} rows); a classifier "
-            "needs samples of at least 2 classes in the data. Check the target column or the "
-            "sampling that produced it."
-        )

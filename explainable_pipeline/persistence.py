@@ -47,7 +47,8 @@ from ._feature_map import FeatureMap
 from ._fileio import atomic_write, atomic_write_bytes, check_npy_members, loads_json, reading
 from ._optional import import_optional
 from ._pickle_header import envelope_items
-from ._pipeline import ExplainablePipeline, _without_arrow
+from ._pipeline import ExplainablePipeline
+from ._rows import _without_arrow
 
 __all__ = [
     "FORMAT_VERSION",
@@ -206,7 +207,11 @@ def _check_envelope(obj: Any, path: str) -> dict:
             "explainable_pipeline.save(ep, path).",
         )
     version = obj.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= FORMAT_VERSION:
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or not 1 <= version <= FORMAT_VERSION
+    ):
         raise ModelFileError(
             path,
             f"{path} has file format_version {version!r}; this explainable-pipeline reads "
