@@ -44,46 +44,67 @@ def kernel_fit(masks, weights, values, fx, base, terms=(), ridge=1e-10, layout=N
         Linearisation (sandwich) estimate of the variance of ``phi`` over the design's random
         samples: each sampled pair's influence on the solution, varying within its stratum.
     """
-    M = masks.shape[1]
-    delta = fx - base  # (n, O)
-    n, K, n_out = values.shape
-    if M == 1:
-        return delta[:, None, :] * np.ones((n, 1, 1)), np.zeros((n, 1, n_out))
-    Z = masks.astype(float)
-    F = np.hstack([Z, _products(Z, terms)]) if terms else Z
-    Fw = F * weights[:, None]
-    A = Fw.T @ F
-    p = A.shape[0]
-    scale = np.trace(A[:M, :M]) / M
-    # tiny ridges keep a (nearly) singular design from returning huge values (tiny budgets)
-    A[np.arange(M), np.arange(M)] += 1e-9 * scale
-    if terms:
-        A[np.arange(M, p), np.arange(M, p)] += ridge * scale
-    y = values - np.asarray(base)[..., None, :] if np.ndim(base) == 2 else values - base
-    y_flat = y.transpose(1, 0, 2).reshape(K, n * n_out)
-    rhs = [Fw.T @ y_flat, np.ones((p, 1))]  # (p, n * O), and the constraint's direction
-    if layout is not None:
-        rhs.append(np.eye(p))
-    sol = _solve(A, np.hstack(rhs))
-    Ab = sol[:, : n * n_out]
-    u = sol[:, n * n_out]
-    nu = (Ab.reshape(p, n, n_out).sum(axis=0) - delta) / u.sum()  # (n, O)
-    theta = Ab - u[:, None] * nu.reshape(1, n * n_out)  # (p, n * O)
-    T = _to_shapley(M, terms)  # (M, p)
-    phi = (T @ theta).reshape(M, n, n_out).transpose(1, 0, 2)
-    if layout is None:
-        return phi, None
-    A_inv = sol[:, n * n_out + 1 :]
-    P = np.eye(p) - np.outer(u, np.ones(p)) / u.sum()
-    H = F @ (T @ P @ A_inv).T  # (K, M): influence direction of each coalition
-    resid = (y_flat - F @ theta).reshape(K, n, n_out).transpose(1, 0, 2)  # (n, K, O)
-    var = _layout_variance(H, weights, resid, layout)
-    # residuals of a fit with p coefficients understate the noise: the usual degrees-of-freedom
-    # correction, with sampled pairs as the units (measured: it brings the variance of
-    # (error / standard error) to about one, with and without interaction terms)
-    units = sum(r for _, r, _ in layout)
-    var *= units / max(units - p, units / 4) if units else 1.0
-    return phi, var
+    return KernelFit(masks, weights, terms, ridge, layout).apply(values, fx, base)
+
+
+class KernelFit:
+    """The design-only half of :func:`kernel_fit`, prepared once for many value sets.
+
+    Everything that depends only on the coalitions, their weights and the terms (the normal
+    matrix, its solve, the influence directions) is computed here; :meth:`apply` then costs a
+    few products per set of values. Used where one design serves many games (the logistic
+    proxies of :mod:`._logit_proxy`).
+    """
+
+    def __init__(self, masks, weights, terms=(), ridge=1e-10, layout=None):
+        M = masks.shape[1]
+        self.M, self.terms, self.layout, self.weights = M, terms, layout, weights
+        if M == 1:
+            return
+        Z = masks.astype(float)
+        F = np.hstack([Z, _products(Z, terms)]) if terms else Z
+        Fw = F * weights[:, None]
+        A = Fw.T @ F
+        p = A.shape[0]
+        scale = np.trace(A[:M, :M]) / M
+        # tiny ridges keep a (nearly) singular design from returning huge values (tiny budgets)
+        A[np.arange(M), np.arange(M)] += 1e-9 * scale
+        if terms:
+            A[np.arange(M, p), np.arange(M, p)] += ridge * scale
+        sol = _solve(A, np.hstack([np.ones((p, 1)), np.eye(p)]))
+        u, A_inv = sol[:, 0], sol[:, 1:]
+        self.F, self.Fw, self.u, self.p = F, Fw, u, p
+        self.T = _to_shapley(M, terms)  # (M, p)
+        self.A_inv = A_inv
+        if layout is not None:
+            P = np.eye(p) - np.outer(u, np.ones(p)) / u.sum()
+            self.H = F @ (self.T @ P @ A_inv).T  # (K, M): influence direction of each coalition
+
+    def apply(self, values, fx, base):
+        """Shapley values (n, M, O) and variances (or None) of the fitted games."""
+        M = self.M
+        delta = fx - base  # (n, O)
+        n, K, n_out = values.shape
+        if M == 1:
+            return delta[:, None, :] * np.ones((n, 1, 1)), np.zeros((n, 1, n_out))
+        p, u = self.p, self.u
+        y = values - np.asarray(base)[..., None, :] if np.ndim(base) == 2 else values - base
+        y_flat = y.transpose(1, 0, 2).reshape(K, n * n_out)
+        Ab = self.A_inv @ (self.Fw.T @ y_flat)  # (p, n * O)
+        nu = (Ab.reshape(p, n, n_out).sum(axis=0) - delta) / u.sum()  # (n, O)
+        theta = Ab - u[:, None] * nu.reshape(1, n * n_out)  # (p, n * O)
+        phi = (self.T @ theta).reshape(M, n, n_out).transpose(1, 0, 2)
+        layout = self.layout
+        if layout is None:
+            return phi, None
+        resid = (y_flat - self.F @ theta).reshape(K, n, n_out).transpose(1, 0, 2)  # (n, K, O)
+        var = _layout_variance(self.H, self.weights, resid, layout)
+        # residuals of a fit with p coefficients understate the noise: the usual degrees-of-
+        # freedom correction, with sampled pairs as the units (measured: it brings the variance
+        # of (error / standard error) to about one, with and without interaction terms)
+        units = sum(r for _, r, _ in layout)
+        var *= units / max(units - p, units / 4) if units else 1.0
+        return phi, var
 
 
 def _solve(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:

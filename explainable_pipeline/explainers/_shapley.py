@@ -446,7 +446,7 @@ def _make_design(method, M, m, budget, kernel_design, estimator, rng, n_rounds):
             return MsrPlan(M, budget, seed)
         mode = {"neyman": "neyman", "independent": "equal", "shared": "shared"}[kernel_design]
         return KernelPlan(M, budget, seed, n_rounds, mode,
-                          alloc="leverage" if estimator == "leverage" else "kernel",
+                          alloc="kernel" if estimator == "kernelshap" else "leverage",
                           terms=estimator == "stratified")
     return [_permutation_design(M, budget, rng, n_rounds) for _ in range(m)]
 

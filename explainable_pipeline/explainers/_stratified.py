@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _logit_proxy
 from ._designs import NestedDesign
 from ._engine import _Engine, _rel_change, single_threaded_blas
-from ._kernel_shap import interaction_terms, kernel_fit
+from ._kernel_shap import KernelFit, interaction_terms, kernel_fit
 
 PLANS = ("neyman", "equal", "shared")
 
@@ -86,6 +87,17 @@ class KernelPlan:
     def design(self, j: int) -> NestedDesign:
         seed = int(np.random.SeedSequence([self.seed, j + 1]).generate_state(1)[0])
         return NestedDesign(self.M, seed, self.alloc)
+
+    def proxy_sample(self):
+        """Masks, weights, layout and sampled count of the design on which logistic proxies
+        are explained (:mod:`._logit_proxy`): ``PROXY_FACTOR`` times the budget, its own seed."""
+        if getattr(self, "_proxy", None) is None:
+            seed = int(np.random.SeedSequence([self.seed, 0, 7]).generate_state(1)[0])
+            design = NestedDesign(self.M, seed, self.alloc)
+            cap = 2**self.M - 2 if self.M < 62 else 1 << 62
+            counts = design.counts(min(_logit_proxy.PROXY_FACTOR * self.budget, cap))
+            self._proxy = _sample_of(design, counts)
+        return self._proxy
 
 
 class _Game:
@@ -168,6 +180,20 @@ class _Game:
                    for q, s in enumerate(self.sizes))
 
 
+def _sample_of(design: NestedDesign, counts: dict):
+    """Masks, weights, sampled-strata layout and sampled count of a design's ``counts``."""
+    masks, weights, layout, start, sampled = [], [], [], 0, 0
+    for s, r in counts.items():
+        sides = design.pairs(s, r)
+        masks += [sides, ~sides]
+        weights.append(np.full(2 * r, design.pair_mass[s] / (2 * r)))
+        if r < design.population[s]:
+            layout.append((start, r, design.population[s]))
+            sampled += 2 * r
+        start += 2 * r
+    return np.concatenate(masks), np.concatenate(weights), layout, sampled
+
+
 def _group(keys, items: np.ndarray):
     """``(key, items with that key)`` in order of first appearance."""
     out: dict = {}
@@ -184,17 +210,18 @@ def run_kernel(eng: _Engine, plan: KernelPlan, tol):
         games = [_Game(eng, int(j), float(eng.w[j]), plan.design(int(j)))
                  for j in np.flatnonzero(eng.w > 0)]
     phi, converged, spread = None, None, None
-    last = len(plan.fractions) - 1
     for t, fraction in enumerate(plan.fractions):
         budgets = _budgets(plan, games, eng.n, fraction, spread if t else None)
         _evaluate(eng, [(game.j, request) for g, game in enumerate(games)
                         for request in game.grow(budgets[:, g])])
         exact = all(game.exact() for game in games)
-        # the neyman pilot only measures the games' errors: no interaction terms yet
-        terms = plan.terms and not exact and (plan.mode != "neyman" or t == last)
+        # the neyman pilot measures each game's error with the final estimator (interaction
+        # terms and logistic proxies): the allocation follows what that estimator leaves
+        terms = plan.terms and not exact
         # many small regressions: BLAS threads only add overhead (several-fold on a busy machine)
         with single_threaded_blas():
-            new, var, spread = _solve(eng, games, terms, phi)
+            new, var, spread = _solve(eng, games, terms, phi,
+                                      plan.proxy_sample() if terms else None)
         # stop when the estimated error is small: sum of standard errors / sum of |phi|
         small = tol is not None and float(np.sqrt(var).sum()) <= tol * float(np.abs(new).sum())
         if tol is not None and plan.mode == "neyman":
@@ -272,6 +299,11 @@ def _used(game: _Game) -> np.ndarray:
     return 2 * game.count.sum(axis=1)
 
 
+_GRID = 0.25
+"""Step (in octaves) of the grid of per-game budgets: rows whose games get the same budget share
+one solve; a quarter octave leaves about 3% of a row's budget unspent (an octave: about 10%)."""
+
+
 def neyman_budgets(share: np.ndarray, total: int, M: int, used: np.ndarray) -> np.ndarray:
     """Per-(row, game) budgets in proportion to ``share`` (``w_j sigma_j``), at least what each
     game already used, on a grid of octaves, at most ``total`` per row where possible."""
@@ -281,7 +313,7 @@ def neyman_budgets(share: np.ndarray, total: int, M: int, used: np.ndarray) -> n
     floor = float(max(1, min(4 * M, cap)))
 
     def level(x):
-        step = np.round(np.log2(np.maximum(x, floor) / floor))
+        step = np.round(np.log2(np.maximum(x, floor) / floor) / _GRID) * _GRID
         return np.maximum(np.minimum(np.round(floor * 2.0**step), cap), used)
 
     lo, hi = np.full(share.shape[0], -30.0), np.full(share.shape[0], 30.0)
@@ -292,7 +324,7 @@ def neyman_budgets(share: np.ndarray, total: int, M: int, used: np.ndarray) -> n
     return level(share * total * 2.0 ** lo[:, None]).astype(np.int64)
 
 
-def _solve(eng: _Engine, games, with_terms: bool, previous=None):
+def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=None):
     """Shapley values and variances of the chunk, and each game's per-coalition error scale
     (n, n_games) for the next allocation. The interaction terms are among the chunk's most
     important players by ``previous`` (the last round's values), or a linear pilot fit."""
@@ -314,11 +346,69 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None):
             terms_of[(g, rows[0])] = interaction_terms(importance, sampled) if sampled else []
     phi, var = np.zeros(shape), np.zeros(shape)
     spread = np.zeros((eng.n, len(games)))
+    pairs = _logit_proxy.top_pairs(importance) if proxy_sample is not None else []
+    proxies = []  # (rows, game weight, coefficients) of the games split by a logistic proxy
     for g, rows, (masks, weights, values, layout, sampled) in work:
         game = games[g]
-        est, v = kernel_fit(masks, weights, values, eng.fx[rows], game.base,
+        fx, base = eng.fx[rows], game.base
+        if (proxy_sample is not None and sampled and len(masks) >= _logit_proxy.MIN_RATIO
+                * (1 + M + len(pairs)) and _logit_proxy.applies(values, fx, base)):
+            beta = _logit_proxy.fit(masks, weights, values, fx, base, pairs)
+            ends = _logit_proxy.evaluate(_logit_proxy.features(_ENDS[M], pairs), beta)
+            split = kernel_fit(masks, weights,
+                               values - _logit_proxy.evaluate(_logit_proxy.features(masks, pairs),
+                                                              beta),
+                               fx - ends[:, 0], base - ends[:, 1],
+                               terms=terms_of.get((g, rows[0]), ()), layout=layout)
+        else:
+            split = None
+        est, v = kernel_fit(masks, weights, values, fx, base,
                             terms=terms_of.get((g, rows[0]), ()), layout=layout)
+        if split is not None:
+            # per row and output, the split only where it lowers the estimated error
+            use = split[1].sum(axis=1) < v.sum(axis=1)  # (n, O)
+            est = np.where(use[:, None], split[0], est)
+            v = np.where(use[:, None], split[1], v)
+            if use.any():
+                proxies.append((rows, game.w, beta * use[:, :, None]))
         phi[rows] += game.w * est
         var[rows] += game.w**2 * v
         spread[rows, g] = np.sqrt(v.sum(axis=(1, 2)) * max(sampled, 1))
+    if proxies:
+        _explain_proxies(proxies, proxy_sample, pairs, importance, phi, var)
     return phi, var, spread
+
+
+class _Ends(dict):
+    """The full and empty coalitions (2, M) per number of players."""
+
+    def __missing__(self, M):
+        self[M] = np.array([[True] * M, [False] * M])
+        return self[M]
+
+
+_ENDS = _Ends()
+
+_PROXY_BATCH = 32
+"""Proxies explained per regression on the large design (memory: batch x design x outputs)."""
+
+
+def _explain_proxies(proxies, sample, pairs, importance, phi, var) -> None:
+    """Add the proxies' Shapley values (and variances) on the large design to ``phi``."""
+    masks, weights, layout, sampled = sample
+    M = masks.shape[1]
+    terms = interaction_terms(importance, sampled) if sampled else []
+    rows = np.concatenate([r for r, _, _ in proxies])
+    w = np.concatenate([np.full(len(r), gw) for r, gw, _ in proxies])
+    beta = np.concatenate([b for _, _, b in proxies])
+    fit = KernelFit(masks, weights, terms, layout=layout or None)
+    F, F_ends = _logit_proxy.features(masks, pairs), _logit_proxy.features(_ENDS[M], pairs)
+    for lo in range(0, len(rows), _PROXY_BATCH):
+        part = slice(lo, lo + _PROXY_BATCH)
+        b = beta[part]
+        values = _logit_proxy.evaluate(F, b)
+        full_empty = _logit_proxy.evaluate(F_ends, b)
+        est, v = fit.apply(values, full_empty[:, 0], full_empty[:, 1])
+        np.add.at(phi, rows[part], w[part, None, None] * est)
+        if v is not None:
+            np.add.at(var, rows[part], w[part, None, None] ** 2 * v)

@@ -1,0 +1,112 @@
+"""A logistic proxy game as a control variate for probability outputs.
+
+A classifier's probability along a game, ``v(S) = f(x_S, b)``, is usually a squashed smooth
+function of the coalition: ``sigma(eta(z))`` with ``eta`` close to additive plus a few pairwise
+terms. KernelSHAP's regression fits additive games (and, with paired sampling, pairwise ones)
+exactly; the squashing creates interactions of every order, which are what its sampling error
+is made of. So when a game's values lie in ``[0, 1]``, a proxy
+
+    p(z) = sigma(beta_0 + sum_i g_i z_i + sum_{(i, k) in pairs} h_ik z_i z_k)
+
+is fitted to the sampled coalitions (soft-label logistic regression weighted by the Shapley
+kernel, anchored at the full and empty coalitions), and Shapley values are split as
+``phi(v) = phi(p) + phi(v - p)``:
+
+* ``phi(v - p)`` comes from the same sampled coalitions as before (the residual game is much
+  flatter, so its regression error is smaller);
+* ``phi(p)`` costs no model call: the proxy is evaluated on a design many times larger, drawn
+  from another seed (its error is independent and is added to the standard errors).
+
+Efficiency stays exact: each part is fitted under its own efficiency constraint, and the two
+constraints add up to ``v(N) - v(empty)``. Under full enumeration the split is exact whatever the
+proxy. The proxy is refitted for every row, output and game (a few Newton steps from a
+weighted least-squares start on clipped logits), with players ranked by the chunk's importance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PROXY_PAIRS = 8
+"""Pairwise terms of the proxy: every pair among the chunk's ``PROXY_PAIRS`` most important
+players (28 for 8). Measured on the benchmark models: 4 players lose about a third of the
+gain, 12 or 16 add nothing."""
+
+PROXY_FACTOR = 32
+"""The proxy's Shapley values come from a design ``PROXY_FACTOR`` times the game's budget."""
+
+MIN_RATIO = 4
+"""A game is split by a proxy only when its sample holds at least ``MIN_RATIO`` coalitions per
+proxy coefficient (an over-fitted proxy would hide the residual game's error)."""
+
+_RIDGE = 1e-3
+FIT_WEIGHTS = "size"
+_CLIP = 1e-3
+_NEWTON_STEPS = 3
+
+
+def applies(values: np.ndarray, fx: np.ndarray, base: np.ndarray) -> bool:
+    """Whether every value of the game (sampled, full, empty) is a probability."""
+    lo = min(values.min(initial=0.0), fx.min(initial=0.0), np.min(base))
+    hi = max(values.max(initial=1.0), fx.max(initial=1.0), np.max(base))
+    return lo >= 0.0 and hi <= 1.0
+
+
+def top_pairs(importance: np.ndarray, n_players: int = PROXY_PAIRS) -> list[tuple[int, int]]:
+    top = sorted(np.argsort(-importance, kind="stable")[:n_players].tolist())
+    return [(a, c) for i, a in enumerate(top) for c in top[i + 1 :]]
+
+
+def features(masks: np.ndarray, pairs) -> np.ndarray:
+    """The proxy's regressors on coalitions ``masks``: intercept, indicators, pair products."""
+    Z = masks.astype(float)
+    cols = [np.ones((Z.shape[0], 1)), Z]
+    if pairs:
+        a, c = np.array(pairs).T
+        cols.append(Z[:, a] * Z[:, c])
+    return np.hstack(cols)
+
+
+def fit(masks, weights, values, fx, base, pairs) -> np.ndarray:
+    """Proxy coefficients (n, O, p) for every row and output of one game's sample.
+
+    ``values`` (n, K, O), ``fx`` (n, O), ``base`` (O,) or (n, O), all in ``[0, 1]``.
+    """
+    n, K, n_out = values.shape
+    M = masks.shape[1]
+    F = features(np.vstack([masks, np.zeros((1, M), bool), np.ones((1, M), bool)]), pairs)
+    if FIT_WEIGHTS == "size":  # every coalition size weighs the same in the fit
+        sizes = masks.sum(axis=1)
+        counts = np.bincount(sizes, minlength=M + 1)
+        fw = 1.0 / counts[sizes]
+    else:
+        fw = weights
+    sw = np.concatenate([fw / fw.sum(), [1.0, 1.0]])  # anchored at both ends
+    base = np.broadcast_to(np.asarray(base, dtype=float), (n, n_out))
+    target = np.concatenate([values, base[:, None, :], fx[:, None, :]], axis=1)  # (n, K+2, O)
+    target = target.transpose(0, 2, 1).reshape(n * n_out, K + 2)  # (r, K+2)
+    p = F.shape[1]
+    ridge = _RIDGE * np.eye(p)
+    clipped = np.clip(target, _CLIP, 1 - _CLIP)
+    logit = np.log(clipped / (1 - clipped))
+    Fw = F * sw[:, None]
+    beta = np.linalg.solve(Fw.T @ F + ridge, Fw.T @ logit.T).T  # (r, p): the WLS start
+    for _ in range(_NEWTON_STEPS):
+        prob = _sigmoid(beta @ F.T)  # (r, K+2)
+        grad = (sw * (prob - target)) @ F + beta @ ridge
+        curv = sw * prob * (1 - prob)  # (r, K+2)
+        hess = np.matmul(F.T[None] * curv[:, None, :], F) + ridge  # (r, p, p)
+        beta = beta - np.linalg.solve(hess, grad[..., None])[..., 0]
+    return beta.reshape(n, n_out, p)
+
+
+def evaluate(F: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Proxy values (n, K, O) of coefficients ``beta`` (n, O, p) on regressors ``F`` (K, p)
+    (:func:`features`)."""
+    n, n_out, p = beta.shape
+    eta = F @ beta.reshape(n * n_out, p).T  # (K, n * O)
+    return _sigmoid(eta).reshape(-1, n, n_out).transpose(1, 0, 2)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))

@@ -1,0 +1,159 @@
+"""The logistic proxy control variate of the stratified estimator (`explainers/_logit_proxy.py`,
+`_stratified.py`) and the prepared kernel fit it relies on (`_kernel_shap.KernelFit`).
+
+On games with probability outputs the proxy must keep every property of the estimator (exact
+efficiency, exactness under full enumeration, unbiasedness, honest standard errors) and lower
+its error; games with other outputs must not be touched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from explainable_pipeline.explainers import _logit_proxy, _stratified
+from explainable_pipeline.explainers._designs import NestedDesign
+from explainable_pipeline.explainers._kernel_shap import KernelFit, kernel_fit
+from explainable_pipeline.explainers._shapley import shapley_values
+
+M = 10
+
+
+def _prob_game(Z):
+    """A squashed game with interactions of every order (no closed form)."""
+    Z = np.asarray(Z, dtype=float)
+    beta = np.linspace(-1.2, 1.5, M)
+    return expit(3 * (Z @ beta) + Z[:, 0] * Z[:, 1] * Z[:, 2] + np.sin(Z[:, 3] * Z[:, 4]))
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.RandomState(1)
+    X, bg = rng.normal(size=(6, M)), rng.normal(size=(4, M))
+    w = np.array([0.4, 0.3, 0.2, 0.1])
+    return X, bg, w, shapley_values(_prob_game, X, bg, w).values
+
+
+def _run(X, bg, w, n_samples, seed, f=_prob_game):
+    return shapley_values(f, X, bg, w, method="kernel", n_samples=n_samples, tol=None,
+                          random_state=seed)
+
+
+def _rel_err(a, b):
+    return float(np.abs(a - b).sum() / np.abs(b).sum())
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    monkeypatch.setattr(_stratified.KernelPlan, "proxy_sample", lambda self: None)
+
+
+def _proxies_used(monkeypatch, X, bg, w, n_samples):
+    """How many (row, game) proxies one run explains."""
+    seen = []
+    original = _stratified._explain_proxies
+
+    def spy(proxies, *args):
+        seen.append(sum(len(rows) for rows, _, _ in proxies))
+        return original(proxies, *args)
+
+    monkeypatch.setattr(_stratified, "_explain_proxies", spy)
+    _run(X, bg, w, n_samples, 0)
+    monkeypatch.undo()
+    return sum(seen)
+
+
+def test_proxy_runs_on_probabilities_only(problem, monkeypatch):
+    X, bg, w, _ = problem
+    assert _proxies_used(monkeypatch, X, bg, w, 300) > 0
+    # outputs outside [0, 1]: the same game shifted is never split by a proxy
+    seen = []
+    monkeypatch.setattr(_stratified, "_explain_proxies", lambda p, *a: seen.append(p))
+    shapley_values(lambda Z: _prob_game(Z) + 1.0, X, bg, w, method="kernel", n_samples=300,
+                   tol=None, random_state=0)
+    assert seen == []
+
+
+def test_proxy_needs_enough_coalitions_per_coefficient(problem, monkeypatch):
+    X, bg, w, _ = problem
+    # 60 coalitions for 1 + 10 + 28 coefficients: below MIN_RATIO, no proxy
+    assert _proxies_used(monkeypatch, X, bg, w, 60) == 0
+
+
+def test_efficiency_and_full_enumeration_are_exact(problem):
+    X, bg, w, exact = problem
+    res = _run(X, bg, w, 300, 0)
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values,
+                               _prob_game(X)[:, None], atol=1e-10)
+    full = _run(X, bg, w, 2**M - 2, 0)
+    np.testing.assert_allclose(full.values, exact, atol=1e-9)
+
+
+def test_unbiased_over_seeds(problem):
+    X, bg, w, exact = problem
+    runs = np.stack([_run(X, bg, w, 300, seed).values for seed in range(12)])
+    mean, sem = runs.mean(axis=0), runs.std(axis=0, ddof=1) / np.sqrt(len(runs))
+    assert np.mean(np.abs(mean - exact) <= 3 * sem + 1e-9) >= 0.85
+    single = np.mean([_rel_err(r, exact) for r in runs])
+    assert _rel_err(mean, exact) < single / 2, (_rel_err(mean, exact), single)
+
+
+def test_standard_errors_cover_the_true_error(problem):
+    X, bg, w, exact = problem
+    covered, ratio = [], []
+    for seed in range(8):
+        res = _run(X, bg, w, 300, seed)
+        err, se = np.abs(res.values - exact), res.standard_errors
+        covered.append(err <= 1.96 * se + 1e-12)
+        ratio.append(((err / np.maximum(se, 1e-12)) ** 2).mean())
+    covered = np.stack(covered)
+    assert covered.mean() >= 0.9, covered.mean()
+    assert np.mean(covered.mean(axis=(2, 3)).ravel() >= 0.75) >= 0.9
+    assert 0.25 < np.mean(ratio) < 2.0, np.mean(ratio)
+
+
+def test_proxy_lowers_the_error_at_equal_budget(problem, monkeypatch):
+    X, bg, w, exact = problem
+    with_proxy = np.mean([_rel_err(_run(X, bg, w, 300, s).values, exact) for s in range(4)])
+    monkeypatch.setattr(_stratified.KernelPlan, "proxy_sample", lambda self: None)
+    without = np.mean([_rel_err(_run(X, bg, w, 300, s).values, exact) for s in range(4)])
+    assert with_proxy < 0.8 * without, (with_proxy, without)
+
+
+def test_fit_recovers_a_game_in_its_family(monkeypatch):
+    """A game that is exactly sigma(additive + pairs) is reproduced by the proxy (without the
+    small ridge that keeps real fits stable), so the residual game is zero."""
+    monkeypatch.setattr(_logit_proxy, "_RIDGE", 1e-9)
+    rng = np.random.RandomState(0)
+    design = NestedDesign(M, 0)
+    masks = np.concatenate([design.pairs(s, 20) for s in range(1, 6)])
+    masks = np.concatenate([masks, ~masks])
+    weights = rng.uniform(0.5, 1.5, size=len(masks))
+    pairs = _logit_proxy.top_pairs(rng.uniform(size=M), 4)
+    truth = rng.normal(size=(2, 1, 1 + M + len(pairs)))
+    F = _logit_proxy.features(masks, pairs)
+    ends = _logit_proxy.evaluate(_logit_proxy.features(
+        np.array([[True] * M, [False] * M]), pairs), truth)
+    values = _logit_proxy.evaluate(F, truth)
+    beta = _logit_proxy.fit(masks, weights, values, ends[:, 0], ends[:, 1], pairs)
+    np.testing.assert_allclose(_logit_proxy.evaluate(F, beta), values, atol=1e-5)
+
+
+def test_prepared_fit_equals_kernel_fit():
+    rng = np.random.RandomState(0)
+    design = NestedDesign(8, 3)
+    masks = np.concatenate([design.pairs(s, 6) for s in range(1, 5)])
+    masks = np.concatenate([masks, ~masks])
+    weights = rng.uniform(size=len(masks))
+    layout = [(0, len(masks) // 2, 10**6)]
+    values, fx, base = rng.normal(size=(3, len(masks), 2)), rng.normal(size=(3, 2)), rng.normal(size=2)
+    terms = [(0, 1), (1, 2), (0, 1, 2)]
+    prepared = KernelFit(masks, weights, terms, layout=None)
+    np.testing.assert_allclose(prepared.apply(values, fx, base)[0],
+                               kernel_fit(masks, weights, values, fx, base, terms)[0],
+                               rtol=1e-9, atol=1e-12)
+    phi, var = KernelFit(masks, weights, layout=[(0, 4, 50)]).apply(values, fx, base)
+    np.testing.assert_allclose(phi.sum(axis=1), fx - base, atol=1e-10)
+    assert var.shape == phi.shape and (var >= 0).all()
+    del layout
