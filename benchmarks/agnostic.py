@@ -33,7 +33,8 @@ Workloads
    rows (10 with --quick), class-1 probability, ``shap.kmeans(x_train, 10)`` for both sides.
    Columns: shap's defaults (``l1_reg="num_features(10)"``); pure KernelSHAP
    (``l1_reg=False``), default ``nsamples = 2 M + 2048``; our estimator at that same budget
-   with the whole pipeline as an opaque function (same number of model rows); our defaults
+   with the whole pipeline as an opaque function (same number of model rows; this column and pure
+   KernelSHAP's are means over three seeds, shap's seeded through ``np.random.seed``); our defaults
    through the public API (``explainer="kernel"``, fast paths on). Reference: exact enumeration
    at 12 columns, else the mean of two runs of our estimator at 16x shap's budget (4x with
    --quick) from other seeds (their seed-to-seed error is printed). A second table compares
@@ -246,6 +247,9 @@ def run_onehot(quick: bool, rows: list):
 # ------------------------------------------------------------------------------------------
 
 BLACK_BOX_MODELS = ("mlp", "knn", "csvc", "stack", "hgb")
+SEEDS = (0, 1, 2)
+"""Seeds of the equal-budget comparison: pure KernelSHAP and ours, each the mean error of three
+runs."""
 ESTIMATORS = [("kernelshap", "shared"), ("leverage", "shared"), ("regression-msr", "shared"),
               ("stratified", "independent"), ("stratified", "neyman")]
 
@@ -331,15 +335,26 @@ def run_black_box(name: str, n_features: int, quick: bool, rows: list, estimator
     M = x_test.shape[1]
     budget = min(2 * M + 2048, 2**M - 2)  # shap's default nsamples (coalitions of the mean game)
     ref, ref_name = black_box_reference(ep, f, x_test, summary, (4 if quick else 16) * budget)
-    shap_default, t_default = timed(lambda: shap_kernel(f, summary, x_test)[:, :, 0],
+    def seeded(seed, **kw):  # shap samples from numpy's global generator
+        np.random.seed(seed)
+        return shap_kernel(f, summary, x_test, **kw)[:, :, 0]
+
+    shap_default, t_default = timed(lambda: seeded(0),
                                     lambda: shap_kernel(f, summary, x_test[:1]))
-    shap_pure, t_pure = timed(lambda: shap_kernel(f, summary, x_test, l1_reg=False)[:, :, 0],
+    shap_pure, t_pure = timed(lambda: seeded(0, l1_reg=False),
                               lambda: shap_kernel(f, summary, x_test[:1], l1_reg=False))
-    equal, t_equal = timed(lambda: shapley_values(
-        f, x_test, summary.data, summary.weights, method="kernel", n_samples=budget, tol=None,
-        random_state=0))
+
+    def equal_budget(seed):
+        return shapley_values(f, x_test, summary.data, summary.weights, method="kernel",
+                              n_samples=budget, tol=None, random_state=seed)
+
+    equal, t_equal = timed(lambda: equal_budget(0))
     local, t_ours = timed(lambda: ep.explain_local(x_test), lambda: ep.explain_local(x_test[:1]))
-    e_pure, e_equal = rel_err(shap_pure, ref), rel_err(equal.values[:, :, 0], ref)
+    # both sides' equal-budget errors are means over SEEDS runs (one run moves by up to 10%)
+    e_pure = np.mean([rel_err(shap_pure, ref)]
+                     + [rel_err(seeded(s, l1_reg=False), ref) for s in SEEDS[1:]])
+    e_equal = np.mean([rel_err(equal.values[:, :, 0], ref)]
+                      + [rel_err(equal_budget(s).values[:, :, 0], ref) for s in SEEDS[1:]])
     e_ours = rel_err(local.local_importance_values[1], ref)
     model_rows = n_rows * (budget * len(summary.weights) + 1)
     rows.append(dict(
@@ -462,7 +477,9 @@ calibrated path of its base; every path is checked against the model's output on
 coalitions of every chunk. The `black-box` rows and columns run the same engine with the model
 as an opaque function. `explainer="kernel"` is the stratified KernelSHAP estimator: one game per
 row and background row, the budget allocated by a pilot's standard errors (Neyman allocation),
-interaction control variates; `n_samples="auto"` is 304 coalitions per background row for 30
+sizes sampled by leverage, interaction control variates and, for probability outputs, a
+logistic proxy game per row and game whose Shapley values come from a 32x larger design at no
+model cost (used per row only where it lowers the estimated error); `n_samples="auto"` is 304 coalitions per background row for 30
 columns, four times that on the kernel-machine and neural-network paths. Both sides run BLAS and
 OpenMP on one thread. Timings under 3 s are the best of 3 (both sides)."""
 
