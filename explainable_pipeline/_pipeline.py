@@ -138,8 +138,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             default="auto"
         The Shapley estimator of ``explainer="kernel"`` (also when ``"auto"``
         resolves to it): ``"stratified"`` (what ``"auto"`` means) is KernelSHAP's
-        regression on stratified paired designs with Neyman allocation and
-        interaction control variates; ``"kernelshap"`` the plain regression;
+        regression on stratified paired designs with Neyman allocation,
+        interaction control variates and, for probabilities, a logistic proxy game
+        as a control variate; ``"kernelshap"`` the plain regression;
         ``"leverage"`` Leverage SHAP (Musco & Witter 2025); ``"regression-msr"``
         regression-adjusted maximum sample reuse with a tree proxy (Witter, Liu &
         Musco 2025). See ``docs/explainers.md``. The estimator that ran is in

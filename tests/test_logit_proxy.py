@@ -129,14 +129,13 @@ def test_fit_recovers_a_game_in_its_family(monkeypatch):
     design = NestedDesign(M, 0)
     masks = np.concatenate([design.pairs(s, 20) for s in range(1, 6)])
     masks = np.concatenate([masks, ~masks])
-    weights = rng.uniform(0.5, 1.5, size=len(masks))
     pairs = _logit_proxy.top_pairs(rng.uniform(size=M), 4)
     truth = rng.normal(size=(2, 1, 1 + M + len(pairs)))
     F = _logit_proxy.features(masks, pairs)
     ends = _logit_proxy.evaluate(_logit_proxy.features(
         np.array([[True] * M, [False] * M]), pairs), truth)
     values = _logit_proxy.evaluate(F, truth)
-    beta = _logit_proxy.fit(masks, weights, values, ends[:, 0], ends[:, 1], pairs)
+    beta = _logit_proxy.fit(masks, values, ends[:, 0], ends[:, 1], pairs)
     np.testing.assert_allclose(_logit_proxy.evaluate(F, beta), values, atol=1e-5)
 
 

@@ -40,7 +40,9 @@ MIN_RATIO = 4
 proxy coefficient (an over-fitted proxy would hide the residual game's error)."""
 
 _RIDGE = 1e-3
-FIT_WEIGHTS = "size"
+_FIT_PER_COEF = 8
+"""Coalitions per proxy coefficient in the fit (spread equally over sizes)."""
+_MIN_PER_SIZE = 8
 _CLIP = 1e-3
 _NEWTON_STEPS = 3
 
@@ -67,20 +69,24 @@ def features(masks: np.ndarray, pairs) -> np.ndarray:
     return np.hstack(cols)
 
 
-def fit(masks, weights, values, fx, base, pairs) -> np.ndarray:
+def fit(masks, values, fx, base, pairs) -> np.ndarray:
     """Proxy coefficients (n, O, p) for every row and output of one game's sample.
 
-    ``values`` (n, K, O), ``fx`` (n, O), ``base`` (O,) or (n, O), all in ``[0, 1]``.
+    ``values`` (n, K, O), ``fx`` (n, O), ``base`` (O,) or (n, O), all in ``[0, 1]``. Every
+    coalition size weighs the same (the sampled middle sizes, where the regression's error
+    comes from, count as much as the enumerated small and large ones), and at most a few
+    coalitions per size enter the fit (the first of each size: the design's strata are in
+    random order), so its cost does not grow with the budget.
     """
-    n, K, n_out = values.shape
+    n, _, n_out = values.shape
     M = masks.shape[1]
+    keep = _subsample(masks.sum(axis=1), max(_MIN_PER_SIZE, -(-_FIT_PER_COEF * (1 + M + len(pairs))
+                                                           // max(M - 1, 1))))
+    masks, values = masks[keep], values[:, keep]
+    K = len(keep)
     F = features(np.vstack([masks, np.zeros((1, M), bool), np.ones((1, M), bool)]), pairs)
-    if FIT_WEIGHTS == "size":  # every coalition size weighs the same in the fit
-        sizes = masks.sum(axis=1)
-        counts = np.bincount(sizes, minlength=M + 1)
-        fw = 1.0 / counts[sizes]
-    else:
-        fw = weights
+    sizes = masks.sum(axis=1)  # every coalition size weighs the same in the fit
+    fw = 1.0 / np.bincount(sizes, minlength=M + 1)[sizes]
     sw = np.concatenate([fw / fw.sum(), [1.0, 1.0]])  # anchored at both ends
     base = np.broadcast_to(np.asarray(base, dtype=float), (n, n_out))
     target = np.concatenate([values, base[:, None, :], fx[:, None, :]], axis=1)  # (n, K+2, O)
@@ -98,6 +104,15 @@ def fit(masks, weights, values, fx, base, pairs) -> np.ndarray:
         hess = np.matmul(F.T[None] * curv[:, None, :], F) + ridge  # (r, p, p)
         beta = beta - np.linalg.solve(hess, grad[..., None])[..., 0]
     return beta.reshape(n, n_out, p)
+
+
+def _subsample(sizes: np.ndarray, per_size: int) -> np.ndarray:
+    """Positions of the first ``per_size`` coalitions of each size, in their order."""
+    order = np.argsort(sizes, kind="stable")
+    sorted_sizes = sizes[order]
+    first = np.searchsorted(sorted_sizes, sorted_sizes, side="left")
+    rank = np.arange(len(sizes)) - first
+    return np.sort(order[rank < per_size])
 
 
 def evaluate(F: np.ndarray, beta: np.ndarray) -> np.ndarray:

@@ -34,6 +34,9 @@ Three estimators share one evaluation engine:
     pilot fit on the same samples, ``2**k - 1 - k <= K / 6``), with a tiny ridge. These act as
     control variates: whatever their coefficients, the estimate is exact under full
     enumeration, and the variance drops several-fold (measured in ``benchmarks/agnostic.py``).
+    For probability outputs each game is also split into a logistic proxy game, fitted to its
+    own coalitions and explained on a much larger design at no model cost, and the residual
+    game, which the regression estimates with less error (:mod:`._logit_proxy`).
     By default (the ``"neyman"`` plan of :mod:`._stratified`) a pilot spends a quarter of the
     budget equally over the (row, background row) games and the rest goes to each game in
     proportion to its weight times its pilot standard error; sampling stops after the pilot
@@ -304,7 +307,8 @@ def shapley_values(
     estimator : {"auto", "stratified", "kernelshap", "leverage", "regression-msr"}, default="auto"
         Estimator of ``method="kernel"``. ``"stratified"`` (``"auto"``): KernelSHAP's
         regression with interaction control variates among the most important players, on
-        stratified paired designs. ``"kernelshap"``: the plain regression (KernelSHAP, paired
+        stratified paired designs (sizes by leverage), and for probability outputs a logistic
+        proxy game as a control variate. ``"kernelshap"``: the plain regression (KernelSHAP, paired
         sampling without replacement). ``"leverage"``: Leverage SHAP (Musco & Witter 2025):
         sizes sampled equally (leverage scores), paired, without replacement, projected least
         squares. ``"regression-msr"``: regression-adjusted maximum sample reuse (Witter, Liu &
@@ -355,7 +359,8 @@ def shapley_values(
     factor = getattr(prepared, "budget_factor", 1) if method == "kernel" else 1
     budget = _budget(n_samples, M, factor)
     design = _make_design(method, M, w.shape[0], budget, kernel_design, estimator,
-                          check_random_state(random_state), 4 if tol is not None else 1)
+                          check_random_state(random_state), 4 if tol is not None else 1,
+                          proxies=factor == 1)
     name = estimator if method == "kernel" else method
     if method == "kernel":
         name = f"{estimator} ({kernel_design})"
@@ -430,8 +435,10 @@ def _budget(n_samples, M: int, factor: int) -> int:
     raise ValueError(f"`n_samples` must be a positive integer or 'auto'; got {n_samples!r}.")
 
 
-def _make_design(method, M, m, budget, kernel_design, estimator, rng, n_rounds):
-    """The coalitions (or permutations) every row of the call shares."""
+def _make_design(method, M, m, budget, kernel_design, estimator, rng, n_rounds, proxies=True):
+    """The coalitions (or permutations) every row of the call shares. ``proxies``: the
+    stratified estimator's logistic proxies, off on evaluation paths where a coalition costs a
+    fraction of a model call (more coalitions are then the cheaper way to a small error)."""
     if method == "exact":
         if M > MAX_EXACT_PLAYERS:
             raise ValueError(
@@ -447,7 +454,8 @@ def _make_design(method, M, m, budget, kernel_design, estimator, rng, n_rounds):
         mode = {"neyman": "neyman", "independent": "equal", "shared": "shared"}[kernel_design]
         return KernelPlan(M, budget, seed, n_rounds, mode,
                           alloc="kernel" if estimator == "kernelshap" else "leverage",
-                          terms=estimator == "stratified")
+                          terms=estimator == "stratified",
+                          proxies=estimator == "stratified" and proxies)
     return [_permutation_design(M, budget, rng, n_rounds) for _ in range(m)]
 
 

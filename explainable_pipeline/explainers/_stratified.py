@@ -22,7 +22,8 @@ estimated and with how many coalitions:
 
 Each game samples coalitions from a :class:`~._designs.NestedDesign` (small and large sizes
 enumerated while affordable, the rest stratified by size in complementary pairs without
-replacement), drawn from the seed and the background row only: every row meets the same
+replacement, spread over sizes by their leverage scores for the stratified estimator and by
+kernel mass for plain KernelSHAP), drawn from the seed and the background row only: every row meets the same
 coalitions whatever the chunking, and growing a budget extends the sample. Budgets grow in
 rounds: under ``"neyman"`` sampling stops after the pilot when the estimated error (the sum of
 the standard errors over the sum of ``|phi|``) is at most ``tol``; the other plans double their
@@ -31,7 +32,11 @@ budget until that estimated error is at most ``tol`` and the attributions change
 regression adds interaction terms among the chunk's most important players (control variates,
 :func:`~._kernel_shap.kernel_fit`) and estimates each game's standard error from the spread of
 its sampled pairs' influences within their strata; independent games' errors add with weights
-``w_j^2``.
+``w_j^2``. When a game's values are probabilities, it is also split into a logistic proxy and a
+residual game (:mod:`._logit_proxy`): the residual from the game's coalitions, the proxy on one
+large design shared by the chunk (:meth:`KernelPlan.proxy_sample`); per row and output the split
+is kept only where its estimated variance is lower. The pilot already uses the terms and the
+proxies, so the allocation follows the error of the estimator that finally runs.
 """
 
 from __future__ import annotations
@@ -72,13 +77,16 @@ class KernelPlan:
         How each design spreads its samples over coalition sizes.
     terms : bool
         Interaction control variates in the regression.
+    proxies : bool
+        Logistic proxy games for probability outputs (:mod:`._logit_proxy`; with ``terms``).
     """
 
-    def __init__(self, M, budget, seed, n_rounds, mode="neyman", alloc="kernel", terms=True):
+    def __init__(self, M, budget, seed, n_rounds, mode="neyman", alloc="kernel", terms=True,
+                 proxies=True):
         if mode not in PLANS:
             raise ValueError(f"unknown plan {mode!r}")
         self.M, self.budget, self.seed = M, int(budget), int(seed)
-        self.mode, self.alloc, self.terms = mode, alloc, terms
+        self.mode, self.alloc, self.terms, self.proxies = mode, alloc, terms, proxies
         if mode == "neyman":
             self.fractions = [PILOT_FRACTION, 1.0]
         else:
@@ -91,6 +99,8 @@ class KernelPlan:
     def proxy_sample(self):
         """Masks, weights, layout and sampled count of the design on which logistic proxies
         are explained (:mod:`._logit_proxy`): ``PROXY_FACTOR`` times the budget, its own seed."""
+        if not self.proxies:
+            return None
         if getattr(self, "_proxy", None) is None:
             seed = int(np.random.SeedSequence([self.seed, 0, 7]).generate_state(1)[0])
             design = NestedDesign(self.M, seed, self.alloc)
@@ -219,9 +229,10 @@ def run_kernel(eng: _Engine, plan: KernelPlan, tol):
         # terms and logistic proxies): the allocation follows what that estimator leaves
         terms = plan.terms and not exact
         # many small regressions: BLAS threads only add overhead (several-fold on a busy machine)
+        final = t == len(plan.fractions) - 1 or plan.mode != "neyman"
         with single_threaded_blas():
             new, var, spread = _solve(eng, games, terms, phi,
-                                      plan.proxy_sample() if terms else None)
+                                      plan.proxy_sample() if terms else None, final)
         # stop when the estimated error is small: sum of standard errors / sum of |phi|
         small = tol is not None and float(np.sqrt(var).sum()) <= tol * float(np.abs(new).sum())
         if tol is not None and plan.mode == "neyman":
@@ -291,8 +302,8 @@ def _budgets(plan: KernelPlan, games, n: int, fraction: float, spread) -> np.nda
         size = max(per_game, min(4 * M, plan.budget))
         return np.full((n, len(games)), size, dtype=np.int64)
     w = np.array([game.w for game in games])
-    return neyman_budgets(w[None, :] * spread, per_game * len(games), M,
-                          np.stack([_used(game) for game in games], axis=1))
+    used = np.stack([_used(game) for game in games], axis=1)
+    return neyman_budgets(w[None, :] * spread, per_game * len(games), M, used)
 
 
 def _used(game: _Game) -> np.ndarray:
@@ -324,7 +335,8 @@ def neyman_budgets(share: np.ndarray, total: int, M: int, used: np.ndarray) -> n
     return level(share * total * 2.0 ** lo[:, None]).astype(np.int64)
 
 
-def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=None):
+def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=None,
+           final=True):
     """Shapley values and variances of the chunk, and each game's per-coalition error scale
     (n, n_games) for the next allocation. The interaction terms are among the chunk's most
     important players by ``previous`` (the last round's values), or a linear pilot fit."""
@@ -351,29 +363,28 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
     for g, rows, (masks, weights, values, layout, sampled) in work:
         game = games[g]
         fx, base = eng.fx[rows], game.base
+        prepared = KernelFit(masks, weights, terms_of.get((g, rows[0]), ()), layout=layout)
+        split = None
         if (proxy_sample is not None and sampled and len(masks) >= _logit_proxy.MIN_RATIO
                 * (1 + M + len(pairs)) and _logit_proxy.applies(values, fx, base)):
-            beta = _logit_proxy.fit(masks, weights, values, fx, base, pairs)
+            beta = _logit_proxy.fit(masks, values, fx, base, pairs)
             ends = _logit_proxy.evaluate(_logit_proxy.features(_ENDS[M], pairs), beta)
-            split = kernel_fit(masks, weights,
-                               values - _logit_proxy.evaluate(_logit_proxy.features(masks, pairs),
-                                                              beta),
-                               fx - ends[:, 0], base - ends[:, 1],
-                               terms=terms_of.get((g, rows[0]), ()), layout=layout)
-        else:
-            split = None
-        est, v = kernel_fit(masks, weights, values, fx, base,
-                            terms=terms_of.get((g, rows[0]), ()), layout=layout)
+            proxy = _logit_proxy.evaluate(_logit_proxy.features(masks, pairs), beta)
+            split = prepared.apply(values - proxy, fx - ends[:, 0], base - ends[:, 1])
+        est, v = prepared.apply(values, fx, base)
+        error = v  # what the allocation follows: the error of the estimator that finally runs
         if split is not None:
             # per row and output, the split only where it lowers the estimated error
             use = split[1].sum(axis=1) < v.sum(axis=1)  # (n, O)
-            est = np.where(use[:, None], split[0], est)
-            v = np.where(use[:, None], split[1], v)
-            if use.any():
+            error = np.where(use[:, None], split[1], v)
+            # a pilot's values only rank the players (and stop early when already precise):
+            # the proxies' own Shapley values are computed in the final round only
+            if final and use.any():
+                est, v = np.where(use[:, None], split[0], est), error
                 proxies.append((rows, game.w, beta * use[:, :, None]))
         phi[rows] += game.w * est
         var[rows] += game.w**2 * v
-        spread[rows, g] = np.sqrt(v.sum(axis=(1, 2)) * max(sampled, 1))
+        spread[rows, g] = np.sqrt(error.sum(axis=(1, 2)) * max(sampled, 1))
     if proxies:
         _explain_proxies(proxies, proxy_sample, pairs, importance, phi, var)
     return phi, var, spread
