@@ -156,3 +156,47 @@ def test_prepared_fit_equals_kernel_fit():
     np.testing.assert_allclose(phi.sum(axis=1), fx - base, atol=1e-10)
     assert var.shape == phi.shape and (var >= 0).all()
     del layout
+
+
+def test_stopping_after_the_pilot_keeps_honest_errors(problem):
+    """With a loose ``tol`` the neyman plan may stop after its pilot, whose values do not use
+    the proxies: the reported errors must still describe the values returned."""
+    X, bg, w, exact = problem
+    covered = []
+    for seed in range(8):
+        res = shapley_values(_prob_game, X, bg, w, method="kernel", n_samples=300, tol=0.5,
+                             random_state=seed)
+        covered.append(np.abs(res.values - exact) <= 1.96 * res.standard_errors + 1e-12)
+    assert np.mean(covered) >= 0.85, np.mean(covered)
+
+
+def test_proxies_off_where_coalitions_are_cheap(monkeypatch):
+    """On evaluation paths where a coalition costs a fraction of a model call (the MLP's
+    neural-network path), more coalitions are cheaper than proxies; on paths that pay a model
+    call per coalition (k-NN's partial distances) the proxies run."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from explainable_pipeline import ExplainablePipeline
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X = X.iloc[:, :14]
+    used = {}
+    original = _stratified._explain_proxies
+    for name, model in [("mlp", MLPClassifier((8,), max_iter=300, random_state=0)),
+                        ("knn", KNeighborsClassifier())]:
+        calls = []
+
+        def spy(proxies, *args, calls=calls):
+            calls.append(len(proxies))
+            return original(proxies, *args)
+
+        monkeypatch.setattr(_stratified, "_explain_proxies", spy)
+        ep = ExplainablePipeline(StandardScaler(), model, explainer="kernel",
+                                 random_state=0).fit(X, y)
+        local = ep.explain_local(X.iloc[:4])
+        used[name] = (sum(calls), local.meta["evaluation"])
+    assert used["mlp"][1] == "neural-network" and used["mlp"][0] == 0, used
+    assert used["knn"][1] == "neighbors" and used["knn"][0] > 0, used
