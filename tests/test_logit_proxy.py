@@ -55,7 +55,7 @@ def _proxies_used(monkeypatch, X, bg, w, n_samples):
     original = _stratified._explain_proxies
 
     def spy(proxies, *args):
-        seen.append(sum(len(rows) for rows, _, _ in proxies))
+        seen.append(sum(len(item[0]) for item in proxies))
         return original(proxies, *args)
 
     monkeypatch.setattr(_stratified, "_explain_proxies", spy)
@@ -200,3 +200,30 @@ def test_proxies_off_where_coalitions_are_cheap(monkeypatch):
         used[name] = (sum(calls), local.meta["evaluation"])
     assert used["mlp"][1] == "neural-network" and used["mlp"][0] == 0, used
     assert used["knn"][1] == "neighbors" and used["knn"][0] > 0, used
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_class_attributions_sum_to_zero_with_proxies(n_classes, monkeypatch):
+    """Class probabilities sum to one, so their Shapley values sum to zero over the classes;
+    the proxies (shifted onto the simplex, chosen per row for every class at once) keep that,
+    and each class stays additive."""
+    rng = np.random.RandomState(0)
+    W = rng.normal(size=(M, n_classes)) * 1.5
+
+    def f(Z):
+        logits = np.asarray(Z, dtype=float) @ W
+        logits[:, 0] += np.sin(Z[:, 0] * Z[:, 1])
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    X, bg = rng.normal(size=(5, M)), rng.normal(size=(4, M))
+    calls = []
+    original = _stratified._explain_proxies
+    monkeypatch.setattr(_stratified, "_explain_proxies",
+                        lambda p, *a: (calls.append(len(p)), original(p, *a)))
+    res = shapley_values(f, X, bg, method="kernel", n_samples=300, tol=None, random_state=0)
+    assert sum(calls) > 0
+    np.testing.assert_allclose(res.values.sum(axis=2), 0.0, atol=1e-10)
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, f(X), atol=1e-10)
+    exact = shapley_values(f, X, bg).values
+    assert _rel_err(res.values, exact) < 0.1

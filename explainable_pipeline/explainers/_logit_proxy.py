@@ -33,7 +33,14 @@ players (28 for 8). Measured on the benchmark models: 4 players lose about a thi
 gain, 12 or 16 add nothing."""
 
 PROXY_FACTOR = 32
-"""The proxy's Shapley values come from a design ``PROXY_FACTOR`` times the game's budget."""
+"""The proxy's Shapley values come from a design ``PROXY_FACTOR`` times the game's budget..."""
+
+PROXY_MAX = 65_536
+"""... of at most ``PROXY_MAX`` coalitions (its regressors take about ``PROXY_MAX x (M + 60)``
+floats three times over, 100 MB for 60 players)."""
+
+BATCH_FLOATS = 1 << 22
+"""Proxy values evaluated at once on the large design (32 MB of float64)."""
 
 MIN_RATIO = 4
 """A game is split by a proxy only when its sample holds at least ``MIN_RATIO`` coalitions per
@@ -115,12 +122,32 @@ def _subsample(sizes: np.ndarray, per_size: int) -> np.ndarray:
     return np.sort(order[rank < per_size])
 
 
-def evaluate(F: np.ndarray, beta: np.ndarray) -> np.ndarray:
+def evaluate(F: np.ndarray, beta: np.ndarray, simplex=False) -> np.ndarray:
     """Proxy values (n, K, O) of coefficients ``beta`` (n, O, p) on regressors ``F`` (K, p)
-    (:func:`features`)."""
+    (:func:`features`).
+
+    ``simplex`` (bool, or one per row): the game's outputs sum to one (class probabilities);
+    the proxies are then shifted by an equal share of ``1 - sum`` so that they sum to one too.
+    Their Shapley values then sum to zero over the outputs on any design, as the residual
+    games' do, and so do the attributions.
+    """
     n, n_out, p = beta.shape
     eta = F @ beta.reshape(n * n_out, p).T  # (K, n * O)
-    return _sigmoid(eta).reshape(-1, n, n_out).transpose(1, 0, 2)
+    values = _sigmoid(eta).reshape(-1, n, n_out).transpose(1, 0, 2)
+    simplex = np.broadcast_to(np.asarray(simplex, dtype=bool), (n,))
+    if simplex.any():
+        gap = (1.0 - values[simplex].sum(axis=2, keepdims=True)) / n_out
+        values[simplex] += gap
+    return values
+
+
+def on_simplex(values: np.ndarray, fx: np.ndarray, base: np.ndarray) -> bool:
+    """Whether the game's outputs are class probabilities: two or more, summing to one."""
+    if values.shape[2] < 2:
+        return False
+    return bool(np.abs(values.sum(axis=2) - 1).max(initial=0.0) < 1e-9
+                and np.abs(fx.sum(axis=1) - 1).max(initial=0.0) < 1e-9
+                and abs(float(np.sum(base)) - 1) < 1e-9) if np.ndim(base) == 1 else False
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -105,7 +105,8 @@ class KernelPlan:
             seed = int(np.random.SeedSequence([self.seed, 0, 7]).generate_state(1)[0])
             design = NestedDesign(self.M, seed, self.alloc)
             cap = 2**self.M - 2 if self.M < 62 else 1 << 62
-            counts = design.counts(min(_logit_proxy.PROXY_FACTOR * self.budget, cap))
+            counts = design.counts(min(_logit_proxy.PROXY_FACTOR * self.budget, cap,
+                                       _logit_proxy.PROXY_MAX))
             self._proxy = _sample_of(design, counts)
         return self._proxy
 
@@ -359,7 +360,7 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
     phi, var = np.zeros(shape), np.zeros(shape)
     spread = np.zeros((eng.n, len(games)))
     pairs = _logit_proxy.top_pairs(importance) if proxy_sample is not None else []
-    proxies = []  # (rows, game weight, coefficients) of the games split by a logistic proxy
+    proxies = []  # (rows, game weight, coefficients, simplex) of games split by a proxy
     for g, rows, (masks, weights, values, layout, sampled) in work:
         game = games[g]
         fx, base = eng.fx[rows], game.base
@@ -368,20 +369,22 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
         if (proxy_sample is not None and sampled and len(masks) >= _logit_proxy.MIN_RATIO
                 * (1 + M + len(pairs)) and _logit_proxy.applies(values, fx, base)):
             beta = _logit_proxy.fit(masks, values, fx, base, pairs)
-            ends = _logit_proxy.evaluate(_logit_proxy.features(_ENDS[M], pairs), beta)
-            proxy = _logit_proxy.evaluate(_logit_proxy.features(masks, pairs), beta)
+            simplex = _logit_proxy.on_simplex(values, fx, base)
+            ends = _logit_proxy.evaluate(_logit_proxy.features(_ENDS[M], pairs), beta, simplex)
+            proxy = _logit_proxy.evaluate(_logit_proxy.features(masks, pairs), beta, simplex)
             split = prepared.apply(values - proxy, fx - ends[:, 0], base - ends[:, 1])
         est, v = prepared.apply(values, fx, base)
         error = v  # what the allocation follows: the error of the estimator that finally runs
         if split is not None:
-            # per row and output, the split only where it lowers the estimated error
-            use = split[1].sum(axis=1) < v.sum(axis=1)  # (n, O)
-            error = np.where(use[:, None], split[1], v)
+            # per row, the split only where it lowers the estimated error (all outputs alike:
+            # class probabilities keep attributions that sum to zero over the classes)
+            use = (split[1].sum(axis=(1, 2)) < v.sum(axis=(1, 2)))[:, None, None]  # (n, 1, 1)
+            error = np.where(use, split[1], v)
             # a pilot's values only rank the players (and stop early when already precise):
             # the proxies' own Shapley values are computed in the final round only
             if final and use.any():
-                est, v = np.where(use[:, None], split[0], est), error
-                proxies.append((rows, game.w, beta * use[:, :, None]))
+                est, v = np.where(use, split[0], est), error
+                proxies.append((rows, game.w, beta * use, simplex))
         phi[rows] += game.w * est
         var[rows] += game.w**2 * v
         spread[rows, g] = np.sqrt(error.sum(axis=(1, 2)) * max(sampled, 1))
@@ -400,25 +403,24 @@ class _Ends(dict):
 
 _ENDS = _Ends()
 
-_PROXY_BATCH = 32
-"""Proxies explained per regression on the large design (memory: batch x design x outputs)."""
-
 
 def _explain_proxies(proxies, sample, pairs, importance, phi, var) -> None:
     """Add the proxies' Shapley values (and variances) on the large design to ``phi``."""
     masks, weights, layout, sampled = sample
     M = masks.shape[1]
     terms = interaction_terms(importance, sampled) if sampled else []
-    rows = np.concatenate([r for r, _, _ in proxies])
-    w = np.concatenate([np.full(len(r), gw) for r, gw, _ in proxies])
-    beta = np.concatenate([b for _, _, b in proxies])
+    rows = np.concatenate([r for r, _, _, _ in proxies])
+    w = np.concatenate([np.full(len(r), gw) for r, gw, _, _ in proxies])
+    beta = np.concatenate([b for _, _, b, _ in proxies])
+    simplex = np.concatenate([np.full(len(r), sx) for r, _, _, sx in proxies])
     fit = KernelFit(masks, weights, terms, layout=layout or None)
     F, F_ends = _logit_proxy.features(masks, pairs), _logit_proxy.features(_ENDS[M], pairs)
-    for lo in range(0, len(rows), _PROXY_BATCH):
-        part = slice(lo, lo + _PROXY_BATCH)
-        b = beta[part]
-        values = _logit_proxy.evaluate(F, b)
-        full_empty = _logit_proxy.evaluate(F_ends, b)
+    step = max(1, _logit_proxy.BATCH_FLOATS // (len(masks) * beta.shape[1]))
+    for lo in range(0, len(rows), step):
+        part = slice(lo, lo + step)
+        b, sx = beta[part], simplex[part]
+        values = _logit_proxy.evaluate(F, b, sx)
+        full_empty = _logit_proxy.evaluate(F_ends, b, sx)
         est, v = fit.apply(values, full_empty[:, 0], full_empty[:, 1])
         np.add.at(phi, rows[part], w[part, None, None] * est)
         if v is not None:
