@@ -51,7 +51,7 @@ _FIT_PER_COEF = 8
 """Coalitions per proxy coefficient in the fit (spread equally over sizes)."""
 _MIN_PER_SIZE = 8
 _CLIP = 1e-3
-_NEWTON_STEPS = 3
+_NEWTON_STEPS = 2
 
 
 def applies(values: np.ndarray, fx: np.ndarray, base: np.ndarray) -> bool:
