@@ -21,7 +21,7 @@ from typing import Any
 
 from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags, get_tags
 
-__all__ = ["estimator_tags", "is_classifier_like"]
+__all__ = ["estimator_tags", "infer_duck_classes", "inherit_tags", "is_classifier_like"]
 
 
 def _fallback_tags(est: Any) -> Tags:
@@ -58,3 +58,49 @@ def estimator_tags(est: Any) -> Tags:
 def is_classifier_like(est: Any) -> bool:
     """:func:`sklearn.base.is_classifier` that also accepts duck-typed models."""
     return estimator_tags(est).estimator_type == "classifier"
+
+
+def infer_duck_classes(ep, Xt) -> None:
+    """Set ``ep.duck_classes_`` to ``range(k)`` for a duck-typed classifier without
+    ``classes_`` (``k`` from ``predict_proba`` on the first transformed row)."""
+    import numpy as np
+
+    from ._rows import _row_indexable
+    from ._sklearn_compat import safe_indexing
+
+    ep.__dict__.pop("duck_classes_", None)
+    est = ep.estimator_
+    if hasattr(est, "classes_") or not is_classifier_like(est):
+        return
+    if not hasattr(est, "predict_proba"):
+        raise ValueError(
+            f"{type(est).__name__} looks like a classifier but has no predict_proba; a "
+            "duck-typed classifier must provide predict_proba (and optionally classes_)."
+        )
+    first = safe_indexing(_row_indexable(Xt), [0]) if not hasattr(Xt, "iloc") else Xt.iloc[:1]
+    n_classes = np.asarray(est.predict_proba(first)).shape[-1]
+    ep.duck_classes_ = np.arange(n_classes)
+
+
+def inherit_tags(tags: Tags, preprocessor, estimator) -> Tags:
+    """A meta-estimator's ``tags`` with the estimator's type, target and input tags (as
+    :class:`sklearn.pipeline.Pipeline` does); input tags must also hold for the
+    ``preprocessor`` when there is one (None: no preprocessing)."""
+    if estimator is None:
+        return tags
+    est_tags = estimator_tags(estimator)
+    tags.estimator_type = est_tags.estimator_type
+    tags.classifier_tags = est_tags.classifier_tags
+    tags.regressor_tags = est_tags.regressor_tags
+    tags.transformer_tags = est_tags.transformer_tags
+    tags.target_tags.required = est_tags.target_tags.required
+    tags.target_tags.multi_output = est_tags.target_tags.multi_output
+    tags.input_tags.allow_nan = est_tags.input_tags.allow_nan
+    tags.input_tags.sparse = est_tags.input_tags.sparse
+    if preprocessor is not None:
+        pre_tags = estimator_tags(preprocessor)
+        tags.input_tags.allow_nan = pre_tags.input_tags.allow_nan and est_tags.input_tags.allow_nan
+        tags.input_tags.sparse = pre_tags.input_tags.sparse
+        tags.input_tags.string = pre_tags.input_tags.string
+        tags.input_tags.categorical = pre_tags.input_tags.categorical
+    return tags

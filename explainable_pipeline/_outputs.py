@@ -141,3 +141,20 @@ def model_output(ep, X, Xt, output: str, n_outputs: int) -> np.ndarray | None:
     if out.shape[0] == 2 and n_outputs == 1:  # binary: the positive class's column
         out = out[1:]
     return out if out.shape[0] == n_outputs else None
+
+
+def resolve_output(ep) -> str:
+    """``"margin"``, ``"probability"`` or ``"prediction"``: what a fitted pipeline's explainer
+    explains when ``model_output="auto"`` (or the explicit choice)."""
+    from ._duck import is_classifier_like
+    from .explainers import ENGINEERED_METHODS
+
+    if not is_classifier_like(ep.estimator_):
+        return "prediction"
+    if ep.model_output != "auto":
+        return ep.model_output
+    if ep.explainer_ == "mimic" and hasattr(ep.estimator_, "predict_proba"):
+        return "probability"
+    if ep.explainer_ in ENGINEERED_METHODS or not hasattr(ep.estimator_, "predict_proba"):
+        return "margin"  # e.g. a plain SVC(): its decision_function (see below)
+    return "probability"

@@ -9,29 +9,29 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._attribution import importance_interval, output_function
 from ._batch import explain_local_chunked, write_parquet
-from ._duck import estimator_tags, is_classifier_like
+from ._duck import infer_duck_classes, inherit_tags, is_classifier_like
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._fast_transform import FAST_TRANSFORM_MAX_ROWS, Fallback, compiled_transform
 from ._feature_map import FeatureMap
 from ._feature_map_build import build_feature_map
-from ._outputs import check_output_available
+from ._global import explain_global, fit_mimic_surrogate
+from ._outputs import check_output_available, resolve_output
 from ._prefit import prefit_view
 from ._rows import (
     _check_two_classes,
     _is_size,
     _row_indexable,
-    check_numeric_columns,
+    check_local_request,
+    check_raw_rows,
     fit_background,
 )
 from ._sklearn_compat import (
@@ -42,10 +42,9 @@ from ._sklearn_compat import (
     routing_enabled,
     safe_indexing,
 )
-from .explainers import ENGINEERED_METHODS, METHODS, RAW_SPACE_METHODS, select_explainer
+from .explainers import METHODS, select_explainer
 from .explainers._linear import weighted_mean
-from .explainers._mimic import SURROGATES, augment_rows, fit_surrogate, teacher_targets
-from .explainers._pfi import permutation_scores
+from .explainers._mimic import SURROGATES
 from .explainers._shapley import ESTIMATORS as KERNEL_ESTIMATORS
 
 _DELEGATED = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score")
@@ -360,7 +359,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         else:
             self.estimator_ = clone(self.estimator)
             self.estimator_.fit(Xt, y, **est_params)
-        self._infer_duck_classes(Xt)
+        infer_duck_classes(self, Xt)
 
         self.feature_dtypes_ = (
             {str(c): str(t) for c, t in X.dtypes.items()} if isinstance(X, pd.DataFrame) else None
@@ -381,7 +380,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         check_output_available(self)
         self._fit_background(X_rows)
         if self.explainer_ == "mimic":
-            self._fit_surrogate(X_rows, Xt)
+            fit_mimic_surrogate(self, X_rows, Xt)
         if self.explainer_ == "linear":
             if _is_size(self.background):
                 self.engineered_mean_ = weighted_mean(Xt)
@@ -398,20 +397,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
     # ----------------------------------------------------------- validation
     def _check_X(self, X, *, reset: bool, caller: str):
         """Validate raw rows: names or count of columns, emptiness, numeric columns."""
-        ndim = getattr(X, "ndim", None)
-        if ndim is None:
-            ndim = np.asarray(X, dtype=object).ndim if not isinstance(X, (str, bytes)) else 0
-        if ndim != 2:
-            raise ValueError(
-                f"Expected a DataFrame or 2-D array of raw rows, got {type(X).__name__} with "
-                f"{ndim} dimension(s). Reshape your data either using array.reshape(-1, 1) "
-                "if it has a single feature or array.reshape(1, -1) if it is a single row."
-            )
-        if _num_samples(X) == 0:
-            raise ValueError(f"X has 0 rows; {caller} needs at least one row.")
-        validate_data(self, X, reset=reset, skip_check_array=True)
-        if not reset and isinstance(X, pd.DataFrame) and self.feature_dtypes_:
-            check_numeric_columns(self.feature_dtypes_, X)
+        check_raw_rows(self, X, reset=reset, caller=caller)
 
     def _raw_feature_names(self) -> np.ndarray:
         if hasattr(self, "feature_names_in_"):
@@ -595,27 +581,8 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ sklearn API
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        if self.estimator is None:
-            return tags
-        est_tags = estimator_tags(self.estimator)
-        tags.estimator_type = est_tags.estimator_type
-        tags.classifier_tags = est_tags.classifier_tags
-        tags.regressor_tags = est_tags.regressor_tags
-        tags.transformer_tags = est_tags.transformer_tags
-        tags.target_tags.required = est_tags.target_tags.required
-        tags.target_tags.multi_output = est_tags.target_tags.multi_output
-        tags.input_tags.allow_nan = est_tags.input_tags.allow_nan
-        tags.input_tags.sparse = est_tags.input_tags.sparse
-        if not _is_identity(self.preprocessor):
-            pre_tags = estimator_tags(self.preprocessor)
-            tags.input_tags.allow_nan = (
-                pre_tags.input_tags.allow_nan and est_tags.input_tags.allow_nan
-            )
-            tags.input_tags.sparse = pre_tags.input_tags.sparse
-            tags.input_tags.string = pre_tags.input_tags.string
-            tags.input_tags.categorical = pre_tags.input_tags.categorical
-        return tags
+        preprocessor = None if _is_identity(self.preprocessor) else self.preprocessor
+        return inherit_tags(super().__sklearn_tags__(), preprocessor, self.estimator)
 
     def get_metadata_routing(self):
         """Metadata routing of this object (see scikit-learn's user guide).
@@ -661,15 +628,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     def _resolved_output(self) -> str:
         """ "margin", "probability" or "prediction" for the fitted explainer."""
-        if not is_classifier_like(self.estimator_):
-            return "prediction"
-        if self.model_output != "auto":
-            return self.model_output
-        if self.explainer_ == "mimic" and hasattr(self.estimator_, "predict_proba"):
-            return "probability"
-        if self.explainer_ in ENGINEERED_METHODS or not hasattr(self.estimator_, "predict_proba"):
-            return "margin"  # e.g. a plain SVC(): its decision_function (see _outputs)
-        return "probability"
+        return resolve_output(self)
 
     def explain_local(self, X, *, space: str = "raw") -> LocalExplanation:
         """Per-row attributions of the model output to raw (or engineered) columns.
@@ -694,21 +653,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     def _check_local_request(self, X, space: str, *, caller: str) -> None:
         """Validate a request for local attributions: fitted, ``space``, method, rows."""
-        check_is_fitted(self)
-        if space not in ("raw", "engineered"):
-            raise ValueError(f"space must be 'raw' or 'engineered', got {space!r}.")
-        method = self.explainer_
-        if method == "pfi":
-            raise ValueError(
-                "Permutation feature importance (explainer='pfi') is global only; use "
-                "explain_global(X, y), or another explainer for local attributions."
-            )
-        if method in RAW_SPACE_METHODS and space == "engineered":
-            raise ValueError(
-                f"explainer={method!r} attributes raw columns through the whole pipeline; "
-                "space='engineered' needs explainer='tree', 'linear' or 'mimic'."
-            )
-        self._check_X(X, reset=False, caller=caller)
+        check_local_request(self, X, space, caller=caller)
 
     def explain_interactions(self, X, *, n_samples="auto", random_state=None):
         """Shapley interaction values between raw columns (or feature groups), per row.
@@ -835,68 +780,10 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         -------
         GlobalExplanation
         """
-        if getattr(self, "explainer_", None) == "pfi":
-            return self._permutation_importance(X, y, space)
-        check_is_fitted(self)
-        n_total = _num_samples(X)
-        intervals = None
-        sampled = False
-        if max_rows is not None:
-            if not isinstance(max_rows, numbers.Integral) or max_rows < 2:
-                raise ValueError(f"max_rows must be an integer >= 2 or None, got {max_rows!r}.")
-            if n_total > max_rows:
-                rng = check_random_state(random_state)
-                idx = np.sort(rng.choice(n_total, size=max_rows, replace=False))
-                X = safe_indexing(_row_indexable(X), idx)
-                sampled = True
-        local = self.explain_local(X, space=space)
-        if sampled:  # a sampling interval, only for a sample (see max_rows)
-            intervals = importance_interval(local.local_importance_values, n_total)
-        return GlobalExplanation.from_local(
-            local, intervals=intervals, fidelity=local.meta.get("fidelity")
-        )
-
-    def _permutation_importance(self, X, y, space: str) -> GlobalExplanation:
-        """PFI of raw columns, shuffled through the whole pipeline."""
-        self._check_X(X, reset=False, caller="explain_global")
-        if space != "raw" or self.feature_groups:
-            raise ValueError(
-                "explainer='pfi' shuffles single raw columns: it supports space='raw' and no "
-                "feature_groups."
-            )
-        mean, std, output = permutation_scores(
-            self,
-            X,
-            y,
-            scoring=self.scoring,
-            n_repeats=self.n_repeats,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
-        )
-        return GlobalExplanation(
-            mean,
-            [str(c) for c in self._raw_feature_names()],
-            method="pfi",
-            space="raw",
-            output=output,
-            std=std,
-            n_rows=_num_samples(X),
-            meta={"n_repeats": int(self.n_repeats)},
-        )
+        return explain_global(self, X, y, space, max_rows, random_state)
 
     def _is_classifier(self) -> bool:
         return is_classifier_like(self.estimator_)
-
-    def _fit_surrogate(self, X, Xt):
-        """Fit the global surrogate on the model's output over the (augmented) training rows."""
-        teacher, output = output_function(self)
-        if self.augment_data:
-            X = augment_rows(X, self.max_num_of_augmentations, random_state=self.random_state)
-            Xt = self._transform(X, fast=False)
-        targets = teacher_targets(teacher(X), self._is_classifier())
-        self.surrogate_ = fit_surrogate(
-            self.surrogate, Xt, targets, output, random_state=self.random_state
-        )
 
     # -------------------------------------------------------------- helpers
     def _class_list(self):
@@ -904,21 +791,6 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             return None
         classes = getattr(self.estimator_, "classes_", getattr(self, "duck_classes_", None))
         return None if classes is None else list(classes)
-
-    def _infer_duck_classes(self, Xt) -> None:
-        """``range(k)`` for a duck-typed classifier without ``classes_`` (see ``_duck``)."""
-        self.__dict__.pop("duck_classes_", None)
-        est = self.estimator_
-        if hasattr(est, "classes_") or not is_classifier_like(est):
-            return
-        if not hasattr(est, "predict_proba"):
-            raise ValueError(
-                f"{type(est).__name__} looks like a classifier but has no predict_proba; a "
-                "duck-typed classifier must provide predict_proba (and optionally classes_)."
-            )
-        first = safe_indexing(_row_indexable(Xt), [0]) if not hasattr(Xt, "iloc") else Xt.iloc[:1]
-        n_classes = np.asarray(est.predict_proba(first)).shape[-1]
-        self.duck_classes_ = np.arange(n_classes)
 
     def _show_progress(self, n_rows: int) -> bool:
         if self.progress == "auto":

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _num_samples
+from sklearn.utils.validation import _num_samples, validate_data
 
 from ._sklearn_compat import safe_indexing
 from .explainers import RAW_SPACE_METHODS
@@ -167,3 +167,44 @@ def _check_two_classes(y) -> None:
             "needs samples of at least 2 classes in the data. Check the target column or the "
             "sampling that produced it."
         )
+
+
+def check_raw_rows(ep, X, *, reset: bool, caller: str) -> None:
+    """Validate raw rows for ``ep``: two dimensions, at least one row, the names or count of
+    columns seen at fit (``reset=False``) and the numeric columns' dtypes."""
+    ndim = getattr(X, "ndim", None)
+    if ndim is None:
+        ndim = np.asarray(X, dtype=object).ndim if not isinstance(X, (str, bytes)) else 0
+    if ndim != 2:
+        raise ValueError(
+            f"Expected a DataFrame or 2-D array of raw rows, got {type(X).__name__} with "
+            f"{ndim} dimension(s). Reshape your data either using array.reshape(-1, 1) "
+            "if it has a single feature or array.reshape(1, -1) if it is a single row."
+        )
+    if _num_samples(X) == 0:
+        raise ValueError(f"X has 0 rows; {caller} needs at least one row.")
+    validate_data(ep, X, reset=reset, skip_check_array=True)
+    if not reset and isinstance(X, pd.DataFrame) and ep.feature_dtypes_:
+        check_numeric_columns(ep.feature_dtypes_, X)
+
+
+def check_local_request(ep, X, space: str, *, caller: str) -> None:
+    """Validate a request for local attributions from ``ep``: fitted, ``space``, an explainer
+    with local attributions in that space, and the rows."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(ep)
+    if space not in ("raw", "engineered"):
+        raise ValueError(f"space must be 'raw' or 'engineered', got {space!r}.")
+    method = ep.explainer_
+    if method == "pfi":
+        raise ValueError(
+            "Permutation feature importance (explainer='pfi') is global only; use "
+            "explain_global(X, y), or another explainer for local attributions."
+        )
+    if method in RAW_SPACE_METHODS and space == "engineered":
+        raise ValueError(
+            f"explainer={method!r} attributes raw columns through the whole pipeline; "
+            "space='engineered' needs explainer='tree', 'linear' or 'mimic'."
+        )
+    check_raw_rows(ep, X, reset=False, caller=caller)
