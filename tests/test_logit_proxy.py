@@ -227,3 +227,29 @@ def test_class_attributions_sum_to_zero_with_proxies(n_classes, monkeypatch):
     np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, f(X), atol=1e-10)
     exact = shapley_values(f, X, bg).values
     assert _rel_err(res.values, exact) < 0.1
+
+
+def test_rough_probability_game_keeps_honest_errors():
+    """A k-NN's piecewise-constant probability (the game the proxy fits worst): the split is
+    still unbiased, and its standard errors still cover the true error."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.RandomState(2)
+    Xt = rng.normal(size=(300, M))
+    yt = (Xt[:, :3].sum(axis=1) + 0.5 * Xt[:, 3] * Xt[:, 4] > 0).astype(int)
+    knn = KNeighborsClassifier(5).fit(Xt, yt)
+
+    def f(Z):
+        return knn.predict_proba(Z)[:, 1]
+
+    X, bg, w = Xt[:5], Xt[100:104], np.array([0.4, 0.3, 0.2, 0.1])
+    exact = shapley_values(f, X, bg, w).values
+    runs, covered = [], []
+    for seed in range(8):
+        res = _run(X, bg, w, 300, seed, f)
+        runs.append(res.values)
+        covered.append(np.abs(res.values - exact) <= 1.96 * res.standard_errors + 1e-12)
+    assert np.mean(covered) >= 0.9, np.mean(covered)
+    runs = np.stack(runs)
+    single = np.mean([_rel_err(r, exact) for r in runs])
+    assert _rel_err(runs.mean(axis=0), exact) < single / 2
