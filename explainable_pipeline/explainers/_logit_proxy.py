@@ -8,9 +8,9 @@ is made of. So when a game's values lie in ``[0, 1]``, a proxy
 
     p(z) = sigma(beta_0 + sum_i g_i z_i + sum_{(i, k) in pairs} h_ik z_i z_k)
 
-is fitted to the sampled coalitions (soft-label logistic regression weighted by the Shapley
-kernel, anchored at the full and empty coalitions), and Shapley values are split as
-``phi(v) = phi(p) + phi(v - p)``:
+is fitted to the game's coalitions (soft-label logistic regression on a few coalitions of each
+size, every size weighing the same, anchored at the full and empty coalitions), and Shapley
+values are split as ``phi(v) = phi(p) + phi(v - p)``:
 
 * ``phi(v - p)`` comes from the same sampled coalitions as before (the residual game is much
   flatter, so its regression error is smaller);
@@ -19,8 +19,11 @@ kernel, anchored at the full and empty coalitions), and Shapley values are split
 
 Efficiency stays exact: each part is fitted under its own efficiency constraint, and the two
 constraints add up to ``v(N) - v(empty)``. Under full enumeration the split is exact whatever the
-proxy. The proxy is refitted for every row, output and game (a few Newton steps from a
-weighted least-squares start on clipped logits), with players ranked by the chunk's importance.
+proxy. The proxy is fitted for every row, output and game (two Newton steps from a weighted
+least-squares start on clipped logits), with players ranked by the chunk's importance. The
+caller (:func:`._stratified._solve`) keeps the split for a row only where its estimated
+variance is below the plain regression's, and shifts class-probability proxies onto the
+simplex (:func:`evaluate`) so that attributions still sum to zero over the classes.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def applies(values: np.ndarray, fx: np.ndarray, base: np.ndarray) -> bool:
 
 
 def top_pairs(importance: np.ndarray, n_players: int = PROXY_PAIRS) -> list[tuple[int, int]]:
+    """Every pair among the ``n_players`` most important players (ascending)."""
     top = sorted(np.argsort(-importance, kind="stable")[:n_players].tolist())
     return [(a, c) for i, a in enumerate(top) for c in top[i + 1 :]]
 
