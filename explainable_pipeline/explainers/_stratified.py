@@ -10,7 +10,7 @@ estimated and with how many coalitions:
     ``w_j sigma_j`` (Neyman allocation), ``sigma_j`` being the error scale of one coalition of
     that game. A pilot gives every game a quarter of the equal share; the rest of each row's
     budget then goes to its games in proportion to ``w_j sigma_j``, with ``sigma_j`` estimated
-    from the pilot's own standard errors (budgets on a grid of octaves, so rows with the same
+    from the pilot's own standard errors (budgets on a grid of quarter octaves, so rows with the same
     budget share one solve). Games where the row and the background row agree get little,
     games with large uncertain effects get more.
 ``"equal"``
@@ -34,8 +34,8 @@ regression adds interaction terms among the chunk's most important players (cont
 its sampled pairs' influences within their strata; independent games' errors add with weights
 ``w_j^2``. When a game's values are probabilities, it is also split into a logistic proxy and a
 residual game (:mod:`._logit_proxy`): the residual from the game's coalitions, the proxy on one
-large design shared by the chunk (:meth:`KernelPlan.proxy_sample`); per row and output the split
-is kept only where its estimated variance is lower. The pilot already uses the terms and the
+large design shared by the chunk (:meth:`KernelPlan.proxy_sample`); per row (for every output
+at once) the split is kept only where its estimated variance is lower. The pilot already uses the terms and the
 proxies, so the allocation follows the error of the estimator that finally runs.
 """
 
@@ -318,7 +318,8 @@ one solve; a quarter octave leaves about 3% of a row's budget unspent (an octave
 
 def neyman_budgets(share: np.ndarray, total: int, M: int, used: np.ndarray) -> np.ndarray:
     """Per-(row, game) budgets in proportion to ``share`` (``w_j sigma_j``), at least what each
-    game already used, on a grid of octaves, at most ``total`` per row where possible."""
+    game already used, on a grid of ``_GRID`` octaves, at most ``total`` per row where
+    possible."""
     cap = 2**M - 2 if M < 62 else 1 << 62
     share = share + 1e-3 * share.max(axis=1, keepdims=True) + 1e-300
     share = share / share.sum(axis=1, keepdims=True)
@@ -384,7 +385,8 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
             # the proxies' own Shapley values are computed in the final round only
             if final and use.any():
                 est, v = np.where(use, split[0], est), error
-                proxies.append((rows, game.w, beta * use, simplex))
+                keep = use[:, 0, 0]
+                proxies.append((rows[keep], game.w, beta[keep], simplex))
         phi[rows] += game.w * est
         var[rows] += game.w**2 * v
         spread[rows, g] = np.sqrt(error.sum(axis=(1, 2)) * max(sampled, 1))
