@@ -253,3 +253,21 @@ def test_rough_probability_game_keeps_honest_errors():
     runs = np.stack(runs)
     single = np.mean([_rel_err(r, exact) for r in runs])
     assert _rel_err(runs.mean(axis=0), exact) < single / 2
+
+
+def test_non_finite_model_output_is_refused_by_the_engine():
+    """A NaN on a hybrid row stops the engine with a clear error instead of flowing into the
+    regressions, the proxies and the budget allocation."""
+    rng = np.random.RandomState(0)
+    X, bg = rng.normal(size=(3, M)), rng.normal(size=(4, M))
+
+    def f(Z):
+        out = _prob_game(Z)
+        Z = np.asarray(Z)
+        out[(Z[:, 0] > 1.5) & (Z[:, 1] > 1.5)] = np.nan
+        return out
+
+    X[:, :2], bg[:, :2] = (2.0, 0.0), (0.0, 2.0)  # X and background finite; some hybrids not
+    assert np.isfinite(f(X)).all() and np.isfinite(f(bg)).all()
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        shapley_values(f, X, bg, method="kernel", n_samples=300, tol=None, random_state=0)

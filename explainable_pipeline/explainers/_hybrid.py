@@ -128,6 +128,14 @@ def _as_outputs(out, n: int) -> np.ndarray:
             f"`f` must return an array of shape (n_rows,) or (n_rows, n_outputs); for {n} rows it "
             f"returned shape {np.shape(out)}."
         )
+    if not np.isfinite(arr).all():
+        bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+        raise ValueError(
+            f"`f` returned NaN or infinite values for {bad.size} of {n} rows (first: row "
+            f"{int(bad[0])} of the call); Shapley values of non-finite outputs are undefined. "
+            "Make the model finite on every combination of the rows' and the background's "
+            "column values (e.g. impute or clip)."
+        )
     return arr
 
 
