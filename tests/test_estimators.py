@@ -191,7 +191,7 @@ def test_standard_errors_reach_the_explanation():
     se = np.asarray(local.meta["standard_errors"])
     assert se.shape == np.shape(local.local_importance_values)  # (classes, rows, features)
     np.testing.assert_allclose(se[0], se[1])  # the negated class has the same errors
-    assert (se > 0).any() and local.meta["estimator"] == "stratified (neyman)"
+    assert (se > 0).any() and local.meta["estimator"] == "stratified (shared)"
     assert "standard_errors" not in GlobalExplanation.from_local(local).meta  # per row only
     exact = ExplainablePipeline(None, ep.estimator_, explainer="exact").fit(X, y)
     np.testing.assert_array_equal(exact.explain_local(X[:2]).meta["standard_errors"], 0.0)

@@ -120,6 +120,35 @@ def test_mlp_regressor_equals_black_box(regression):
               n_samples=20, random_state=1, tol=None)
 
 
+@pytest.mark.parametrize("activation", ["relu", "logistic"])
+def test_mlp_shared_design_equals_black_box(two_classes, activation):
+    """The background-averaged game (the path's "auto" design) computes the rows' share of the
+    first layer once for every background row, and weights the background rows."""
+    X, y = two_classes
+    model = MLPClassifier(hidden_layer_sizes=(7,), activation=activation, max_iter=200,
+                          random_state=0).fit(X / 10, y)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    res = _same(model.predict_proba, X[:5] / 10, X[90:94] / 10, ev, "neural-network",
+                method="kernel", kernel_design="shared", n_samples=24, random_state=1,
+                tol=None, background_weights=[0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values,
+                               model.predict_proba(X[:5] / 10), atol=1e-12)
+
+
+def test_auto_design_is_shared_on_the_neural_network_path_only(two_classes):
+    X, y = two_classes
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), max_iter=200, random_state=0).fit(X, y)
+    knn = KNeighborsClassifier().fit(X, y)
+    for model, design in ((mlp, "shared"), (knn, "neyman")):
+        ev = pipeline_evaluator(None, model, "predict_proba")
+        res = shapley_values(model.predict_proba, X[:3], X[90:94], evaluator=ev,
+                             method="kernel", n_samples=16, random_state=0, tol=None)
+        assert res.estimator == f"stratified ({design})"
+    res = shapley_values(mlp.predict_proba, X[:3], X[90:94], method="kernel", n_samples=16,
+                         random_state=0, tol=None)  # the same model as a black box
+    assert res.estimator == "stratified (neyman)"
+
+
 # ------------------------------------------------------------------ nearest neighbours
 
 

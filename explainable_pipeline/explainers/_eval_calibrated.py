@@ -82,6 +82,9 @@ class Calibrated:
         self.name = f"calibrated {inner[0].name}"
         self.cheap_background_mean = all(getattr(m, "cheap_background_mean", False)
                                          for m in inner)
+        self.shared_design = all(getattr(m, "shared_design",
+                                         getattr(m, "cheap_background_mean", False))
+                                 for m in inner)
         self.n_out = inner[0].n_out
         # an ensemble evaluates every calibrated classifier: its factor shrinks with their count
         factor = min(getattr(m, "budget_factor", 1) for m in inner)

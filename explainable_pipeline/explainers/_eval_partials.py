@@ -34,6 +34,12 @@ class FirstLinearStep:
         """Outputs (r, O) from the first step (r, P)."""
         raise NotImplementedError
 
+    def finish_sum(self, row_part: np.ndarray, bg_part: np.ndarray) -> np.ndarray:
+        """Outputs (b * n, O) of first steps ``row_part + bg_part`` ((b, n, P) + (b, 1, P)); a
+        path may fuse the sum with its next step."""
+        first = row_part + bg_part[:, None, :]
+        return self.finish(first.reshape(-1, first.shape[2]))
+
     def bind(self, Xt: np.ndarray):
         return _Bound(self, Xt)
 
@@ -48,9 +54,24 @@ class _Bound:
 
     def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
         """(len(rows), b, O) values of coalitions ``Z`` (b, M) against background row ``j``."""
-        model, b, nr = self.model, Z.shape[0], len(rows)
-        M, P = self.Px.shape[0], self.Px.shape[2]
-        first = (Z @ self.Px[:, rows].reshape(M, nr * P)).reshape(b, nr, P)
-        first += ((1.0 - Z) @ model.Pb[j])[:, None, :]
-        out = model.finish(first.reshape(b * nr, P))
+        return self._finish(self._row_part(Z, rows), Z, j)
+
+    def mean_over(self, Z: np.ndarray, rows, weights: np.ndarray) -> np.ndarray:
+        """(len(rows), b, O): the ``weights``-average over background rows of the coalitions'
+        values. The rows' share ``Z @ partials(x)`` does not depend on the background row: it
+        is computed once, not once per background row."""
+        row_part = self._row_part(Z, rows)
+        acc = 0.0
+        for j in np.flatnonzero(weights > 0):
+            acc = acc + weights[j] * self._finish(row_part, Z, int(j))
+        return acc
+
+    def _row_part(self, Z: np.ndarray, rows) -> np.ndarray:
+        """(b, len(rows), P): the first step's share of the explained rows' columns."""
+        M, P, nr = self.Px.shape[0], self.Px.shape[2], len(rows)
+        return (Z @ self.Px[:, rows].reshape(M, nr * P)).reshape(Z.shape[0], nr, P)
+
+    def _finish(self, row_part: np.ndarray, Z: np.ndarray, j: int) -> np.ndarray:
+        b, nr, _ = row_part.shape
+        out = self.model.finish_sum(row_part, (1.0 - Z) @ self.model.Pb[j])
         return out.reshape(b, nr, -1).transpose(1, 0, 2)

@@ -241,6 +241,9 @@ class _ModelPath:
         self.name = model.name
         self.w = weights
         self.cheap_background_mean = getattr(model, "cheap_background_mean", False)
+        # the kernel estimator's "auto" design: one design for the background-averaged game
+        # where averaging is cheap, or where the path's coalitions cost less than per-game fits
+        self.shared_design = getattr(model, "shared_design", self.cheap_background_mean)
         self.budget_factor = getattr(model, "budget_factor", 1)
 
     def bind(self, X_chunk, max_batch_rows):
@@ -253,7 +256,9 @@ class FactorGame:
 
     ``bound`` gives, for masks ``Z`` (b, M) as floats and a subset ``rows`` of the chunk,
     ``single(Z, j, rows) -> (len(rows), b, O)`` (against background row ``j``) and optionally
-    ``mean(Z, rows)`` (the weighted background average; without it single values are averaged).
+    ``mean(Z, rows)`` (the weighted background average) or ``mean_over(Z, rows, weights)`` (the
+    same, computed by the path from its own per-background-row values); without either, single
+    values are averaged.
     ``bound.width`` is the number of temporaries per (row, coalition), to keep blocks of work
     under :data:`_MAX_ELEMENTS`.
     """
@@ -276,6 +281,11 @@ class FactorGame:
 
     def _mean(self, Z, rows):
         mean = getattr(self.bound, "mean", None)
+        mean_over = getattr(self.bound, "mean_over", None)
+        if mean is None and mean_over is not None:
+            starts, step = self._blocks(Z.shape[0], len(rows))
+            return np.concatenate([mean_over(Z[a : a + step], rows, self.w) for a in starts],
+                                  axis=1)
         if mean is None:
             acc = 0.0
             for j in np.flatnonzero(self.w > 0):

@@ -215,9 +215,10 @@ def _auto_budget(M: int, factor: int = 1) -> int:
 
     ``min(2**M - 2, max(8 M + 64, 128), 4096)`` times ``factor`` (still at most
     ``2**M - 2``): the evaluation path's ``budget_factor``, 4 where a coalition costs a small
-    fraction of a model call (the ``"neural-network"``, ``"linear-model"`` paths, and the
-    ``"kernel-machine"`` path, whose rbf and linear kernels even average over the background
-    for about one model row), 1 elsewhere. For 30 players that is 304 or 1,216 coalitions.
+    fraction of a model call (the ``"linear-model"`` path, and the ``"kernel-machine"`` path,
+    whose rbf and linear kernels even average over the background for about one model row),
+    8 on the ``"neural-network"`` path (its shared design spends more, cheaper coalitions),
+    1 elsewhere. For 30 players that is 304, 1,216 or 2,432 coalitions.
     """
     base = int(min(2**M - 2, max(8 * M + 64, 128), 4096)) if M < 63 else 8 * M + 64
     return int(min(2**M - 2, factor * base)) if M < 63 else factor * base
@@ -301,9 +302,12 @@ def shapley_values(
         ``"independent"``: one design per background row, equal budgets; ``"shared"``: one
         design for the background-averaged game, which costs a model row per background row
         per coalition unless the evaluation path averages cheaply (the ``"kernel-machine"``
-        path with an rbf kernel: one matrix product). ``"auto"``: ``"shared"`` exactly then
-        (and for ``"kernelshap"``, ``"leverage"`` and ``"regression-msr"``, which are defined
-        on the averaged game), else ``"neyman"``.
+        path with an rbf kernel: one matrix product). ``"auto"``: ``"shared"`` then, and on
+        paths where a coalition against every background row costs less than the per-game
+        regressions of ``"neyman"`` (the ``"neural-network"`` path: the explained row's part
+        of the first layer is shared by every background row), and for ``"kernelshap"``,
+        ``"leverage"`` and ``"regression-msr"``, which are defined on the averaged game;
+        else ``"neyman"``.
     estimator : {"auto", "stratified", "kernelshap", "leverage", "regression-msr"}, default="auto"
         Estimator of ``method="kernel"``. ``"stratified"`` (``"auto"``): KernelSHAP's
         regression with interaction control variates among the most important players, on
@@ -354,8 +358,8 @@ def shapley_values(
             logger.debug("shapley_values: no fast evaluation path (%s); hybrid raw rows go "
                          "through f", getattr(evaluator, "reason", None))
     base = w @ f_background  # (O,)
-    cheap = prepared is not None and getattr(prepared, "cheap_background_mean", False)
-    estimator, kernel_design = _resolve_estimator(method, estimator, kernel_design, cheap)
+    shared = prepared is not None and getattr(prepared, "shared_design", False)
+    estimator, kernel_design = _resolve_estimator(method, estimator, kernel_design, shared)
     factor = getattr(prepared, "budget_factor", 1) if method == "kernel" else 1
     budget = _budget(n_samples, M, factor)
     design = _make_design(method, M, w.shape[0], budget, kernel_design, estimator,
@@ -400,14 +404,14 @@ def _check_arguments(method, f, max_batch_rows, tol, kernel_design, estimator) -
                          f"use kernel_design='auto' or 'shared', not {kernel_design!r}.")
 
 
-def _resolve_estimator(method, estimator, kernel_design, cheap: bool):
+def _resolve_estimator(method, estimator, kernel_design, shared: bool):
     """The kernel estimator and design that run (``"auto"`` resolved)."""
     if method != "kernel":
         return method, kernel_design
     if estimator == "auto":
         estimator = "stratified"
     if kernel_design == "auto":
-        averaged = cheap or estimator in ("kernelshap", "leverage", "regression-msr")
+        averaged = shared or estimator in ("kernelshap", "leverage", "regression-msr")
         kernel_design = "shared" if averaged else "neyman"
     return estimator, kernel_design
 
