@@ -139,6 +139,23 @@ def test_fit_recovers_a_game_in_its_family(monkeypatch):
     np.testing.assert_allclose(_logit_proxy.evaluate(F, beta), values, atol=1e-5)
 
 
+def test_fit_in_blocks_of_rows_is_the_same_fit(monkeypatch):
+    """Every coalition enters the fit; rows are fitted in blocks that bound the Hessians'
+    memory, and the blocks do not change the coefficients."""
+    rng = np.random.RandomState(1)
+    design = NestedDesign(M, 3)
+    masks = np.concatenate([design.pairs(s, 12) for s in range(1, 6)])
+    masks = np.concatenate([masks, ~masks])
+    values = rng.uniform(size=(5, len(masks), 2))
+    fx, base = rng.uniform(size=(5, 2)), rng.uniform(size=2)
+    pairs = _logit_proxy.top_pairs(rng.uniform(size=M), 4)
+    whole = _logit_proxy.fit(masks, values, fx, base, pairs)
+    monkeypatch.setattr(_logit_proxy, "BATCH_FLOATS", 1)  # one (row, output) per block
+    np.testing.assert_allclose(_logit_proxy.fit(masks, values, fx, base, pairs), whole,
+                               rtol=1e-10, atol=1e-12)
+    assert whole.shape == (5, 2, 1 + M + len(pairs)) and np.isfinite(whole).all()
+
+
 def test_prepared_fit_equals_kernel_fit():
     rng = np.random.RandomState(0)
     design = NestedDesign(8, 3)

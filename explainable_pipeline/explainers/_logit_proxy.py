@@ -97,22 +97,29 @@ def fit(masks, values, fx, base, pairs) -> np.ndarray:
     target = np.concatenate([values, base[:, None, :], fx[:, None, :]], axis=1)  # (n, K+2, O)
     target = target.transpose(0, 2, 1).reshape(n * n_out, K + 2)  # (r, K+2)
     p = F.shape[1]
+    beta = np.empty((n * n_out, p))
+    step = max(1, BATCH_FLOATS // (p * (K + 2)))  # rows of (step, p, K+2) products at a time
+    for lo in range(0, n * n_out, step):
+        beta[lo : lo + step] = _newton(F, sw, target[lo : lo + step])
+    return beta.reshape(n, n_out, p)
+
+
+def _newton(F: np.ndarray, sw: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Coefficients (r, p) of soft-label logistic fits of ``target`` (r, K) on ``F`` (K, p)
+    with weights ``sw``: a weighted least-squares start on clipped logits, then Newton steps."""
+    p = F.shape[1]
     ridge = _RIDGE * np.eye(p)
     clipped = np.clip(target, _CLIP, 1 - _CLIP)
     logit = np.log(clipped / (1 - clipped))
     Fw = F * sw[:, None]
     beta = np.linalg.solve(Fw.T @ F + ridge, Fw.T @ logit.T).T  # (r, p): the WLS start
     for _ in range(_NEWTON_STEPS):
-        prob = _sigmoid(beta @ F.T)  # (r, K+2)
+        prob = _sigmoid(beta @ F.T)  # (r, K)
         grad = (sw * (prob - target)) @ F + beta @ ridge
-        curv = sw * prob * (1 - prob)  # (r, K+2)
-        hess = np.empty((len(curv), p, p))
-        step = max(1, BATCH_FLOATS // (p * (K + 2)))  # (step, p, K+2) products at a time
-        for lo in range(0, len(curv), step):
-            hess[lo : lo + step] = np.matmul(F.T[None] * curv[lo : lo + step, None, :], F)
-        hess += ridge
+        curv = sw * prob * (1 - prob)  # (r, K)
+        hess = np.matmul(F.T[None] * curv[:, None, :], F) + ridge  # (r, p, p)
         beta = beta - np.linalg.solve(hess, grad[..., None])[..., 0]
-    return beta.reshape(n, n_out, p)
+    return beta
 
 
 def evaluate(F: np.ndarray, beta: np.ndarray, simplex=False) -> np.ndarray:
