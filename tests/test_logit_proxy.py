@@ -140,8 +140,8 @@ def test_fit_recovers_a_game_in_its_family(monkeypatch):
 
 
 def test_fit_in_blocks_of_rows_is_the_same_fit(monkeypatch):
-    """Every coalition enters the fit; rows are fitted in blocks that bound the Hessians'
-    memory, and the blocks do not change the coefficients."""
+    """Rows are fitted in blocks that bound the Hessians' memory whatever the budget, and the
+    blocks do not change the coefficients."""
     rng = np.random.RandomState(1)
     design = NestedDesign(M, 3)
     masks = np.concatenate([design.pairs(s, 12) for s in range(1, 6)])
