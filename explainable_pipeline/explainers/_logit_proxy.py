@@ -8,8 +8,8 @@ is made of. So when a game's values lie in ``[0, 1]``, a proxy
 
     p(z) = sigma(beta_0 + sum_i g_i z_i + sum_{(i, k) in pairs} h_ik z_i z_k)
 
-is fitted to the game's coalitions (soft-label logistic regression on all of them, every size
-weighing the same, anchored at the full and empty coalitions), and Shapley
+is fitted to the game's coalitions (soft-label logistic regression on up to 32 of them per
+coefficient, every size weighing the same, anchored at the full and empty coalitions), and Shapley
 values are split as ``phi(v) = phi(p) + phi(v - p)``:
 
 * ``phi(v - p)`` comes from the same sampled coalitions as before (the residual game is much
@@ -85,12 +85,11 @@ def fit(masks, values, fx, base, pairs) -> np.ndarray:
 
     ``values`` (n, K, O), ``fx`` (n, O), ``base`` (O,) or (n, O), all in ``[0, 1]``. Every
     coalition size weighs the same (the sampled middle sizes, where the regression's error
-    comes from, count as much as the enumerated small and large ones). Every coalition of the
-    sample enters the fit, up to ``_FIT_PER_COEF`` per coefficient (the first of each size:
-    the design's strata are in random order): at shap's budget (2,108 coalitions for 30
-    players) that is nearly all of them, and lowers k-NN's error by 3.5% against 8 per
-    coefficient; larger budgets do not make the fit (its cost grows with p^2 per coalition)
-    costlier still.
+    comes from, count as much as the enumerated small and large ones). Up to ``_FIT_PER_COEF``
+    coalitions per coefficient enter the fit (the first of each size: the design's strata are
+    in random order). At shap's budget (2,108 coalitions for 30 players) that is nearly all of
+    them, and k-NN's error is 3.5% lower than with 8 per coefficient; larger budgets do not
+    make the fit (its cost grows with p^2 per coalition) costlier still.
     """
     n, _, n_out = values.shape
     M = masks.shape[1]
