@@ -88,8 +88,8 @@ def fit(masks, values, fx, base, pairs) -> np.ndarray:
     comes from, count as much as the enumerated small and large ones). Up to ``_FIT_PER_COEF``
     coalitions per coefficient enter the fit (the first of each size: the design's strata are
     in random order). At shap's budget (2,108 coalitions for 30 players) that is nearly all of
-    them, and k-NN's error is 3% lower than with 8 per coefficient (stacking's 4%); larger budgets do not
-    make the fit (its cost grows with p^2 per coalition) costlier still.
+    them, and k-NN's error is 3% lower than with 8 per coefficient (stacking's 4%); larger
+    budgets do not make the fit (its cost grows with p^2 per coalition) costlier still.
     """
     n, _, n_out = values.shape
     M = masks.shape[1]
