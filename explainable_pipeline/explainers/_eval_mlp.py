@@ -96,16 +96,7 @@ class NeuralNetwork(FirstLinearStep):
 
     def forward(self, pre: np.ndarray) -> np.ndarray:
         """Outputs (r, O) from first-layer pre-activations without the intercept (r, H)."""
-        a = pre + self.c[0]
-        for i in range(1, len(self.W)):
-            self.hidden(a)
-            a = a @ self.W[i]
-            a += self.c[i]
-        self.out(a)
-        if self.two_columns:
-            y = a[:, 0]
-            a = np.stack([1 - y, y], axis=1)
-        return a if self.link is None else self.link(a)
+        return self._from_layer(pre + self.c[0], 0)
 
     def finish(self, first: np.ndarray) -> np.ndarray:
         return self.forward(first)
@@ -117,15 +108,15 @@ class NeuralNetwork(FirstLinearStep):
         if code is None or len(self.W) < 2:
             return super().finish_sum(row_part, bg_part)
         a = _first_hidden(row_part, bg_part + self.c[0], self._W1T, code)
-        return self._rest(a.reshape(-1, a.shape[2]))
+        return self._from_layer(a.reshape(-1, a.shape[2]) + self.c[1], 1)
 
-    def _rest(self, a: np.ndarray) -> np.ndarray:
-        """Outputs from the second layer's product (without its intercept)."""
-        a += self.c[1]
-        for i in range(2, len(self.W)):
+    def _from_layer(self, a: np.ndarray, i: int) -> np.ndarray:
+        """Outputs (r, O) from layer ``i``'s pre-activations ``a`` (intercept included), which
+        this overwrites: the later layers, the output activation, the two-column form."""
+        for k in range(i + 1, len(self.W)):
             self.hidden(a)
-            a = a @ self.W[i]
-            a += self.c[i]
+            a = a @ self.W[k]
+            a += self.c[k]
         self.out(a)
         if self.two_columns:
             y = a[:, 0]
