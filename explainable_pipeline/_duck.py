@@ -21,7 +21,13 @@ from typing import Any
 
 from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags, get_tags
 
-__all__ = ["estimator_tags", "infer_duck_classes", "inherit_tags", "is_classifier_like"]
+__all__ = [
+    "estimator_has",
+    "estimator_tags",
+    "infer_duck_classes",
+    "inherit_tags",
+    "is_classifier_like",
+]
 
 
 def _fallback_tags(est: Any) -> Tags:
@@ -104,3 +110,14 @@ def inherit_tags(tags: Tags, preprocessor, estimator) -> Tags:
         tags.input_tags.string = pre_tags.input_tags.string
         tags.input_tags.categorical = pre_tags.input_tags.categorical
     return tags
+
+
+def estimator_has(attr: str):
+    """``available_if`` check of a meta-estimator: whether its fitted ``estimator_`` (else the
+    unfitted ``estimator``) offers ``attr``."""
+
+    def check(self):
+        est = getattr(self, "estimator_", self.estimator)
+        return est is not None and hasattr(est, attr)
+
+    return check

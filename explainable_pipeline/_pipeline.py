@@ -18,7 +18,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._batch import explain_local_chunked, write_parquet
-from ._duck import infer_duck_classes, inherit_tags, is_classifier_like
+from ._duck import estimator_has, infer_duck_classes, inherit_tags, is_classifier_like
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._fast_transform import FAST_TRANSFORM_MAX_ROWS, Fallback, compiled_transform
 from ._feature_map import FeatureMap
@@ -48,16 +48,6 @@ from .explainers._mimic import SURROGATES
 from .explainers._shapley import ESTIMATORS as KERNEL_ESTIMATORS
 
 _DELEGATED = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score")
-
-
-def _estimator_has(attr):
-    """Check the fitted estimator if there is one, else the unfitted one."""
-
-    def check(self):
-        est = getattr(self, "estimator_", self.estimator)
-        return est is not None and hasattr(est, attr)
-
-    return check
 
 
 def _missing_param_defaults(cls, state: dict) -> dict:
@@ -458,7 +448,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             Xt = self._transform(X)
         return getattr(self.estimator_, method)(Xt, **est_params)
 
-    @available_if(_estimator_has("predict"))
+    @available_if(estimator_has("predict"))
     def predict(self, X, **params):
         """Predict with the fitted estimator on preprocessed ``X``.
 
@@ -475,7 +465,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         """
         return self._delegate("predict", X, **params)
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(estimator_has("predict_proba"))
     def predict_proba(self, X, **params):
         """Class probabilities of the fitted estimator on preprocessed ``X``.
 
@@ -490,7 +480,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         """
         return self._delegate("predict_proba", X, **params)
 
-    @available_if(_estimator_has("predict_log_proba"))
+    @available_if(estimator_has("predict_log_proba"))
     def predict_log_proba(self, X, **params):
         """Log class probabilities of the fitted estimator on preprocessed ``X``.
 
@@ -505,7 +495,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         """
         return self._delegate("predict_log_proba", X, **params)
 
-    @available_if(_estimator_has("decision_function"))
+    @available_if(estimator_has("decision_function"))
     def decision_function(self, X, **params):
         """Decision function of the fitted estimator on preprocessed ``X``.
 
@@ -520,7 +510,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         """
         return self._delegate("decision_function", X, **params)
 
-    @available_if(_estimator_has("transform"))
+    @available_if(estimator_has("transform"))
     def transform(self, X, **params):
         """Apply the preprocessor, then the estimator's ``transform``.
 
@@ -535,7 +525,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         """
         return self._delegate("transform", X, **params)
 
-    @available_if(_estimator_has("score"))
+    @available_if(estimator_has("score"))
     def score(self, X, y, **params):
         """Score of the fitted estimator on preprocessed ``X`` and ``y``.
 
@@ -556,7 +546,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         Xt = X if self.preprocessor_ is None else self.preprocessor_.transform(X, **pre_params)
         return self.estimator_.score(Xt, y, **est_params)
 
-    @available_if(_estimator_has("get_feature_names_out"))
+    @available_if(estimator_has("get_feature_names_out"))
     def get_feature_names_out(self, input_features=None):
         """Output names of the estimator's ``transform``.
 
