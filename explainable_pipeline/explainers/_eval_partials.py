@@ -75,3 +75,12 @@ class _Bound:
         b, nr, _ = row_part.shape
         out = self.model.finish_sum(row_part, (1.0 - Z) @ self.model.Pb[j])
         return out.reshape(b, nr, -1).transpose(1, 0, 2)
+
+
+def engineered_hybrids(rows: np.ndarray, background: np.ndarray, Z: np.ndarray,
+                       players: np.ndarray) -> np.ndarray:
+    """(r, b, d) hybrid engineered rows: each coalition of ``Z`` (b, M) takes its players'
+    columns (``players`` (M, d), as floats) from each of ``rows`` (r, d), the others from
+    ``background``: one row (d,) for all coalitions, or one per coalition (b, d)."""
+    keep = Z @ players > 0.5  # (b, d): the column comes from the explained row
+    return np.where(keep[None], rows[:, None, :], np.asarray(background)[None])

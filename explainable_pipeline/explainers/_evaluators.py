@@ -193,9 +193,17 @@ def fast_model(estimator, response: str, Bd: np.ndarray, players: np.ndarray,
     -------
     (model or None, reason or None)
     """
-    from . import _eval_calibrated, _eval_linear, _eval_mlp, _eval_neighbors, _eval_svm
+    from . import (
+        _eval_calibrated,
+        _eval_ensemble,
+        _eval_linear,
+        _eval_mlp,
+        _eval_neighbors,
+        _eval_svm,
+    )
 
-    for family in (_eval_svm, _eval_mlp, _eval_neighbors, _eval_calibrated, _eval_linear):
+    for family in (_eval_svm, _eval_mlp, _eval_neighbors, _eval_calibrated, _eval_ensemble,
+                   _eval_linear):
         model, why = family.build(estimator, response, Bd, players, weights, link)
         if model is not None or why is not None:
             return model, why
@@ -248,7 +256,8 @@ class _ModelPath:
 
     def bind(self, X_chunk, max_batch_rows):
         Xt = _dense(self.owner._transform(X_chunk)).astype(np.float64)
-        return FactorGame(self.model.bind(Xt), self.w)
+        bound = self.model.bind(Xt)
+        return (TripleFactorGame if hasattr(bound, "triples") else FactorGame)(bound, self.w)
 
 
 class FactorGame:
@@ -311,10 +320,40 @@ class FactorGame:
             out[:, mean] = self._mean(Z[mean], rows)
             self.n_evaluations += len(rows) * mean.size * int(np.count_nonzero(self.w > 0))
         single = np.flatnonzero(bg >= 0)
+        items = getattr(self.bound, "items", None)
+        if items is not None and single.size:  # the path batches background rows itself
+            starts, step = self._blocks(single.size, len(rows))
+            for a in starts:
+                idx = single[a : a + step]
+                out[:, idx] = items(Z[idx], bg[idx], rows)
+            self.n_evaluations += len(rows) * single.size
+            return out
         for j in np.unique(bg[single]):
             idx = single[bg[single] == j]
             out[:, idx] = self._single(Z[idx], int(j), rows)
             self.n_evaluations += len(rows) * idx.size
+        return out
+
+
+class TripleFactorGame(FactorGame):
+    """A :class:`FactorGame` whose path also evaluates single (row, coalition, background row)
+    triples, ``bound.triples(Z, rows, bg) -> (T, O)``: the per-game plans then batch every
+    row's own coalitions into few calls (a path with bases that run themselves, whose calls
+    cost milliseconds each)."""
+
+    def evaluate_triples(self, rows: np.ndarray, masks: np.ndarray, bg: np.ndarray) -> np.ndarray:
+        """Values (T, O) of chunk row ``rows[t]``, coalition ``masks[t]``, background row
+        ``bg[t]`` (>= 0)."""
+        from ._engine import single_threaded_blas
+
+        out = np.empty((rows.shape[0], self.n_out))
+        step = max(1, _MAX_ELEMENTS // max(1, self.bound.width))
+        with single_threaded_blas():
+            for a in range(0, rows.shape[0], step):
+                part = slice(a, a + step)
+                out[part] = self.bound.triples(masks[part].astype(np.float64), rows[part],
+                                               bg[part])
+        self.n_evaluations += rows.shape[0]
         return out
 
 
