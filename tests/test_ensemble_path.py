@@ -19,6 +19,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
+    GradientBoostingClassifier,
     RandomForestClassifier,
     RandomForestRegressor,
     StackingClassifier,
@@ -67,8 +68,8 @@ def _classes(n_classes):
 
 
 def _stacking(passthrough=False, drop=True):
-    """SVC (kernel-machine path), logistic regression and a forest (no path: they run
-    themselves). The final estimator is explicit: CalibratedClassifierCV asks the unfitted
+    """SVC (kernel-machine path), a forest (forest path) and logistic regression (no path: it
+    runs itself). The final estimator is explicit: CalibratedClassifierCV asks the unfitted
     ensemble for its methods."""
     bases = [("svc", SVC(random_state=0)), ("lr", LogisticRegression(max_iter=500)),
              ("rf", RandomForestClassifier(n_estimators=15, random_state=0))]
@@ -84,7 +85,7 @@ def test_stacking_classifier_equals_black_box(n_classes, design):
     model = _stacking().fit(X, y)
     ev = pipeline_evaluator(None, model, "predict_proba")
     method = "exact" if design == "exact" else "kernel"
-    _same(model.predict_proba, X[:4], X[100:103], ev, "stacking (kernel-machine)",
+    _same(model.predict_proba, X[:4], X[100:103], ev, "stacking (forest, kernel-machine)",
           method=method, design=design)
 
 
@@ -92,7 +93,7 @@ def test_stacking_decision_function_and_passthrough():
     X, y = _classes(2)
     model = _stacking(passthrough=True).fit(X, y)
     ev = pipeline_evaluator(None, model, "decision_function")
-    _same(model.decision_function, X[:4], X[100:103], ev, "stacking (kernel-machine)")
+    _same(model.decision_function, X[:4], X[100:103], ev, "stacking (forest, kernel-machine)")
 
 
 def test_stacking_regressor_equals_black_box():
@@ -102,7 +103,7 @@ def test_stacking_regressor_equals_black_box():
          ("rf", RandomForestRegressor(n_estimators=10, random_state=0))],
         final_estimator=Ridge(), passthrough=True, cv=3).fit(X, y / 50)
     ev = pipeline_evaluator(None, model, "predict")
-    _same(model.predict, X[:4], X[100:103], ev, "stacking (kernel-machine, neighbors)")
+    _same(model.predict, X[:4], X[100:103], ev, "stacking (forest, kernel-machine, neighbors)")
 
 
 @pytest.mark.parametrize("design", ["neyman", "shared"])
@@ -114,7 +115,7 @@ def test_soft_voting_equals_black_box(design):
          ("rf", RandomForestClassifier(n_estimators=10, random_state=0))],
         voting="soft", weights=[2.0, 1.0, 0.5]).fit(X, y)
     ev = pipeline_evaluator(None, model, "predict_proba")
-    _same(model.predict_proba, X[:4], X[100:103], ev, "voting (neighbors, neural-network)",
+    _same(model.predict_proba, X[:4], X[100:103], ev, "voting (forest, neighbors, neural-network)",
           design=design)
 
 
@@ -124,7 +125,7 @@ def test_voting_regressor_equals_black_box():
                              ("rf", RandomForestRegressor(n_estimators=10, random_state=0))]
                             ).fit(X, y / 50)
     ev = pipeline_evaluator(None, model, "predict")
-    _same(model.predict, X[:4], X[100:103], ev, "voting (kernel-machine)")
+    _same(model.predict, X[:4], X[100:103], ev, "voting (forest, kernel-machine)")
 
 
 def test_calibrated_stacking_equals_black_box():
@@ -133,7 +134,7 @@ def test_calibrated_stacking_equals_black_box():
     X, y = _classes(2)
     model = CalibratedClassifierCV(_stacking(), ensemble=False, cv=3).fit(X, y)
     ev = pipeline_evaluator(None, model, "predict_proba")
-    _same(model.predict_proba, X[:3], X[100:102], ev, "calibrated stacking (kernel-machine)")
+    _same(model.predict_proba, X[:3], X[100:102], ev, "calibrated stacking (forest, kernel-machine)")
 
 
 def test_where_the_path_does_not_apply_it_says_why():
@@ -142,7 +143,7 @@ def test_where_the_path_does_not_apply_it_says_why():
     ev = pipeline_evaluator(None, hard, "predict")
     assert shapley_values(hard.predict, X[:2], X[50:52], evaluator=ev).evaluation == "black-box"
     assert "voting='hard'" in ev.reason
-    no_path = StackingClassifier([("nb", GaussianNB()), ("rf", RandomForestClassifier(
+    no_path = StackingClassifier([("nb", GaussianNB()), ("gb", GradientBoostingClassifier(
         n_estimators=5, random_state=0))], cv=3).fit(X, y)
     ev = pipeline_evaluator(None, no_path, "predict_proba")
     assert shapley_values(no_path.predict_proba, X[:2], X[50:52],
@@ -167,7 +168,7 @@ def test_wrong_ensemble_path_falls_back(monkeypatch):
     ev = pipeline_evaluator(None, model, "predict_proba")
     fast = shapley_values(model.predict_proba, X[:3], X[100:102], evaluator=ev)
     slow = shapley_values(model.predict_proba, X[:3], X[100:102])
-    assert ev.path == "stacking (kernel-machine)" and fast.evaluation == "black-box"
+    assert ev.path == "stacking (forest, kernel-machine)" and fast.evaluation == "black-box"
     np.testing.assert_array_equal(fast.values, slow.values)
 
 
@@ -215,7 +216,7 @@ def test_behind_preprocessor_with_nan_categories_and_pandas_output(mixed, pandas
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Found unknown categories")
         warnings.filterwarnings("error", message="X does not have valid feature names")
-        _same(f, X, df.iloc[200:203], ev, "stacking (kernel-machine)")
+        _same(f, X, df.iloc[200:203], ev, "stacking (forest, kernel-machine)")
 
 
 def test_explainable_pipeline_uses_the_ensemble_path(mixed):
@@ -223,6 +224,6 @@ def test_explainable_pipeline_uses_the_ensemble_path(mixed):
     ep = ExplainablePipeline(_pre(False), _stacking(), explainer="kernel", background=5,
                              random_state=0).fit(df, y)
     local = ep.explain_local(df.iloc[:4])
-    assert local.meta["evaluation"] == "stacking (kernel-machine)"
+    assert local.meta["evaluation"] == "stacking (forest, kernel-machine)"
     total = local.local_importance_values.sum(-1).T + local.expected_values
     np.testing.assert_allclose(total, ep.predict_proba(df.iloc[:4]), atol=1e-10)

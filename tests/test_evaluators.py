@@ -15,6 +15,7 @@ from conftest import brute_force_shapley_rows
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.decomposition import PCA
+from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -253,10 +254,14 @@ def _fitted(pre, est, df, y):
 
 @pytest.mark.parametrize("sparse, pandas_out", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("method", ["exact", "kernel", "permutation"])
-def test_separable_equals_raw_path(mixed, sparse, pandas_out, method):
+@pytest.mark.parametrize("model, path", [("boosting", "separable"), ("tree", "forest")])
+def test_separable_equals_raw_path(mixed, sparse, pandas_out, method, model, path):
+    """Behind dense, sparse and pandas column-wise preprocessors: a model without a model path
+    runs on hybrid engineered rows (separable), a tree on the forest path."""
     df, y = mixed
-    pre, est, fmap = _fitted(_preprocessor(sparse, pandas_out),
-                             DecisionTreeClassifier(max_depth=5, random_state=0), df, y)
+    est = (GradientBoostingClassifier(n_estimators=5, max_depth=3, random_state=0)
+           if model == "boosting" else DecisionTreeClassifier(max_depth=5, random_state=0))
+    pre, est, fmap = _fitted(_preprocessor(sparse, pandas_out), est, df, y)
 
     def f(rows):
         return est.predict_proba(pre.transform(rows))
@@ -268,7 +273,7 @@ def test_separable_equals_raw_path(mixed, sparse, pandas_out, method):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # unknown category
         fast, slow = _both(f, X, df.iloc[150:155], ev, **kw)
-    _assert_same(fast, slow, "separable")
+    _assert_same(fast, slow, path)
 
 
 def test_separable_with_groups(mixed):

@@ -190,14 +190,16 @@ class _Bound:
         (the black-box plans' batches: one call of each base that runs itself)."""
         parts = []
         pairs = rows.astype(np.int64) * (int(bg.max(initial=0)) + 1) + bg
+        order = np.argsort(pairs, kind="stable")
+        cuts = np.flatnonzero(np.diff(pairs[order])) + 1
+        groups = np.split(order, cuts)  # the triples of each (row, background row)
         for bound in self.bounds:
             if isinstance(bound, _BoxBound):
                 parts.append(bound.triples(Z, rows, bg))
                 continue
             part = np.empty((Z.shape[0], bound.n_out))
-            for pair in np.unique(pairs):
-                at = pairs == pair
-                t = np.flatnonzero(at)[0]
+            for at in groups:
+                t = at[0]
                 part[at] = bound.single(Z[at], int(bg[t]), rows[t : t + 1])[0]
             parts.append(part)
         return self.ens._finish(parts)

@@ -29,7 +29,13 @@ Model paths, behind an identity or separable preprocessor
       weights; coalition distances to the training points are sums of per-player partial
       distances; the rare coalitions whose k-th neighbour is tied (or that sit on a training
       point) are computed by the model itself;
+    * ``"forest"`` (:mod:`._eval_forest`): decision trees and random or extra-trees forests
+      with one output; each (row, background row) game becomes leaf terms tested on 64
+      coalitions per machine word;
     * ``"linear-model"`` (:mod:`._eval_linear`): ``decision_function`` of linear classifiers;
+    * ``"stacking (...)"``, ``"voting (...)"`` (:mod:`._eval_ensemble`): stacking and soft
+      voting ensembles with a base on a path: the bases' paths (the others run on hybrid
+      engineered rows), then the final step;
     * ``"calibrated <path>"`` (:mod:`._eval_calibrated`): ``CalibratedClassifierCV``
       (``sigmoid`` or ``isotonic``, ``ensemble=True`` or ``False``) over base estimators that
       have a path: the bases' responses come from their paths and the fitted calibrators run
@@ -83,7 +89,8 @@ def pipeline_evaluator(preprocessor, estimator, method: str, feature_map=None, t
     PipelineEvaluator
         Pass it as ``evaluator=`` to :func:`~._shapley.shapley_values`. After the call its
         ``path`` is the name of the path prepared (``"kernel-machine"``, ``"neural-network"``,
-        ``"neighbors"``, ``"linear-model"``, ``"calibrated ..."``, ``"separable"``) or None,
+        ``"neighbors"``, ``"forest"``, ``"linear-model"``, ``"calibrated ..."``,
+        ``"stacking ..."``, ``"voting ..."``, ``"separable"``) or None,
         with ``reason`` saying why no faster path applied.
     """
     return PipelineEvaluator(preprocessor, estimator, method, feature_map, transform)
@@ -196,21 +203,23 @@ def fast_model(estimator, response: str, Bd: np.ndarray, players: np.ndarray,
     from . import (
         _eval_calibrated,
         _eval_ensemble,
+        _eval_forest,
         _eval_linear,
         _eval_mlp,
         _eval_neighbors,
         _eval_svm,
     )
 
-    for family in (_eval_svm, _eval_mlp, _eval_neighbors, _eval_calibrated, _eval_ensemble,
-                   _eval_linear):
+    for family in (_eval_svm, _eval_mlp, _eval_neighbors, _eval_forest, _eval_calibrated,
+                   _eval_ensemble, _eval_linear):
         model, why = family.build(estimator, response, Bd, players, weights, link)
         if model is not None or why is not None:
             return model, why
     name = type(estimator).__name__
     return None, (f"{name}.{response} has no model path (model paths: SVC, NuSVC, SVR, NuSVR, "
-                  "MLP, k-nearest neighbours, linear classifiers' decision_function, "
-                  "CalibratedClassifierCV over these)")
+                  "MLP, k-nearest neighbours, decision trees and random forests, linear "
+                  "classifiers' decision_function, CalibratedClassifierCV, stacking and soft "
+                  "voting over these)")
 
 
 def _container(Xt):

@@ -1,0 +1,260 @@
+"""Decision trees and random forests: coalition values by walking each tree once.
+
+At a node that splits engineered column ``c``, owned by player ``p``, a hybrid row goes where
+the explained row goes when ``p`` is in the coalition and where the background row goes
+otherwise. Per explained row and background row, every node's direction is computed once, with
+scikit-learn's own rules: the column is rounded to float32 before ``value <= threshold``, and
+NaN follows the node's ``missing_go_to_left``. A coalition then walks each tree reading one
+direction per node (compiled, :func:`_walk`), and adds the leaf's output: the leaf's class
+fractions (``predict_proba``) or its value (``predict``), averaged over the trees in the forest's
+order. ``DecisionTree*``, ``ExtraTree*``, ``RandomForest*`` and ``ExtraTrees*`` with one output.
+
+The path matters inside an ensemble or a calibrated classifier (a forest alone has exact
+TreeSHAP, ``explainer="tree"``), and when ``explainer="kernel"`` is asked for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit
+
+
+def _families():
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.tree import (
+        DecisionTreeClassifier,
+        DecisionTreeRegressor,
+        ExtraTreeClassifier,
+        ExtraTreeRegressor,
+    )
+
+    forests = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier,
+               ExtraTreesRegressor)
+    trees = (DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier,
+             ExtraTreeRegressor)
+    classifiers = (RandomForestClassifier, ExtraTreesClassifier, DecisionTreeClassifier,
+                   ExtraTreeClassifier)
+    return forests, trees, classifiers
+
+
+def build(estimator, response, Bd, players, weights, link=None):
+    """The forest path of ``estimator.<response>``; see :func:`._evaluators.fast_model`."""
+    forests, trees, classifiers = _families()
+    if type(estimator) not in forests + trees:
+        return None, None
+    name = type(estimator).__name__
+    classifier = isinstance(estimator, classifiers)
+    if (classifier and response != "predict_proba") or (not classifier and response != "predict"):
+        return None, f"{name}.{response} is not on the fast path"
+    if estimator.n_outputs_ != 1:
+        return None, f"{name} has {estimator.n_outputs_} outputs"
+    if players.shape[0] > 64:
+        return None, f"{name}: the forest path takes up to 64 players ({players.shape[0]} here)"
+    members = list(estimator.estimators_) if isinstance(estimator, forests) else [estimator]
+    return Forest(members, classifier, Bd, players, link), None
+
+
+class Forest:
+    """The forest path prepared for one background: every tree's nodes in flat arrays."""
+
+    name = "forest"
+    cheap_background_mean = False
+    budget_factor = 1  # a walk through every tree: about a model call per coalition
+
+    def __init__(self, members, classifier, Bd, players, link=None):
+        owner = np.argmax(players, axis=0)  # the player of each engineered column
+        left, right, feature, threshold, missing, value, roots = [], [], [], [], [], [], []
+        offset = 0
+        for member in members:
+            t = member.tree_
+            internal = t.children_left >= 0
+            left.append(np.where(internal, t.children_left + offset, -1))
+            right.append(np.where(internal, t.children_right + offset, -1))
+            feature.append(np.where(internal, t.feature, 0))
+            threshold.append(t.threshold)
+            missing.append(np.asarray(t.missing_go_to_left, dtype=bool))
+            if classifier:
+                v = t.value[:, 0, : member.n_classes_].astype(np.float64)
+                total = v.sum(axis=1, keepdims=True)
+                v = v / np.where(total == 0.0, 1.0, total)  # predict_proba's normalisation
+            else:
+                v = t.value[:, 0, :1].astype(np.float64)
+            value.append(v)
+            roots.append(offset)
+            offset += t.node_count
+        self.left, self.right = np.concatenate(left), np.concatenate(right)
+        self.feature = np.concatenate(feature)
+        self.player = owner[self.feature].astype(np.intp)
+        self.threshold = np.concatenate(threshold)
+        self.missing_left = np.concatenate(missing)
+        self.value = np.ascontiguousarray(np.concatenate(value))
+        self.roots = np.asarray(roots, dtype=np.intp)
+        self.n_out = self.value.shape[1]
+        self.link = link
+        self.go_b = self.directions(Bd)  # (m, nodes)
+        self.width = self.n_out
+        if link is not None:
+            self.n_out = link(np.zeros((1, self.n_out))).shape[-1]
+
+    def directions(self, Y: np.ndarray) -> np.ndarray:
+        """(r, nodes) bool: whether each row goes left at each node (leaves: unused)."""
+        vals = Y.astype(np.float32).astype(np.float64)[:, self.feature]
+        return np.where(np.isnan(vals), self.missing_left, vals <= self.threshold)
+
+    def bind(self, Xt: np.ndarray):
+        return _Bound(self, Xt)
+
+
+class _Bound:
+    def __init__(self, forest: Forest, Xt: np.ndarray):
+        self.forest = forest
+        self.n = Xt.shape[0]
+        self.n_out = forest.n_out
+        self.width = forest.width
+        self.go_x = forest.directions(Xt)  # (n, nodes)
+        self._terms: dict[tuple[int, int], tuple] = {}
+
+    def terms(self, r: int, j: int):
+        """The (row ``r``, background row ``j``) game as leaf terms (:func:`_leaf_terms`), equal
+        terms merged."""
+        key = (r, j)
+        if key not in self._terms:
+            fo = self.forest
+            A, B, V, const = _leaf_terms(self.go_x[r], fo.go_b[j], fo.player, fo.left,
+                                         fo.right, fo.roots, fo.value)
+            if A.size:
+                order = np.lexsort((B, A))
+                A, B, V = A[order], B[order], V[order]
+                first = np.ones(A.size, dtype=bool)
+                first[1:] = (A[1:] != A[:-1]) | (B[1:] != B[:-1])
+                starts = np.flatnonzero(first)
+                A, B, V = A[starts], B[starts], np.add.reduceat(V, starts, axis=0)
+            self._terms[key] = (A, B, np.ascontiguousarray(V), const)
+        return self._terms[key]
+
+    def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
+        """(len(rows), b, O) values of coalitions ``Z`` (b, M) against background row ``j``."""
+        fo = self.forest
+        words = _sliced(Z)
+        out = np.empty((len(rows), Z.shape[0], fo.value.shape[1]))
+        for a, r in enumerate(rows):
+            A, B, V, const = self.terms(int(r), int(j))
+            out[a] = _sum_terms(words, Z.shape[0], A, B, V, const, fo.roots.shape[0],
+                                _DEBRUIJN, _DEBRUIJN_INDEX)
+        if fo.link is not None:
+            out = fo.link(out.reshape(-1, out.shape[2])).reshape(len(rows), Z.shape[0], -1)
+        return out
+
+
+def _sliced(Z: np.ndarray) -> np.ndarray:
+    """(ceil(b / 64), M) uint64: bit ``i`` of word ``[k, p]`` says whether coalition
+    ``64 k + i`` of ``Z`` (b, M) holds player ``p`` (64 coalitions per machine word)."""
+    b, M = Z.shape
+    k = -(-b // 64)
+    inside = np.zeros((64 * k, M), dtype=bool)
+    inside[:b] = Z > 0.5
+    packed = np.packbits(inside, axis=0, bitorder="little")  # (8 k, M)
+    words = np.ascontiguousarray(packed.reshape(k, 8, M).transpose(0, 2, 1))
+    return words.view("<u8")[:, :, 0].astype(np.uint64)
+
+
+@jit
+def _leaf_terms(go_x, go_b, player, left, right, roots, value):  # pragma: no cover - numba
+    """One (explained row, background row) game of the forest as a sum of leaf terms.
+
+    A coalition reaches a leaf when it holds every player of ``A`` (the nodes on the way where
+    only the explained row goes that way) and none of ``B`` (only the background row does).
+    Returns ``A``, ``B`` (T,) bit masks, the leaves' values ``V`` (T, O), and ``const`` (O,),
+    the sum of the leaves every coalition reaches; the game is
+    ``(const + sum_t V_t [A_t in S, B_t out of S]) / n_trees``.
+    """
+    n_nodes, n_out = left.shape[0], value.shape[1]
+    A = np.empty(n_nodes, dtype=np.uint64)
+    B = np.empty(n_nodes, dtype=np.uint64)
+    V = np.empty((n_nodes, n_out))
+    const = np.zeros(n_out)
+    st_node = np.empty(n_nodes, dtype=np.intp)
+    st_a = np.empty(n_nodes, dtype=np.uint64)
+    st_b = np.empty(n_nodes, dtype=np.uint64)
+    T = 0
+    zero = np.uint64(0)
+    for t in range(roots.shape[0]):
+        st_node[0], st_a[0], st_b[0] = roots[t], zero, zero
+        top = 1
+        while top > 0:
+            top -= 1
+            node, a, b = st_node[top], st_a[top], st_b[top]
+            while left[node] >= 0:
+                gx, gb = go_x[node], go_b[node]
+                if gx == gb:  # both rows go the same way: no condition
+                    node = left[node] if gx else right[node]
+                    continue
+                bit = np.uint64(1) << np.uint64(player[node])
+                x_child = left[node] if gx else right[node]
+                b_child = left[node] if gb else right[node]
+                if (a & bit) != zero:  # the player is already in the coalition
+                    node = x_child
+                elif (b & bit) != zero:  # already out of it
+                    node = b_child
+                else:  # both ways: follow the row's, keep the background row's for later
+                    st_node[top], st_a[top], st_b[top] = b_child, a, b | bit
+                    top += 1
+                    node, a = x_child, a | bit
+            if a == zero and b == zero:
+                for o in range(n_out):
+                    const[o] += value[node, o]
+            else:
+                A[T], B[T] = a, b
+                for o in range(n_out):
+                    V[T, o] = value[node, o]
+                T += 1
+    return A[:T], B[:T], V[:T], const
+
+
+_DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_DEBRUIJN_INDEX = np.array([
+    0, 47, 1, 56, 48, 27, 2, 60, 57, 49, 41, 37, 28, 16, 3, 61, 54, 58, 35, 52, 50, 42, 21, 44,
+    38, 32, 29, 23, 17, 11, 4, 62, 46, 55, 26, 59, 40, 36, 15, 53, 34, 51, 20, 43, 31, 22, 10,
+    45, 25, 39, 14, 33, 19, 30, 9, 24, 13, 18, 8, 12, 7, 6, 5, 63], dtype=np.intp)
+"""Position of a word's lowest set bit ``v``: ``_DEBRUIJN_INDEX[((v ^ (v - 1)) * _DEBRUIJN)
+>> 58]``."""
+
+
+@jit
+def _sum_terms(words, b, A, B, V, const, n_trees, debruijn, index):  # pragma: no cover
+    """(b, O): the leaf-term game (:func:`_leaf_terms`) on ``b`` coalitions sliced into
+    ``words`` (:func:`_sliced`): each term is tested on 64 coalitions at once (one AND per
+    player of the term), and its value added to the coalitions that pass."""
+    n_out = V.shape[1]
+    out = np.empty((b, n_out))
+    for i in range(b):
+        for o in range(n_out):
+            out[i, o] = const[o]
+    zero, one = np.uint64(0), np.uint64(1)
+    full = ~zero
+    for k in range(words.shape[0]):
+        valid = full if b - 64 * k >= 64 else (one << np.uint64(b - 64 * k)) - one
+        for t in range(A.shape[0]):
+            w, a, c = valid, A[t], B[t]
+            while a != zero and w != zero:  # over the players of A: their words
+                w &= words[k, index[((a ^ (a - one)) * debruijn) >> np.uint64(58)]]
+                a &= a - one
+            while c != zero and w != zero:  # over those of B: their words' complements
+                w &= ~words[k, index[((c ^ (c - one)) * debruijn) >> np.uint64(58)]]
+                c &= c - one
+            while w != zero:
+                low = w ^ (w - one)  # the lowest set bit and the zeros below it
+                i = 64 * k + index[(low * debruijn) >> np.uint64(58)]
+                w &= w - one
+                for o in range(n_out):
+                    out[i, o] += V[t, o]
+    for i in range(b):
+        for o in range(n_out):
+            out[i, o] /= n_trees
+    return out

@@ -1,0 +1,114 @@
+"""The forest path (`explainers/_eval_forest.py`): trees and forests walked per coalition.
+
+Each (explained row, background row) game is rewritten as leaf terms and tested on 64
+coalitions per machine word; the values must be the model's own to 1e-10: classification and
+regression, NaN routed by the trees' learned missing-value side, scikit-learn's float32
+rounding at a threshold, coalition counts that are not multiples of 64, players that own
+several columns, and under a calibrator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from explainable_pipeline.explainers import _eval_forest
+from explainable_pipeline.explainers._evaluators import pipeline_evaluator
+from explainable_pipeline.explainers._shapley import shapley_values
+
+TOL = 1e-10
+
+
+def _same(model, response, X, bg, path="forest", **kw):
+    f = getattr(model, response)
+    ev = pipeline_evaluator(None, model, response)
+    kw = kw or {"method": "exact"}
+    fast = shapley_values(f, X, bg, evaluator=ev, **kw)
+    slow = shapley_values(f, X, bg, **kw)
+    assert fast.evaluation == path, (fast.evaluation, ev.reason)
+    np.testing.assert_allclose(fast.values, slow.values, rtol=0, atol=TOL)
+    np.testing.assert_allclose(fast.base_values, slow.base_values, rtol=0, atol=TOL)
+    return fast
+
+
+def _with_nan(X, seed):
+    X = X.copy()
+    rng = np.random.RandomState(seed)
+    X[rng.rand(*X.shape) < 0.12] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("Model", [RandomForestClassifier, DecisionTreeClassifier])
+def test_classifier_with_missing_values_equals_the_model(Model):
+    X, y = make_classification(n_samples=200, n_features=7, n_informative=5, n_redundant=0,
+                               n_classes=3, n_clusters_per_class=1, random_state=0)
+    X = _with_nan(X, 0)
+    kw = {"n_estimators": 12} if Model is RandomForestClassifier else {}
+    model = Model(random_state=0, **kw).fit(X, y)
+    # 7 players: 126 interior coalitions per game, two words, the second one partly used
+    _same(model, "predict_proba", X[:4], X[150:153])
+
+
+@pytest.mark.parametrize("Model", [RandomForestRegressor, ExtraTreesRegressor,
+                                   DecisionTreeRegressor])
+def test_regressor_equals_the_model(Model):
+    X, y = make_regression(n_samples=200, n_features=6, noise=1.0, random_state=1)
+    X = _with_nan(X, 1)
+    kw = {"n_estimators": 8} if Model is not DecisionTreeRegressor else {}
+    model = Model(random_state=0, **kw).fit(X, y)
+    _same(model, "predict", X[:4], X[150:153])
+    _same(model, "predict", X[:3], X[150:152], method="kernel", n_samples=40,
+          kernel_design="shared", random_state=0, tol=None)
+
+
+def test_float32_rounding_at_a_threshold():
+    """Trees compare the float32 value: 0.5 + 1e-11 rounds to 0.5 and goes left of a 0.5
+    threshold, where float64 would go right."""
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]] * 10)
+    y = X[:, 0] + 2 * X[:, 1]
+    model = DecisionTreeRegressor(random_state=0).fit(X, y)
+    assert np.isclose(model.tree_.threshold[0], 0.5)
+    row = np.array([[0.5 + 1e-11, 0.5 + 1e-11]])
+    res = _same(model, "predict", row, X[3:4])
+    assert res.values.sum() + res.base_values.sum() == pytest.approx(model.predict(row)[0])
+
+
+def test_players_owning_several_columns():
+    X, y = make_classification(n_samples=200, n_features=8, n_informative=6, n_redundant=0,
+                               random_state=2)
+    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
+    groups = [[0, 5], [1], [2, 3, 4], [6, 7]]
+    _same(model, "predict_proba", X[:3], X[100:103], method="exact", groups=groups)
+
+
+def test_calibrated_forest_equals_the_model():
+    X, y = make_classification(n_samples=200, n_features=5, random_state=3)
+    model = CalibratedClassifierCV(RandomForestClassifier(n_estimators=10, random_state=0),
+                                   method="isotonic", cv=3).fit(X, y)
+    _same(model, "predict_proba", X[:3], X[100:103], path="calibrated forest")
+
+
+def test_leaf_terms_are_the_tree_walk():
+    """The leaf-term form of a game equals walking each tree, on every coalition."""
+    X, y = make_regression(n_samples=150, n_features=6, random_state=4)
+    model = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, y)
+    fo, _ = _eval_forest.build(model, "predict", X[100:101], np.eye(6, dtype=bool), None)
+    bound = fo.bind(X[:1])
+    Z = ((np.arange(64)[:, None] >> np.arange(6)) & 1).astype(float)
+    got = bound.single(Z, 0, [0])[0, :, 0]
+    hybrid = np.where(Z > 0.5, X[0], X[100])
+    np.testing.assert_allclose(got, model.predict(hybrid), rtol=0, atol=TOL)
+
+
+def test_more_than_64_players_is_not_on_the_path():
+    X, y = make_classification(n_samples=100, n_features=70, random_state=5)
+    model = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    res = shapley_values(model.predict_proba, X[:1], X[50:51], evaluator=ev, method="kernel",
+                         n_samples=140, random_state=0, tol=None)
+    assert res.evaluation == "black-box"
+    assert "up to 64 players" in ev.reason
