@@ -112,8 +112,8 @@ def test_soft_voting_equals_black_box(design):
     model = VotingClassifier(
         [("mlp", MLPClassifier(hidden_layer_sizes=(6,), max_iter=300, random_state=0)),
          ("knn", KNeighborsClassifier(weights="distance")),
-         ("rf", RandomForestClassifier(n_estimators=10, random_state=0))],
-        voting="soft", weights=[2.0, 1.0, 0.5]).fit(X, y)
+         ("nb", "drop"), ("rf", RandomForestClassifier(n_estimators=10, random_state=0))],
+        voting="soft", weights=[2.0, 1.0, 3.0, 0.5]).fit(X, y)  # a dropped base's weight
     ev = pipeline_evaluator(None, model, "predict_proba")
     _same(model.predict_proba, X[:4], X[100:103], ev, "voting (forest, neighbors, neural-network)",
           design=design)

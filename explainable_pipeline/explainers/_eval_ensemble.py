@@ -45,7 +45,10 @@ def build(estimator, response, Bd, players, weights, link=None):
         if response != expected:
             return None, f"{name}.{response} is not on the fast path"
         methods = [expected] * len(estimator.estimators_)
-        final = _Average(estimator._weights_not_none, classifier)
+        weights = None if estimator.weights is None else [  # those of the kept bases
+            w for (_, e), w in zip(estimator.estimators, estimator.weights, strict=True)
+            if not (isinstance(e, str) and e == "drop")]
+        final = _Average(weights)
     else:
         if response not in ("predict_proba", "decision_function", "predict") or (
                 classifier and response == "predict"):
@@ -85,7 +88,7 @@ class _Final:
 class _Average:
     """Soft voting: the bases' responses averaged with the ensemble's weights."""
 
-    def __init__(self, weights, classifier):
+    def __init__(self, weights):
         self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
 
     def __call__(self, parts: list[np.ndarray]) -> np.ndarray:
@@ -97,7 +100,6 @@ class EngineeredBox:
     the hybrid rows themselves, for ``passthrough=True``)."""
 
     name = "black box"
-    budget_factor = 1
 
     def __init__(self, estimator, method, Bd, players):
         self.method = None if estimator is None else getattr(estimator, method)
