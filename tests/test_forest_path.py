@@ -112,3 +112,17 @@ def test_more_than_64_players_is_not_on_the_path():
                          n_samples=140, random_state=0, tol=None)
     assert res.evaluation == "black-box"
     assert "up to 64 players" in ev.reason
+
+
+def test_leaf_terms_cache_is_bounded(monkeypatch):
+    """Past its size bound the cache starts over; the values stay the same."""
+    X, y = make_regression(n_samples=150, n_features=6, random_state=6)
+    model = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, y)
+    monkeypatch.setattr(_eval_forest, "_CACHE_BYTES", 0)
+    res = _same(model, "predict", X[:3], X[100:103])
+    assert res.evaluation == "forest"
+    fo, _ = _eval_forest.build(model, "predict", X[100:103], np.eye(6, dtype=bool), None)
+    bound = fo.bind(X[:3])
+    for r in range(3):
+        bound.terms(r, 0)
+    assert len(bound._terms) == 1

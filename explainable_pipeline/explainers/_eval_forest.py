@@ -19,6 +19,10 @@ import numpy as np
 
 from ._jit import jit
 
+_CACHE_BYTES = 64 << 20
+"""The leaf terms of a chunk's (row, background row) games are kept up to this size (a
+100-tree forest has about a thousand terms per game: 32 kB with two outputs)."""
+
 
 def _families():
     from sklearn.ensemble import (
@@ -119,12 +123,16 @@ class _Bound:
         self.width = forest.width
         self.go_x = forest.directions(Xt)  # (n, nodes)
         self._terms: dict[tuple[int, int], tuple] = {}
+        self._cached = 0
 
     def terms(self, r: int, j: int):
         """The (row ``r``, background row ``j``) game as leaf terms (:func:`_leaf_terms`), equal
-        terms merged."""
+        terms merged; kept for the next rounds while they take under ``_CACHE_BYTES``."""
         key = (r, j)
         if key not in self._terms:
+            if self._cached > _CACHE_BYTES:
+                self._terms.clear()
+                self._cached = 0
             fo = self.forest
             A, B, V, const = _leaf_terms(self.go_x[r], fo.go_b[j], fo.player, fo.left,
                                          fo.right, fo.roots, fo.value)
@@ -136,6 +144,7 @@ class _Bound:
                 starts = np.flatnonzero(first)
                 A, B, V = A[starts], B[starts], np.add.reduceat(V, starts, axis=0)
             self._terms[key] = (A, B, np.ascontiguousarray(V), const)
+            self._cached += A.nbytes + B.nbytes + V.nbytes
         return self._terms[key]
 
     def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
