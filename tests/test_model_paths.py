@@ -16,6 +16,7 @@ import pytest
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
@@ -342,14 +343,15 @@ def test_model_paths_behind_preprocessor_with_nan_and_categories(mixed, name):
 # ------------------------------------------------------------------ safety net
 
 
-@pytest.mark.parametrize("name", ["mlp", "knn", "calibrated"])
+@pytest.mark.parametrize("name", ["mlp", "knn", "calibrated", "forest"])
 def test_wrong_model_path_is_caught_and_falls_back(three_classes, name, monkeypatch):
     """A path that does not reproduce the model on the probe coalitions is not used."""
     X, y = three_classes
     X = X / np.abs(X).max(axis=0)
     model = {"mlp": MLPClassifier(hidden_layer_sizes=(5,), max_iter=200, random_state=0),
              "knn": KNeighborsClassifier(),
-             "calibrated": CalibratedClassifierCV(SVC(), ensemble=False)}[name].fit(X, y)
+             "calibrated": CalibratedClassifierCV(SVC(), ensemble=False),
+             "forest": RandomForestClassifier(n_estimators=5, random_state=0)}[name].fit(X, y)
     real = _evaluators.fast_model
 
     def skewed(*args, **kwargs):
