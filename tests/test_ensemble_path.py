@@ -45,6 +45,7 @@ from explainable_pipeline.explainers._shapley import shapley_values
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 TOL = 1e-10
+STACK = "stacking (forest, kernel-machine, linear-model)"  # the paths of _stacking()'s bases
 
 
 def _same(f, X, bg, ev, path, method="kernel", design="neyman", **kw):
@@ -68,9 +69,9 @@ def _classes(n_classes):
 
 
 def _stacking(passthrough=False, drop=True):
-    """SVC (kernel-machine path), a forest (forest path) and logistic regression (no path: it
-    runs itself). The final estimator is explicit: CalibratedClassifierCV asks the unfitted
-    ensemble for its methods."""
+    """SVC (kernel-machine path), a forest (forest path) and logistic regression
+    (linear-model path, its ``predict_proba``). The final estimator is explicit:
+    CalibratedClassifierCV asks the unfitted ensemble for its methods."""
     bases = [("svc", SVC(random_state=0)), ("lr", LogisticRegression(max_iter=500)),
              ("rf", RandomForestClassifier(n_estimators=15, random_state=0))]
     return StackingClassifier(bases + ([("nb", "drop")] if drop else []),
@@ -85,7 +86,7 @@ def test_stacking_classifier_equals_black_box(n_classes, design):
     model = _stacking().fit(X, y)
     ev = pipeline_evaluator(None, model, "predict_proba")
     method = "exact" if design == "exact" else "kernel"
-    _same(model.predict_proba, X[:4], X[100:103], ev, "stacking (forest, kernel-machine)",
+    _same(model.predict_proba, X[:4], X[100:103], ev, STACK,
           method=method, design=design)
 
 
@@ -93,7 +94,7 @@ def test_stacking_decision_function_and_passthrough():
     X, y = _classes(2)
     model = _stacking(passthrough=True).fit(X, y)
     ev = pipeline_evaluator(None, model, "decision_function")
-    _same(model.decision_function, X[:4], X[100:103], ev, "stacking (forest, kernel-machine)")
+    _same(model.decision_function, X[:4], X[100:103], ev, STACK)
 
 
 def test_stacking_regressor_equals_black_box():
@@ -134,7 +135,7 @@ def test_calibrated_stacking_equals_black_box():
     X, y = _classes(2)
     model = CalibratedClassifierCV(_stacking(), ensemble=False, cv=3).fit(X, y)
     ev = pipeline_evaluator(None, model, "predict_proba")
-    _same(model.predict_proba, X[:3], X[100:102], ev, "calibrated stacking (forest, kernel-machine)")
+    _same(model.predict_proba, X[:3], X[100:102], ev, f"calibrated {STACK}")
 
 
 def test_where_the_path_does_not_apply_it_says_why():
@@ -168,7 +169,7 @@ def test_wrong_ensemble_path_falls_back(monkeypatch):
     ev = pipeline_evaluator(None, model, "predict_proba")
     fast = shapley_values(model.predict_proba, X[:3], X[100:102], evaluator=ev)
     slow = shapley_values(model.predict_proba, X[:3], X[100:102])
-    assert ev.path == "stacking (forest, kernel-machine)" and fast.evaluation == "black-box"
+    assert ev.path == STACK and fast.evaluation == "black-box"
     np.testing.assert_array_equal(fast.values, slow.values)
 
 
@@ -216,7 +217,7 @@ def test_behind_preprocessor_with_nan_categories_and_pandas_output(mixed, pandas
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Found unknown categories")
         warnings.filterwarnings("error", message="X does not have valid feature names")
-        _same(f, X, df.iloc[200:203], ev, "stacking (forest, kernel-machine)")
+        _same(f, X, df.iloc[200:203], ev, STACK)
 
 
 def test_explainable_pipeline_uses_the_ensemble_path(mixed):
@@ -224,6 +225,18 @@ def test_explainable_pipeline_uses_the_ensemble_path(mixed):
     ep = ExplainablePipeline(_pre(False), _stacking(), explainer="kernel", background=5,
                              random_state=0).fit(df, y)
     local = ep.explain_local(df.iloc[:4])
-    assert local.meta["evaluation"] == "stacking (forest, kernel-machine)"
+    assert local.meta["evaluation"] == STACK
     total = local.local_importance_values.sum(-1).T + local.expected_values
     np.testing.assert_allclose(total, ep.predict_proba(df.iloc[:4]), atol=1e-10)
+
+
+def test_budget_factor_is_that_of_the_costliest_base():
+    """Bases all on paths (forest: 2, kernel machine and linear model: 4): factor 2, so twice
+    the coalitions and no logistic proxies; a base that runs itself costs a model call: 1."""
+    X, y = _classes(2)
+    on_paths = _stacking(passthrough=True).fit(X, y)  # the passthrough rows cost nothing
+    with_box = StackingClassifier([("svc", SVC()), ("nb", GaussianNB())], cv=3).fit(X, y)
+    for model, factor in ((on_paths, 2), (with_box, 1)):
+        ev = pipeline_evaluator(None, model, "predict_proba")
+        prepared = ev.prepare(X[50:53], np.eye(5, dtype=bool), np.full(3, 1 / 3))
+        assert prepared.budget_factor == factor, ev.path

@@ -272,6 +272,14 @@ def test_calibrated_over_unsupported_base_falls_back(two_classes):
     assert "GaussianNB" in ev.reason
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_logistic_predict_proba_equals_black_box(three_classes, two_classes, n_classes):
+    X, y = three_classes if n_classes == 3 else two_classes
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    _same(model.predict_proba, X[:5], X[100:104], ev, "linear-model")
+
+
 def test_linear_decision_function_equals_black_box(three_classes):
     X, y = three_classes
     model = LogisticRegression(max_iter=500).fit(X, y)

@@ -153,7 +153,12 @@ class Ensemble:
         paths = sorted({m.name for m in inner if not isinstance(m, EngineeredBox)})
         self.name = f"{kind} ({', '.join(paths)})"
         self.cheap_background_mean = False
-        self.budget_factor = 1
+        # as cheap per coalition as its costliest part: a base that runs itself costs a call
+        # (the passthrough rows cost nothing)
+        self.budget_factor = min(
+            (1 if isinstance(m, EngineeredBox) else getattr(m, "budget_factor", 1)
+             for m in inner if not (isinstance(m, EngineeredBox) and m.method is None)),
+            default=1)
         self.n_out = self._finish([np.zeros((1, m.n_out)) for m in inner]).shape[1]
 
     def _finish(self, parts):
