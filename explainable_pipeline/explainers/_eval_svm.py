@@ -318,8 +318,11 @@ class _Bound:
     def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
         """(n_rows, b, O) for masks Z (b, M) against background row j."""
         km, b, nr = self.km, Z.shape[0], len(rows)
-        s = (Z @ self._rows(rows)).reshape(b, nr, self.k)
-        s += ((1.0 - Z) @ km.Qb[j])[:, None, :]
+        Qb = km.Qb[j]  # (M, k)
+        # z @ Qx + (1 - z) @ Qb = z @ (Qx - Qb) + sum(Qb): one product, not two
+        D = (self.Qx[:, rows] - Qb[:, None, :]).reshape(self.M, nr * self.k)
+        s = (Z @ D).reshape(b, nr, self.k)
+        s += Qb.sum(axis=0)
         dec = km.kappa(s) @ km.C + km.intercept  # (b, nr, P)
         return km.outputs(dec).transpose(1, 0, 2)
 
