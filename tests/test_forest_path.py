@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification, make_regression
-from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from explainable_pipeline.explainers import _eval_forest
@@ -126,3 +132,37 @@ def test_leaf_terms_cache_is_bounded(monkeypatch):
     for r in range(3):
         bound.terms(r, 0)
     assert len(bound._terms) == 1
+
+
+@pytest.mark.parametrize("n_classes, response", [(2, "predict_proba"), (3, "predict_proba"),
+                                                 (2, "decision_function"),
+                                                 (3, "decision_function")])
+def test_hist_gradient_boosting_classifier_equals_the_model(n_classes, response):
+    X, y = make_classification(n_samples=300, n_features=6, n_informative=5, n_redundant=0,
+                               n_classes=n_classes, n_clusters_per_class=1, random_state=7)
+    X = _with_nan(X, 7)
+    model = HistGradientBoostingClassifier(max_iter=15, random_state=0).fit(X, y)
+    _same(model, response, X[:4], X[200:203], path="hist-boosting")
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_hist_gradient_boosting_regressor_equals_the_model(loss):
+    X, y = make_regression(n_samples=300, n_features=6, noise=1.0, random_state=8)
+    X = _with_nan(X, 8)
+    y = np.exp(y / 200) if loss == "poisson" else y
+    model = HistGradientBoostingRegressor(loss=loss, max_iter=15, random_state=0).fit(X, y)
+    _same(model, "predict", X[:4], X[200:203], path="hist-boosting")
+    _same(model, "predict", X[:3], X[200:202], path="hist-boosting", method="kernel",
+          n_samples=40, random_state=0, tol=None)
+
+
+def test_hist_gradient_boosting_with_categorical_splits_is_not_on_the_path():
+    rng = np.random.RandomState(9)
+    X = np.column_stack([rng.randint(0, 4, 300), rng.normal(size=300)]).astype(float)
+    y = (X[:, 0] == 2) ^ (X[:, 1] > 0)
+    model = HistGradientBoostingClassifier(max_iter=5, categorical_features=[0],
+                                           random_state=0).fit(X, y)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    res = shapley_values(model.predict_proba, X[:2], X[100:102], evaluator=ev)
+    assert res.evaluation == "black-box"
+    assert "categorical splits" in ev.reason

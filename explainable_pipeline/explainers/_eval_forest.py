@@ -1,16 +1,20 @@
-"""Decision trees and random forests: coalition values by walking each tree once.
+"""Trees, random forests and histogram gradient boosting: coalition values from leaf terms.
 
 At a node that splits engineered column ``c``, owned by player ``p``, a hybrid row goes where
 the explained row goes when ``p`` is in the coalition and where the background row goes
 otherwise. Per explained row and background row, every node's direction is computed once, with
-scikit-learn's own rules: the column is rounded to float32 before ``value <= threshold``, and
-NaN follows the node's ``missing_go_to_left``. A coalition then walks each tree reading one
-direction per node (compiled, :func:`_walk`), and adds the leaf's output: the leaf's class
-fractions (``predict_proba``) or its value (``predict``), averaged over the trees in the forest's
-order. ``DecisionTree*``, ``ExtraTree*``, ``RandomForest*`` and ``ExtraTrees*`` with one output.
+the model's own rules: scikit-learn's trees round the column to float32 before
+``value <= threshold`` (histogram gradient boosting compares in float64), and NaN follows the
+node's ``missing_go_to_left``. The game is then a sum of leaf terms (:func:`_leaf_terms`), each
+tested on 64 coalitions per machine word (:func:`_sum_terms`), and the model's last step runs:
+the trees' mean for a forest (class fractions for ``predict_proba``, values for ``predict``),
+the baseline plus the trees and the loss's link for histogram gradient boosting.
+``DecisionTree*``, ``ExtraTree*``, ``RandomForest*``, ``ExtraTrees*`` with one output, and
+``HistGradientBoosting*`` with numeric splits (``predict_proba``, ``decision_function``,
+``predict``), up to 64 players.
 
-The path matters inside an ensemble or a calibrated classifier (a forest alone has exact
-TreeSHAP, ``explainer="tree"``), and when ``explainer="kernel"`` is asked for.
+The path matters inside an ensemble or a calibrated classifier (a forest or a boosted model
+alone has exact TreeSHAP, ``explainer="tree"``), and when ``explainer="kernel"`` is asked for.
 """
 
 from __future__ import annotations
@@ -49,69 +53,138 @@ def _families():
 
 def build(estimator, response, Bd, players, weights, link=None):
     """The forest path of ``estimator.<response>``; see :func:`._evaluators.fast_model`."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
     forests, trees, classifiers = _families()
-    if type(estimator) not in forests + trees:
+    hist = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
+    if type(estimator) not in forests + trees + hist:
         return None, None
     name = type(estimator).__name__
+    if players.shape[0] > 64:
+        return None, f"{name}: the forest path takes up to 64 players ({players.shape[0]} here)"
+    if isinstance(estimator, hist):
+        return _hist_boosting(estimator, response, Bd, players, link)
     classifier = isinstance(estimator, classifiers)
     if (classifier and response != "predict_proba") or (not classifier and response != "predict"):
         return None, f"{name}.{response} is not on the fast path"
     if estimator.n_outputs_ != 1:
         return None, f"{name} has {estimator.n_outputs_} outputs"
-    if players.shape[0] > 64:
-        return None, f"{name}: the forest path takes up to 64 players ({players.shape[0]} here)"
     members = list(estimator.estimators_) if isinstance(estimator, forests) else [estimator]
-    return Forest(members, classifier, Bd, players, link), None
+    nodes = _tree_nodes(members, classifier)
+    return Forest(nodes, Bd, players, float32=True, n_trees=len(members), link=link), None
+
+
+def _tree_nodes(members, classifier) -> dict:
+    """Flat node arrays of scikit-learn trees; leaves' values as their ``predict_proba`` (class
+    fractions) or ``predict``."""
+    left, right, feature, threshold, missing, value, roots = [], [], [], [], [], [], []
+    offset = 0
+    for member in members:
+        t = member.tree_
+        internal = t.children_left >= 0
+        left.append(np.where(internal, t.children_left + offset, -1))
+        right.append(np.where(internal, t.children_right + offset, -1))
+        feature.append(np.where(internal, t.feature, 0))
+        threshold.append(t.threshold)
+        missing.append(np.asarray(t.missing_go_to_left, dtype=bool))
+        if classifier:
+            v = t.value[:, 0, : member.n_classes_].astype(np.float64)
+            total = v.sum(axis=1, keepdims=True)
+            v = v / np.where(total == 0.0, 1.0, total)  # predict_proba's normalisation
+        else:
+            v = t.value[:, 0, :1].astype(np.float64)
+        value.append(v)
+        roots.append(offset)
+        offset += t.node_count
+    return {"left": left, "right": right, "feature": feature, "threshold": threshold,
+            "missing": missing, "value": value, "roots": roots}
+
+
+def _hist_boosting(estimator, response, Bd, players, link):
+    """``HistGradientBoosting*``: the raw prediction is the baseline plus every iteration's
+    trees (one per class), and the model's loss maps it to ``predict_proba`` or ``predict``;
+    ``decision_function`` is the raw prediction. Numeric splits only, compared in float64."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    name = type(estimator).__name__
+    classifier = isinstance(estimator, HistGradientBoostingClassifier)
+    allowed = ("predict_proba", "decision_function") if classifier else ("predict",)
+    if response not in allowed:
+        return None, f"{name}.{response} is not on the fast path"
+    if getattr(estimator, "_preprocessor", None) is not None or any(
+            p.nodes["is_categorical"].any() for it in estimator._predictors for p in it):
+        return None, f"{name} has categorical splits (fast path: numeric splits)"
+    K = estimator.n_trees_per_iteration_
+    left, right, feature, threshold, missing, value, roots = [], [], [], [], [], [], []
+    offset = 0
+    for iteration in estimator._predictors:
+        for k, predictor in enumerate(iteration):
+            nodes = predictor.nodes
+            leaf = nodes["is_leaf"].astype(bool)
+            left.append(np.where(leaf, -1, nodes["left"].astype(np.intp) + offset))
+            right.append(np.where(leaf, -1, nodes["right"].astype(np.intp) + offset))
+            feature.append(np.where(leaf, 0, nodes["feature_idx"].astype(np.intp)))
+            threshold.append(nodes["num_threshold"].astype(np.float64))
+            missing.append(nodes["missing_go_to_left"].astype(bool))
+            v = np.zeros((nodes.shape[0], K))
+            v[:, k] = nodes["value"]
+            value.append(v)
+            roots.append(offset)
+            offset += nodes.shape[0]
+    if not roots:
+        return None, f"{name} has no trees"
+    baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).reshape(-1)
+    loss = estimator._loss
+    if response == "predict_proba":
+        def finish(raw):
+            return loss.predict_proba(raw + baseline)
+    elif response == "decision_function":
+        def finish(raw):
+            return raw + baseline
+    else:
+        def finish(raw):
+            return loss.link.inverse((raw + baseline).ravel())[:, None]
+    nodes = {"left": left, "right": right, "feature": feature, "threshold": threshold,
+             "missing": missing, "value": value, "roots": roots}
+    return Forest(nodes, Bd, players, float32=False, n_trees=1, finish=finish, link=link,
+                  name="hist-boosting"), None
 
 
 class Forest:
     """The forest path prepared for one background: every tree's nodes in flat arrays."""
 
-    name = "forest"
     cheap_background_mean = False
     # a coalition costs about a sixth of the forest's own call on a hybrid row: twice the
     # coalitions and no logistic proxies (on a 100-tree forest, 30 columns, the same error as
     # the proxies at twice the coalitions, in half the time; benchmarks/README.md)
     budget_factor = 2
 
-    def __init__(self, members, classifier, Bd, players, link=None):
+    def __init__(self, nodes, Bd, players, *, float32, n_trees, finish=None, link=None,
+                 name="forest"):
         owner = np.argmax(players, axis=0)  # the player of each engineered column
-        left, right, feature, threshold, missing, value, roots = [], [], [], [], [], [], []
-        offset = 0
-        for member in members:
-            t = member.tree_
-            internal = t.children_left >= 0
-            left.append(np.where(internal, t.children_left + offset, -1))
-            right.append(np.where(internal, t.children_right + offset, -1))
-            feature.append(np.where(internal, t.feature, 0))
-            threshold.append(t.threshold)
-            missing.append(np.asarray(t.missing_go_to_left, dtype=bool))
-            if classifier:
-                v = t.value[:, 0, : member.n_classes_].astype(np.float64)
-                total = v.sum(axis=1, keepdims=True)
-                v = v / np.where(total == 0.0, 1.0, total)  # predict_proba's normalisation
-            else:
-                v = t.value[:, 0, :1].astype(np.float64)
-            value.append(v)
-            roots.append(offset)
-            offset += t.node_count
-        self.left, self.right = np.concatenate(left), np.concatenate(right)
-        self.feature = np.concatenate(feature)
+        self.name = name
+        self.left, self.right = np.concatenate(nodes["left"]), np.concatenate(nodes["right"])
+        self.feature = np.concatenate(nodes["feature"])
         self.player = owner[self.feature].astype(np.intp)
-        self.threshold = np.concatenate(threshold)
-        self.missing_left = np.concatenate(missing)
-        self.value = np.ascontiguousarray(np.concatenate(value))
-        self.roots = np.asarray(roots, dtype=np.intp)
-        self.n_out = self.value.shape[1]
-        self.link = link
+        self.threshold = np.concatenate(nodes["threshold"])
+        self.missing_left = np.concatenate(nodes["missing"])
+        self.value = np.ascontiguousarray(np.concatenate(nodes["value"]))
+        self.roots = np.asarray(nodes["roots"], dtype=np.intp)
+        self.float32 = float32  # scikit-learn's trees compare float32 values
+        self.divisor = float(n_trees)  # forests average their trees, boosting sums them
+        self.finish, self.link = finish, link
         self.go_b = self.directions(Bd)  # (m, nodes)
-        self.width = self.n_out
-        if link is not None:
-            self.n_out = link(np.zeros((1, self.n_out))).shape[-1]
+        self.width = self.value.shape[1]
+        self.n_out = self.outputs(np.zeros((1, self.width))).shape[-1]
+
+    def outputs(self, summed: np.ndarray) -> np.ndarray:
+        """Outputs (r, O) from the trees' summed (averaged, for forests) leaf values (r, V)."""
+        out = summed if self.finish is None else self.finish(summed)
+        return out if self.link is None else self.link(out)
 
     def directions(self, Y: np.ndarray) -> np.ndarray:
         """(r, nodes) bool: whether each row goes left at each node (leaves: unused)."""
-        vals = Y.astype(np.float32).astype(np.float64)[:, self.feature]
+        vals = (Y.astype(np.float32).astype(np.float64) if self.float32 else Y)[:, self.feature]
         return np.where(np.isnan(vals), self.missing_left, vals <= self.threshold)
 
     def bind(self, Xt: np.ndarray):
@@ -157,11 +230,11 @@ class _Bound:
         out = np.empty((len(rows), Z.shape[0], fo.value.shape[1]))
         for a, r in enumerate(rows):
             A, B, V, const = self.terms(int(r), int(j))
-            out[a] = _sum_terms(words, Z.shape[0], A, B, V, const, fo.roots.shape[0],
-                                _DEBRUIJN, _DEBRUIJN_INDEX)
-        if fo.link is not None:
-            out = fo.link(out.reshape(-1, out.shape[2])).reshape(len(rows), Z.shape[0], -1)
-        return out
+            out[a] = _sum_terms(words, Z.shape[0], A, B, V, const, fo.divisor, _DEBRUIJN,
+                                _DEBRUIJN_INDEX)
+        if fo.finish is None and fo.link is None:
+            return out
+        return fo.outputs(out.reshape(-1, out.shape[2])).reshape(len(rows), Z.shape[0], -1)
 
 
 def _sliced(Z: np.ndarray) -> np.ndarray:
