@@ -13,10 +13,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import mixed_preprocessor
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     GradientBoostingClassifier,
@@ -27,13 +26,10 @@ from sklearn.ensemble import (
     VotingClassifier,
     VotingRegressor,
 )
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC, SVR
 
 from explainable_pipeline import ExplainablePipeline
@@ -68,13 +64,15 @@ def _classes(n_classes):
     return X / np.abs(X).max(axis=0), y
 
 
-def _stacking(passthrough=False, drop=True):
+def _stacking(passthrough=False, drop=True, box=False):
     """SVC (kernel-machine path), a forest (forest path) and logistic regression
-    (linear-model path, its ``predict_proba``). The final estimator is explicit:
+    (linear-model path, its ``predict_proba``); ``box``: plus naive Bayes, which has no path
+    and runs itself on the hybrid rows. The final estimator is explicit:
     CalibratedClassifierCV asks the unfitted ensemble for its methods."""
     bases = [("svc", SVC(random_state=0)), ("lr", LogisticRegression(max_iter=500)),
              ("rf", RandomForestClassifier(n_estimators=15, random_state=0))]
-    return StackingClassifier(bases + ([("nb", "drop")] if drop else []),
+    extra = [("nb", GaussianNB())] if box else [("nb", "drop")] if drop else []
+    return StackingClassifier(bases + extra,
                               final_estimator=LogisticRegression(), passthrough=passthrough,
                               cv=3)
 
@@ -173,39 +171,18 @@ def test_wrong_ensemble_path_falls_back(monkeypatch):
     np.testing.assert_array_equal(fast.values, slow.values)
 
 
-@pytest.fixture(scope="module")
-def mixed():
-    rng = np.random.RandomState(0)
-    n = 240
-    df = pd.DataFrame({
-        "city": rng.choice(["a", "b", "c", "d"], size=n).astype(object),
-        "age": rng.normal(40, 10, size=n),
-        "income": rng.lognormal(3, 1, size=n),
-        "score": rng.normal(size=n),
-    })
-    df.loc[rng.rand(n) < 0.1, "income"] = np.nan
-    df.loc[rng.rand(n) < 0.1, "city"] = np.nan
-    signal = (df["city"] == "a") * 1.5 + (df["age"] - 40) / 10 + df["score"]
-    return df, (signal + rng.normal(scale=0.3, size=n) > 0.5).astype(int)
-
-
 def _pre(pandas):
-    pre = ColumnTransformer([
-        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                              OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-         ["city"]),
-        ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "income", "score"]),
-    ])
+    pre = mixed_preprocessor(sparse_output=False)  # numeric columns with NaN, two categoricals
     return pre.set_output(transform="pandas") if pandas else pre
 
 
 @pytest.mark.parametrize("pandas", [False, True])
-def test_behind_preprocessor_with_nan_categories_and_pandas_output(mixed, pandas):
+def test_behind_preprocessor_with_nan_categories_and_pandas_output(mixed_data, pandas):
     """With pandas output the bases were fitted with feature names: the bases that run
     themselves get their hybrid rows as frames (no warning, the same values)."""
-    df, y = mixed
+    df, y, _ = mixed_data
     pre = _pre(pandas).fit(df)
-    model = _stacking().fit(pre.transform(df), y)
+    model = _stacking(box=True).fit(pre.transform(df), y)  # naive Bayes runs itself
     fmap = build_feature_map(pre, list(df.columns), X_sample=df.iloc[:30])
 
     def f(rows):
@@ -220,8 +197,8 @@ def test_behind_preprocessor_with_nan_categories_and_pandas_output(mixed, pandas
         _same(f, X, df.iloc[200:203], ev, STACK)
 
 
-def test_explainable_pipeline_uses_the_ensemble_path(mixed):
-    df, y = mixed
+def test_explainable_pipeline_uses_the_ensemble_path(mixed_data):
+    df, y, _ = mixed_data
     ep = ExplainablePipeline(_pre(False), _stacking(), explainer="kernel", background=5,
                              random_state=0).fit(df, y)
     local = ep.explain_local(df.iloc[:4])
