@@ -5,11 +5,10 @@ the positive column only for binary ``predict_proba``; the engineered row itself
 ``passthrough=True``) to the fitted final estimator. ``VotingClassifier(voting="soft")`` and
 ``VotingRegressor`` average their bases' ``predict_proba`` or ``predict`` with their weights.
 Here each base's response on hybrid rows comes from the base's own path (:mod:`._eval_svm`,
-:mod:`._eval_mlp`, :mod:`._eval_neighbors`, :mod:`._eval_calibrated`, :mod:`._eval_linear`);
-a base without one (a forest, a boosted model, ...) runs itself on the hybrid engineered rows
-(:class:`EngineeredBox`). The final step then runs on the stacked responses, before any average
-over the background. The path pays off when an expensive base has a path (an SVC's libsvm
-call costs several times a forest's); with no base on a path it does not apply.
+:mod:`._eval_mlp`, :mod:`._eval_neighbors`, :mod:`._eval_forest`, :mod:`._eval_calibrated`,
+:mod:`._eval_linear`); a base without one (``GradientBoosting*``, naive Bayes, ...) runs itself
+on the hybrid engineered rows (:class:`EngineeredBox`). The final step then runs on the stacked
+responses, before any average over the background. With no base on a path it does not apply.
 """
 
 from __future__ import annotations
@@ -45,10 +44,10 @@ def build(estimator, response, Bd, players, weights, link=None):
         if response != expected:
             return None, f"{name}.{response} is not on the fast path"
         methods = [expected] * len(estimator.estimators_)
-        weights = None if estimator.weights is None else [  # those of the kept bases
+        votes = None if estimator.weights is None else [  # those of the kept bases
             w for (_, e), w in zip(estimator.estimators, estimator.weights, strict=True)
             if not (isinstance(e, str) and e == "drop")]
-        final = _Average(weights)
+        final = _Average(votes)
     else:
         if response not in ("predict_proba", "decision_function", "predict") or (
                 classifier and response == "predict"):

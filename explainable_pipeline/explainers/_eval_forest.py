@@ -74,30 +74,44 @@ def build(estimator, response, Bd, players, weights, link=None):
     return Forest(nodes, Bd, players, float32=True, n_trees=len(members), link=link), None
 
 
-def _tree_nodes(members, classifier) -> dict:
-    """Flat node arrays of scikit-learn trees; leaves' values as their ``predict_proba`` (class
-    fractions) or ``predict``."""
-    left, right, feature, threshold, missing, value, roots = [], [], [], [], [], [], []
+def _flat_nodes(trees) -> dict:
+    """Every tree's nodes in flat arrays, children and roots as flat indices (-1: a leaf).
+
+    ``trees`` yields per tree ``(left, right, leaf, feature, threshold, missing_left, value)``,
+    each per node in the tree's own numbering; ``value`` (nodes, V).
+    """
+    out = {key: [] for key in ("left", "right", "feature", "threshold", "missing", "value",
+                               "roots")}
     offset = 0
-    for member in members:
-        t = member.tree_
-        internal = t.children_left >= 0
-        left.append(np.where(internal, t.children_left + offset, -1))
-        right.append(np.where(internal, t.children_right + offset, -1))
-        feature.append(np.where(internal, t.feature, 0))
-        threshold.append(t.threshold)
-        missing.append(np.asarray(t.missing_go_to_left, dtype=bool))
-        if classifier:
-            v = t.value[:, 0, : member.n_classes_].astype(np.float64)
-            total = v.sum(axis=1, keepdims=True)
-            v = v / np.where(total == 0.0, 1.0, total)  # predict_proba's normalisation
-        else:
-            v = t.value[:, 0, :1].astype(np.float64)
-        value.append(v)
-        roots.append(offset)
-        offset += t.node_count
-    return {"left": left, "right": right, "feature": feature, "threshold": threshold,
-            "missing": missing, "value": value, "roots": roots}
+    for left, right, leaf, feature, threshold, missing, value in trees:
+        out["left"].append(np.where(leaf, -1, np.asarray(left, dtype=np.intp) + offset))
+        out["right"].append(np.where(leaf, -1, np.asarray(right, dtype=np.intp) + offset))
+        out["feature"].append(np.where(leaf, 0, np.asarray(feature, dtype=np.intp)))
+        out["threshold"].append(np.asarray(threshold, dtype=np.float64))
+        out["missing"].append(np.asarray(missing, dtype=bool))
+        out["value"].append(value)
+        out["roots"].append(offset)
+        offset += value.shape[0]
+    return out
+
+
+def _tree_nodes(members, classifier) -> dict:
+    """Flat nodes of scikit-learn trees; leaves' values as their ``predict_proba`` (class
+    fractions) or ``predict``."""
+
+    def trees():
+        for member in members:
+            t = member.tree_
+            if classifier:
+                v = t.value[:, 0, : member.n_classes_].astype(np.float64)
+                total = v.sum(axis=1, keepdims=True)
+                v = v / np.where(total == 0.0, 1.0, total)  # predict_proba's normalisation
+            else:
+                v = t.value[:, 0, :1].astype(np.float64)
+            yield (t.children_left, t.children_right, t.children_left < 0, t.feature,
+                   t.threshold, t.missing_go_to_left, v)
+
+    return _flat_nodes(trees())
 
 
 def _hist_boosting(estimator, response, Bd, players, link):
@@ -115,23 +129,19 @@ def _hist_boosting(estimator, response, Bd, players, link):
             p.nodes["is_categorical"].any() for it in estimator._predictors for p in it):
         return None, f"{name} has categorical splits (fast path: numeric splits)"
     K = estimator.n_trees_per_iteration_
-    left, right, feature, threshold, missing, value, roots = [], [], [], [], [], [], []
-    offset = 0
-    for iteration in estimator._predictors:
-        for k, predictor in enumerate(iteration):
-            nodes = predictor.nodes
-            leaf = nodes["is_leaf"].astype(bool)
-            left.append(np.where(leaf, -1, nodes["left"].astype(np.intp) + offset))
-            right.append(np.where(leaf, -1, nodes["right"].astype(np.intp) + offset))
-            feature.append(np.where(leaf, 0, nodes["feature_idx"].astype(np.intp)))
-            threshold.append(nodes["num_threshold"].astype(np.float64))
-            missing.append(nodes["missing_go_to_left"].astype(bool))
-            v = np.zeros((nodes.shape[0], K))
-            v[:, k] = nodes["value"]
-            value.append(v)
-            roots.append(offset)
-            offset += nodes.shape[0]
-    if not roots:
+
+    def trees():  # every iteration's tree of each class, its leaves' values in that column
+        for iteration in estimator._predictors:
+            for k, predictor in enumerate(iteration):
+                nodes = predictor.nodes
+                v = np.zeros((nodes.shape[0], K))
+                v[:, k] = nodes["value"]
+                yield (nodes["left"], nodes["right"], nodes["is_leaf"].astype(bool),
+                       nodes["feature_idx"], nodes["num_threshold"],
+                       nodes["missing_go_to_left"], v)
+
+    nodes = _flat_nodes(trees())
+    if not nodes["roots"]:
         return None, f"{name} has no trees"
     baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).reshape(-1)
     loss = estimator._loss
@@ -144,8 +154,6 @@ def _hist_boosting(estimator, response, Bd, players, link):
     else:
         def finish(raw):
             return loss.link.inverse((raw + baseline).ravel())[:, None]
-    nodes = {"left": left, "right": right, "feature": feature, "threshold": threshold,
-             "missing": missing, "value": value, "roots": roots}
     return Forest(nodes, Bd, players, float32=False, n_trees=1, finish=finish, link=link,
                   name="hist-boosting"), None
 
