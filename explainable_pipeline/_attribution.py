@@ -257,6 +257,8 @@ def raw_space_attribution(ep, X, *, random_state=None, progress=None):
     )
     values = np.ascontiguousarray(result.values.transpose(2, 0, 1))  # (outputs, n, players)
     attribution = EngineeredAttribution(values, np.asarray(result.base_values), name)
+    # the model's own output on the rows (the full coalition), computed once by the engine
+    attribution.predictions = np.ascontiguousarray(result.outputs.T)
     if result.standard_errors is not None:
         attribution.standard_errors = result.standard_errors.transpose(2, 0, 1)
         attribution.estimator = result.estimator

@@ -140,6 +140,9 @@ class ShapleyResult:
         The estimator that ran: ``"exact"``, ``"permutation"``, or one of the kernel
         estimators (``"stratified"``, ``"kernelshap"``, ``"leverage"``, ``"regression-msr"``)
         with its design, e.g. ``"stratified (neyman)"``.
+    outputs : numpy.ndarray of shape (n_rows, n_outputs) or None
+        ``f`` on the explained rows (the full coalition's value), which the values add up to
+        with ``base_values``.
     """
 
     values: np.ndarray
@@ -150,6 +153,7 @@ class ShapleyResult:
     evaluation: str = "black-box"
     standard_errors: np.ndarray | None = None
     estimator: str = ""
+    outputs: np.ndarray | None = None
 
 
 
@@ -167,7 +171,7 @@ def _run_chunk(f, table, X_chunk, bg_weights, player_cols, f_background, max_bat
     else:
         active = np.flatnonzero(bg_weights > 0).tolist()
         phi, se, converged = run_permutation(eng, design, active, tol)
-    return phi, se, eng.evaluations, converged, eng.path
+    return phi, se, eng.evaluations, converged, eng.path, eng.fx
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,7 +378,8 @@ def shapley_values(
     if X.shape[0] == 0:
         empty = np.zeros((0, M, base.shape[0]))
         return ShapleyResult(empty, base, w.shape[0], method, None,
-                             "black-box" if prepared is None else prepared.name, empty, name)
+                             "black-box" if prepared is None else prepared.name, empty, name,
+                             np.zeros((0, base.shape[0])))
     args = (w, player_cols, f_background, max_batch_rows, method, design, tol, prepared)
     results = _map_chunks(f, table, X, batch_size, args, n_jobs, progress, method)
     values = np.concatenate([r[0] for r in results], axis=0)
@@ -385,7 +390,9 @@ def shapley_values(
     evaluation = _evaluation_label(prepared, [r[4] for r in results])
     logger.debug("shapley_values: method=%s estimator=%s players=%d evaluations=%d "
                  "evaluation=%s", method, name, M, n_eval, evaluation)
-    return ShapleyResult(values, base, int(n_eval), method, converged, evaluation, errors, name)
+    outputs = np.concatenate([r[5] for r in results], axis=0)
+    return ShapleyResult(values, base, int(n_eval), method, converged, evaluation, errors, name,
+                         outputs)
 
 
 def _check_arguments(method, f, max_batch_rows, tol, kernel_design, estimator) -> None:
