@@ -181,6 +181,14 @@ def _permutation_masks(perms: np.ndarray) -> np.ndarray:
 _GROW_BLOCK = 64
 
 
+def _keys(masks: np.ndarray) -> list:
+    """A hashable key per coalition: an integer up to 62 players, else the packed bytes."""
+    M = masks.shape[1]
+    if M <= 62:
+        return (masks.astype(np.int64) @ (np.int64(1) << np.arange(M, dtype=np.int64))).tolist()
+    return [row.tobytes() for row in np.packbits(masks, axis=1)]
+
+
 @lru_cache(maxsize=32)
 def _stratum_masks(M: int, s: int, half: bool) -> np.ndarray:
     """Every coalition of size ``s`` in lexicographic order, as read-only masks (n, M); with
@@ -211,7 +219,7 @@ class NestedDesign:
     def __init__(self, M: int, seed: int, alloc: str = "kernel"):
         self.M = M
         self.seed = seed
-        self._rngs: dict[int, np.random.RandomState] = {}
+        self._rngs: dict[int, np.random.Generator] = {}
         self.sizes = list(range(1, M // 2 + 1))
         self.pair_mass = {s: _kernel_mass(M, s) * (1 if 2 * s == M else 2) for s in self.sizes}
         self.sample_mass = _sample_mass(self.pair_mass, M, alloc)
@@ -250,12 +258,11 @@ class NestedDesign:
             order = self._orders[s]
         return order[:r]
 
-    def _rng(self, s: int) -> np.random.RandomState:
+    def _rng(self, s: int) -> np.random.Generator:
         """Each stratum draws from its own stream: its order does not depend on which strata
         grew first (nor, therefore, on the rows of a chunk)."""
         if s not in self._rngs:
-            seq = np.random.SeedSequence([self.seed, s])
-            self._rngs[s] = np.random.RandomState(seq.generate_state(1)[0])
+            self._rngs[s] = np.random.Generator(np.random.PCG64([self.seed, s]))
         return self._rngs[s]
 
     def _grow(self, s: int, r: int) -> None:
@@ -269,19 +276,21 @@ class NestedDesign:
             return
         seen = self._seen.setdefault(s, set())
         out = []
-        want = min(r, self.population[s]) - have.shape[0]
+        want, got = min(r, self.population[s]) - have.shape[0], 0
         # fixed blocks of random subsets (repeats, rare here, dropped): the order is the same
         # however the stratum is grown, so every chunk of rows meets the same coalitions
-        while len(out) < want:
-            picks = rng.rand(_GROW_BLOCK, M).argsort(axis=1)[:, :s]
+        while got < want:
+            picks = rng.random((_GROW_BLOCK, M)).argsort(axis=1)[:, :s]
             masks = np.zeros((_GROW_BLOCK, M), dtype=bool)
             np.put_along_axis(masks, picks, True, axis=1)
             if half:
                 masks[~masks[:, 0]] = ~masks[~masks[:, 0]]
-            for mask, key in zip(masks, np.packbits(masks, axis=1), strict=True):
-                key = key.tobytes()
+            new = np.zeros(_GROW_BLOCK, dtype=bool)
+            for q, key in enumerate(_keys(masks)):
                 if key not in seen:
                     seen.add(key)
-                    out.append(mask)
+                    new[q] = True
+            out.append(masks[new])
+            got += int(new.sum())
         if out:
-            self._orders[s] = np.concatenate([have, np.array(out)])
+            self._orders[s] = np.concatenate([have, *out])

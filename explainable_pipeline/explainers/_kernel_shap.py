@@ -6,6 +6,7 @@ coalition design, and estimates the standard error of the result from the design
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -64,7 +65,8 @@ class KernelFit:
         Z = masks.astype(float)
         F = np.hstack([Z, _products(masks, terms)]) if terms else Z
         Fw = F * weights[:, None]
-        A = Fw.T @ F
+        G = F * np.sqrt(weights)[:, None]
+        A = G.T @ G  # symmetric: numpy computes the product of a matrix with itself once
         p = A.shape[0]
         scale = np.trace(A[:M, :M]) / M
         # tiny ridges keep a (nearly) singular design from returning huge values (tiny budgets)
@@ -74,11 +76,11 @@ class KernelFit:
         sol = _solve(A, np.hstack([np.ones((p, 1)), np.eye(p)]))
         u, A_inv = sol[:, 0], sol[:, 1:]
         self.F, self.Fw, self.u, self.p = F, Fw, u, p
-        self.T = _to_shapley(M, terms)  # (M, p)
+        self.T = _to_shapley(M, tuple(terms))  # (M, p)
         self.A_inv = A_inv
         if layout is not None:
-            P = np.eye(p) - np.outer(u, np.ones(p)) / u.sum()
-            self.H = F @ (self.T @ P @ A_inv).T  # (K, M): influence direction of each coalition
+            TP = self.T - (self.T @ u)[:, None] / u.sum()  # T @ (I - u 1' / sum(u))
+            self.H = F @ (TP @ A_inv).T  # (K, M): influence direction of each coalition
 
     def apply(self, values, fx, base):
         """Shapley values (n, M, O) and variances (or None) of the fitted games."""
@@ -159,12 +161,15 @@ def _products(masks: np.ndarray, terms) -> np.ndarray:
     return ((code[:, None] & want) == want).astype(float)
 
 
-def _to_shapley(M: int, terms) -> np.ndarray:
-    """(M, p): the Shapley values of a fitted game from its coefficients."""
+@lru_cache(maxsize=64)
+def _to_shapley(M: int, terms: tuple) -> np.ndarray:
+    """(M, p): the Shapley values of a fitted game from its coefficients (read-only, cached:
+    the games of a chunk share their terms)."""
     T = np.zeros((M, M + len(terms)))
     T[:, :M] = np.eye(M)
     for q, members in enumerate(terms):
         T[list(members), M + q] = 1.0 / len(members)
+    T.flags.writeable = False
     return T
 
 
