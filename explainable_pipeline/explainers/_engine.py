@@ -36,40 +36,46 @@ class _Engine:
         self.player_cols = player_cols  # (M, d) bool
         self.n = X_chunk.shape[0]
         self.n_out = f_background.shape[1]
-        fx = _as_outputs(f(X_chunk), self.n)
-        if fx.shape[1] != self.n_out:
-            raise ValueError(
-                f"`f` returned {fx.shape[1]} outputs on X but {self.n_out} on the background."
-            )
-        self.fx = fx
-        self.n_evaluations = self.n
+        self.n_evaluations = 0
         self.black_box = _HybridGame(f, table.chunk(X_chunk), player_cols, bg_weights,
                                      max_batch_rows, self.n_out)
         self.game = self.black_box
         self.path = "black-box"
-        if evaluator is not None:
-            game = evaluator.bind(X_chunk, max_batch_rows)
-            if game is not None and self._verify(game):
-                self.game = game
-                self.path = evaluator.name
+        game = None if evaluator is None else evaluator.bind(X_chunk, max_batch_rows)
+        if game is None:
+            fx = _as_outputs(f(X_chunk), self.n)
+            if fx.shape[1] != self.n_out:
+                raise ValueError(
+                    f"`f` returned {fx.shape[1]} outputs on X but {self.n_out} on the background."
+                )
+            self.fx = fx
+            self.n_evaluations = self.n
+        elif self._verify(game):
+            self.game = game
+            self.path = evaluator.name
         self._index: dict[bytes, int] = {}
         self._blocks: list[np.ndarray] = []  # (n, k, O) blocks in index order
         self._stacked = np.empty((self.n, 0, self.n_out))
 
     def _verify(self, game) -> bool:
-        """Whether ``game`` reproduces ``f`` on probe coalitions of this chunk."""
+        """Whether ``game`` reproduces ``f`` on probe coalitions of this chunk. Sets ``fx``:
+        the model's output on the rows (the full coalition) comes from the same model call
+        as the probes' hybrid rows."""
         M, m = self.player_cols.shape[0], self.w.shape[0]
         rng = np.random.RandomState(M * 7919 + m)
         bg = rng.randint(m, size=_N_PROBES + 2)
         masks = rng.rand(_N_PROBES + 2, M) < 0.5
         masks[0], masks[1] = True, False
+        # the full coalition's hybrid rows are the explained rows themselves
+        model = self.black_box.evaluate(np.concatenate([masks[:1], masks[2:]]),
+                                        np.concatenate([bg[:1], bg[2:]]))
+        self.fx, mixed = model[:, 0], model[:, 1:]
         try:
             got = game.evaluate(masks, bg)
         except Exception as exc:  # noqa: BLE001 - any failure means: use the black box
             logger.info("evaluation path %s failed on probes (%r); using the black box",
                         type(game).__name__, exc)
             return False
-        mixed = self.black_box.evaluate(masks[2:], bg[2:])
         want = np.concatenate(
             [self.fx[:, None], self.f_background[bg[1]][None, None].repeat(self.n, 0), mixed],
             axis=1,
