@@ -127,33 +127,41 @@ class _Game:
 
     def grow(self, budgets: np.ndarray) -> list:
         """Requests that extend each row's sample to the design of its budget (a stratum never
-        shrinks): ``(rows, masks, store)``, ``store(values)`` keeping the evaluated values."""
+        shrinks): ``(rows, masks, store)``, ``store(values)`` keeping the evaluated values.
+        Rows whose samples grow alike share one request (every stratum's new pairs)."""
         target = np.zeros_like(self.count)
         for b in np.unique(budgets):
             counts = self.design.counts(int(b))
             target[budgets == b] = [counts.get(s, 0) for s in self.sizes]
         target = np.maximum(target, self.count)
-        requests = []
-        for q, s in enumerate(self.sizes):
-            need = target[:, q] > self.count[:, q]
-            if not need.any():
-                continue
+        for q in np.flatnonzero((target > self.count).any(axis=0)):
             top = int(target[:, q].max())
             if self.vals[q].shape[1] < top:
                 pad = np.zeros((self.eng.n, top - self.vals[q].shape[1], 2, self.eng.n_out))
                 self.vals[q] = np.concatenate([self.vals[q], pad], axis=1)
-            for (lo, hi), rows in _group(zip(self.count[need, q].tolist(),
-                                             target[need, q].tolist()), np.flatnonzero(need)):
-                sides = self.design.pairs(s, hi)[lo:hi]
-                requests.append((rows, np.concatenate([sides, ~sides]),
-                                 self._store(q, rows, lo, hi)))
+        requests = []
+        grows = (target > self.count).any(axis=1)
+        keys = np.hstack([self.count, target])[grows]
+        for key, rows in _group(map(tuple, keys.tolist()), np.flatnonzero(grows)):
+            Q = len(self.sizes)
+            parts = [(q, key[q], key[Q + q]) for q in range(Q) if key[Q + q] > key[q]]
+            sides = [self.design.pairs(self.sizes[q], hi)[lo:hi] for q, lo, hi in parts]
+            masks = np.concatenate([m for side in sides for m in (side, ~side)])
+            step = max(1, _MAX_TRIPLES // len(masks))  # a request's triples stay bounded
+            for lo in range(0, len(rows), step):
+                part = rows[lo : lo + step]
+                requests.append((part, masks, self._store(parts, part)))
         self.count = target
         return requests
 
-    def _store(self, q: int, rows: np.ndarray, lo: int, hi: int):
+    def _store(self, parts, rows: np.ndarray):
         def store(values):
-            self.vals[q][rows, lo:hi, 0] = values[:, : hi - lo]
-            self.vals[q][rows, lo:hi, 1] = values[:, hi - lo :]
+            start = 0
+            for q, lo, hi in parts:
+                r = hi - lo
+                self.vals[q][rows, lo:hi, 0] = values[:, start : start + r]
+                self.vals[q][rows, lo:hi, 1] = values[:, start + r : start + 2 * r]
+                start += 2 * r
 
         return store
 
