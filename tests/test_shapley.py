@@ -415,3 +415,57 @@ def test_summarize_background_mixed_and_small():
     assert same is X and np.allclose(w, 1 / 50)
     with pytest.raises(ValueError, match="positive integer"):
         summarize_background(X, n=0)
+
+
+# ------------------------------------------------------------------ binary probabilities
+
+
+class _Proba:
+    """``predict_proba`` of a binary classifier, seen by the engine through an evaluator that
+    says so (as ``ExplainablePipeline`` passes it); ``skew`` breaks the sum to one (and the
+    mirror: the first output's values are no longer minus the second's)."""
+
+    method = "predict_proba"
+
+    def __init__(self, skew=0.0):
+        self.skew = skew
+
+    def prepare(self, background_rows, player_cols, weights):
+        return None  # no fast path: the black box
+
+    def __call__(self, Z):
+        p = 1.0 / (1.0 + np.exp(-_nonlinear(Z)))
+        return np.column_stack([1.0 - p + self.skew * np.tanh(np.asarray(Z)[:, 0]), p])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_binary_probabilities_estimate_one_class_and_mirror_the_other(problem, method,
+                                                                       monkeypatch):
+    from explainable_pipeline.explainers import _shapley
+
+    X, background, weights = problem
+    f = _Proba()
+    kw = dict(method=method, random_state=0, n_samples=256, evaluator=f)
+    res = shapley_values(f, X, background, weights, **kw)
+    # the first class's values are exactly minus the second's, with the same errors
+    np.testing.assert_array_equal(res.values[:, :, 0], -res.values[:, :, 1])
+    np.testing.assert_array_equal(res.standard_errors[:, :, 0], res.standard_errors[:, :, 1])
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, f(X), atol=1e-12)
+    # ...and what both classes estimated separately give (the estimators are symmetric under
+    # v -> 1 - v), to rounding
+    monkeypatch.setattr(_shapley, "_sum_to_one", lambda P: False)
+    both = shapley_values(f, X, background, weights, **kw)
+    np.testing.assert_allclose(res.values, both.values, atol=1e-9)
+    if method == "exact":  # and the exact values by enumeration
+        want = brute_force_shapley_rows(lambda Z: f(Z)[:, 0], X[0], background,
+                                        weights / weights.sum())
+        np.testing.assert_allclose(res.values[0, :, 0], want, atol=1e-12)
+
+
+def test_outputs_that_do_not_sum_to_one_are_estimated_each(problem):
+    X, background, weights = problem
+    f = _Proba(skew=0.1)  # not probabilities: nothing to mirror
+    res = shapley_values(f, X, background, weights, method="kernel", random_state=0,
+                         n_samples=256, evaluator=f)
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, f(X), atol=1e-12)
+    assert not np.allclose(res.values[:, :, 0], -res.values[:, :, 1], atol=1e-6)

@@ -53,9 +53,25 @@ class _Engine:
         elif self._verify(game):
             self.game = game
             self.path = evaluator.name
+        self._out = None  # all outputs, or the one kept by keep_output
         self._index: dict[bytes, int] = {}
         self._blocks: list[np.ndarray] = []  # (n, k, O) blocks in index order
         self._stacked = np.empty((self.n, 0, self.n_out))
+
+    def keep_output(self, o: int) -> None:
+        """From now on, coalition values hold output ``o`` alone (the full and empty
+        coalitions' too): the estimators then work on that output only."""
+        self._out = slice(o, o + 1)
+        self.n_out = 1
+        self.fx = self.fx[:, self._out]
+        self.f_background = self.f_background[:, self._out]
+        self.base = self.base[self._out]
+        self._index, self._blocks = {}, []
+        self._stacked = np.empty((self.n, 0, 1))
+
+    def _game(self, method: str, *args) -> np.ndarray:
+        out = getattr(self.game, method)(*args)
+        return out if self._out is None else out[..., self._out]
 
     def _verify(self, game) -> bool:
         """Whether ``game`` reproduces ``f`` on probe coalitions of this chunk. Sets ``fx``:
@@ -114,7 +130,7 @@ class _Engine:
                 new[key] = q
         if new:
             pos = np.fromiter(new.values(), dtype=np.intp, count=len(new))
-            block = self.game.evaluate(masks[pos], bg_arr[pos])
+            block = self._game("evaluate", masks[pos], bg_arr[pos])
             for key in new:
                 self._index[key] = len(self._index)
             self._blocks.append(block)
@@ -143,7 +159,7 @@ class _Engine:
         sizes = masks.sum(axis=1)
         interior = np.flatnonzero((sizes > 0) & (sizes < M))
         if interior.size:
-            out[:, interior] = self.game.evaluate(masks[interior], bg[interior], rows)
+            out[:, interior] = self._game("evaluate", masks[interior], bg[interior], rows)
         empty = np.flatnonzero(sizes == 0)
         if empty.size:
             single = self.f_background[np.maximum(bg[empty], 0)]
@@ -160,8 +176,8 @@ class _Engine:
         out = np.empty((masks.shape[0], self.n_out))
         interior = np.flatnonzero((sizes > 0) & (sizes < M))
         if interior.size:
-            out[interior] = self.game.evaluate_triples(rows[interior], masks[interior],
-                                                       bg[interior])
+            out[interior] = self._game("evaluate_triples", rows[interior], masks[interior],
+                                       bg[interior])
         empty, full = sizes == 0, sizes == M
         out[empty] = self.f_background[bg[empty]]
         out[full] = self.fx[rows[full]]
