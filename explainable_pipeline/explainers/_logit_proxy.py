@@ -64,8 +64,10 @@ def applies(values: np.ndarray, fx: np.ndarray, base: np.ndarray) -> bool:
     return lo >= 0.0 and hi <= 1.0
 
 
-def top_pairs(importance: np.ndarray, n_players: int = PROXY_PAIRS) -> list[tuple[int, int]]:
-    """Every pair among the ``n_players`` most important players (ascending)."""
+def top_pairs(importance: np.ndarray, n_players: int | None = None) -> list[tuple[int, int]]:
+    """Every pair among the ``n_players`` (default: ``PROXY_PAIRS``, read at call time) most
+    important players (ascending)."""
+    n_players = PROXY_PAIRS if n_players is None else n_players
     top = sorted(np.argsort(-importance, kind="stable")[:n_players].tolist())
     return [(a, c) for i, a in enumerate(top) for c in top[i + 1 :]]
 
