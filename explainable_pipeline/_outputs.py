@@ -119,6 +119,9 @@ def model_output(ep, X, Xt, output: str, n_outputs: int) -> np.ndarray | None:
     ``X`` are raw rows and ``Xt`` their transform (None: computed here). This is what the
     attributions add up to, computed by the model itself, so ``check_additivity()`` checks
     the explainer. Returns None when the output cannot be laid out like the attributions.
+    Raw-space Shapley explanations do not call this: their predictions are the Shapley
+    engine's own model call on the rows (``ShapleyResult.outputs``), the value of the full
+    coalition its attributions add up to.
     """
     est = ep.estimator_
     Xt = ep._transform(X) if Xt is None else Xt

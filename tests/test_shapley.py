@@ -447,10 +447,12 @@ def test_binary_probabilities_estimate_one_class_and_mirror_the_other(problem, m
     f = _Proba()
     kw = dict(method=method, random_state=0, n_samples=256, evaluator=f)
     res = shapley_values(f, X, background, weights, **kw)
-    # the first class's values are exactly minus the second's, with the same errors
-    np.testing.assert_array_equal(res.values[:, :, 0], -res.values[:, :, 1])
+    # the first class's values are minus the second's (plus an equal share of the rows' sums'
+    # rounding), with the same errors, and both add up to their outputs
+    np.testing.assert_allclose(res.values[:, :, 0], -res.values[:, :, 1], rtol=0, atol=1e-15)
     np.testing.assert_array_equal(res.standard_errors[:, :, 0], res.standard_errors[:, :, 1])
-    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, f(X), atol=1e-12)
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, f(X), rtol=0,
+                               atol=1e-14)
     # ...and what both classes estimated separately give (the estimators are symmetric under
     # v -> 1 - v), to rounding
     monkeypatch.setattr(_shapley, "_sum_to_one", lambda P: False)
@@ -469,3 +471,43 @@ def test_outputs_that_do_not_sum_to_one_are_estimated_each(problem):
                          n_samples=256, evaluator=f)
     np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, f(X), atol=1e-12)
     assert not np.allclose(res.values[:, :, 0], -res.values[:, :, 1], atol=1e-6)
+
+
+def test_mirror_adds_up_when_probabilities_sum_to_one_within_rounding(problem):
+    X, background, weights = problem
+
+    def f(Z):  # the first class is off by up to 5e-10: still probabilities to the check
+        p = _Proba()(Z)
+        p[:, 0] += 5e-10 * np.tanh(np.asarray(Z)[:, 0])
+        return p
+
+    ev = _Proba()
+    res = shapley_values(f, X, background, weights, method="kernel", random_state=0,
+                         n_samples=256, evaluator=ev)
+    np.testing.assert_allclose(res.values[:, :, 0], -res.values[:, :, 1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, f(X), rtol=0,
+                               atol=1e-14)
+
+
+def test_mirror_is_dropped_when_hybrid_rows_do_not_sum_to_one(problem, monkeypatch):
+    """Outputs that sum to one on the rows and the background but not on some hybrid row: the
+    chunk is estimated again for both outputs, as if no mirror had been tried."""
+    from explainable_pipeline.explainers import _shapley
+
+    X, background, weights = problem
+    known = {tuple(r) for r in np.vstack([X, background])}
+
+    def f(Z):
+        Z = np.asarray(Z, dtype=float)
+        p = _Proba()(Z)
+        hybrid = np.array([tuple(r) not in known for r in Z])
+        p[hybrid, 0] += 0.1 * np.tanh(Z[hybrid, 0])
+        return p
+
+    kw = dict(method="kernel", random_state=0, n_samples=256, evaluator=_Proba())
+    res = shapley_values(f, X, background, weights, **kw)
+    np.testing.assert_allclose(res.values.sum(axis=1) + res.base_values, f(X), atol=1e-12)
+    assert not np.allclose(res.values[:, :, 0], -res.values[:, :, 1], atol=1e-6)
+    monkeypatch.setattr(_shapley, "_sum_to_one", lambda P: False)
+    np.testing.assert_allclose(res.values, shapley_values(f, X, background, weights, **kw).values,
+                               rtol=0, atol=1e-12)

@@ -42,7 +42,10 @@ class _Engine:
         self.game = self.black_box
         self.path = "black-box"
         game = None if evaluator is None else evaluator.bind(X_chunk, max_batch_rows)
-        if game is None:
+        # with a path to check, the rows' outputs come from the probes' call when the full
+        # coalition's hybrid rows are the rows themselves (same values and dtypes)
+        merged = game is not None and table.keeps_rows(X_chunk)
+        if not merged:
             fx = _as_outputs(f(X_chunk), self.n)
             if fx.shape[1] != self.n_out:
                 raise ValueError(
@@ -50,17 +53,19 @@ class _Engine:
                 )
             self.fx = fx
             self.n_evaluations = self.n
-        elif self._verify(game):
+        if game is not None and self._verify(game, merged):
             self.game = game
             self.path = evaluator.name
         self._out = None  # all outputs, or the one kept by keep_output
+        self.sums_broken = False
         self._index: dict[bytes, int] = {}
         self._blocks: list[np.ndarray] = []  # (n, k, O) blocks in index order
         self._stacked = np.empty((self.n, 0, self.n_out))
 
     def keep_output(self, o: int) -> None:
         """From now on, coalition values hold output ``o`` alone (the full and empty
-        coalitions' too): the estimators then work on that output only."""
+        coalitions' too): the estimators then work on that output only. Every evaluated
+        coalition is checked to keep the outputs summing to one (``sums_broken`` otherwise)."""
         self._out = slice(o, o + 1)
         self.n_out = 1
         self.fx = self.fx[:, self._out]
@@ -71,21 +76,27 @@ class _Engine:
 
     def _game(self, method: str, *args) -> np.ndarray:
         out = getattr(self.game, method)(*args)
-        return out if self._out is None else out[..., self._out]
+        if self._out is None:
+            return out
+        if out.size and np.abs(out.sum(axis=-1) - 1.0).max() > 1e-9:
+            self.sums_broken = True
+        return out[..., self._out]
 
-    def _verify(self, game) -> bool:
-        """Whether ``game`` reproduces ``f`` on probe coalitions of this chunk. Sets ``fx``:
-        the model's output on the rows (the full coalition) comes from the same model call
-        as the probes' hybrid rows."""
+    def _verify(self, game, merged: bool) -> bool:
+        """Whether ``game`` reproduces ``f`` on probe coalitions of this chunk. With
+        ``merged``, sets ``fx`` (the model's output on the rows) from the same model call as
+        the probes' hybrid rows: the full coalition's hybrid rows are the rows themselves."""
         M, m = self.player_cols.shape[0], self.w.shape[0]
         rng = np.random.RandomState(M * 7919 + m)
         bg = rng.randint(m, size=_N_PROBES + 2)
         masks = rng.rand(_N_PROBES + 2, M) < 0.5
         masks[0], masks[1] = True, False
-        # the full coalition's hybrid rows are the explained rows themselves
-        model = self.black_box.evaluate(np.concatenate([masks[:1], masks[2:]]),
-                                        np.concatenate([bg[:1], bg[2:]]))
-        self.fx, mixed = model[:, 0], model[:, 1:]
+        if merged:
+            model = self.black_box.evaluate(np.concatenate([masks[:1], masks[2:]]),
+                                            np.concatenate([bg[:1], bg[2:]]))
+            self.fx, mixed = model[:, 0], model[:, 1:]
+        else:
+            mixed = self.black_box.evaluate(masks[2:], bg[2:])
         try:
             got = game.evaluate(masks, bg)
         except Exception as exc:  # noqa: BLE001 - any failure means: use the black box

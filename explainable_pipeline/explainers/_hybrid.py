@@ -68,6 +68,11 @@ class _Table:
                 ) from exc
         return col
 
+    def keeps_rows(self, X_chunk) -> bool:
+        """Whether hybrid rows hold ``X_chunk``'s values in its own dtypes (a frame's columns
+        keep theirs; a numpy chunk keeps its dtype unless the background's widens it)."""
+        return self.is_frame or np.asarray(X_chunk).dtype == self.dtype
+
     def chunk(self, X_chunk) -> _ChunkTable:
         return _ChunkTable(self, X_chunk)
 

@@ -64,9 +64,10 @@ class KernelFit:
             return
         Z = masks.astype(float)
         F = np.hstack([Z, _products(masks, terms)]) if terms else Z
-        Fw = F * weights[:, None]
-        G = F * np.sqrt(weights)[:, None]
-        A = G.T @ G  # symmetric: numpy computes the product of a matrix with itself once
+        root = np.sqrt(weights)[:, None]
+        Fw = F * root
+        A = Fw.T @ Fw  # symmetric: numpy computes the product of a matrix with itself once
+        Fw *= root  # F * weights, in place: no third (K, p) array on the proxies' designs
         p = A.shape[0]
         scale = np.trace(A[:M, :M]) / M
         # tiny ridges keep a (nearly) singular design from returning huge values (tiny budgets)
@@ -76,7 +77,7 @@ class KernelFit:
         sol = _solve(A, np.hstack([np.ones((p, 1)), np.eye(p)]))
         u, A_inv = sol[:, 0], sol[:, 1:]
         self.F, self.Fw, self.u, self.p = F, Fw, u, p
-        self.T = _to_shapley(M, tuple(terms))  # (M, p)
+        self.T = _shapley_map(M, terms)  # (M, p)
         self.A_inv = A_inv
         if layout is not None:
             TP = self.T - (self.T @ u)[:, None] / u.sum()  # T @ (I - u 1' / sum(u))
@@ -161,10 +162,16 @@ def _products(masks: np.ndarray, terms) -> np.ndarray:
     return ((code[:, None] & want) == want).astype(float)
 
 
+def _shapley_map(M: int, terms) -> np.ndarray:
+    """:func:`_to_shapley`, cached up to 64 players (the games of a chunk share their terms;
+    above that the map is large and cheap next to the solve)."""
+    key = tuple(map(tuple, terms))
+    return _to_shapley(M, key) if M <= 64 else _to_shapley.__wrapped__(M, key)
+
+
 @lru_cache(maxsize=64)
 def _to_shapley(M: int, terms: tuple) -> np.ndarray:
-    """(M, p): the Shapley values of a fitted game from its coefficients (read-only, cached:
-    the games of a chunk share their terms)."""
+    """(M, p): the Shapley values of a fitted game from its coefficients (read-only)."""
     T = np.zeros((M, M + len(terms)))
     T[:, :M] = np.eye(M)
     for q, members in enumerate(terms):

@@ -161,26 +161,41 @@ def _run_chunk(f, table, X_chunk, bg_weights, player_cols, f_background, max_bat
                design, tol, evaluator=None, binary_proba=False):
     eng = _Engine(f, table, X_chunk, bg_weights, player_cols, f_background, max_batch_rows,
                   evaluator)
-    fx = eng.fx
+    fx, base = eng.fx, eng.base
     # A binary classifier's two probabilities sum to one, so the Shapley values of the first
     # are minus those of the second (any estimator here is linear in the coalition values, or
     # symmetric under v -> 1 - v): estimate the second only, at half the cost.
     mirror = binary_proba and eng.n_out == 2 and _sum_to_one(fx) and _sum_to_one(f_background)
     if mirror:
         eng.keep_output(1)
+    phi, se, converged = _estimate(eng, method, design, tol, bg_weights)
+    evaluations = eng.evaluations
+    if mirror and eng.sums_broken:  # some coalition's outputs did not sum to one: no mirror
+        logger.info("binary probabilities do not sum to one on some hybrid rows; estimating "
+                    "both outputs")
+        eng = _Engine(f, table, X_chunk, bg_weights, player_cols, f_background, max_batch_rows,
+                      evaluator)
+        phi, se, converged = _estimate(eng, method, design, tol, bg_weights)
+        evaluations += eng.evaluations
+    elif mirror:
+        # the first output's values: minus the second's, plus an equal share of the rows'
+        # sums' rounding (at most 2e-9), so that they add up to its own output exactly
+        gap = (fx[:, 0] - base[0]) + (fx[:, 1] - base[1])  # (n,)
+        phi = np.concatenate([gap[:, None, None] / phi.shape[1] - phi, phi], axis=2)
+        se = np.concatenate([se, se], axis=2)
+    return phi, se, evaluations, converged, eng.path, fx
+
+
+def _estimate(eng, method, design, tol, bg_weights):
     if method == "exact":
         phi, converged = run_exact(eng, design)
-        se = np.zeros_like(phi)
-    elif isinstance(design, MsrPlan):
-        phi, se, converged = run_regression_msr(eng, design)
-    elif method == "kernel":
-        phi, se, converged = run_kernel(eng, design, tol)
-    else:
-        active = np.flatnonzero(bg_weights > 0).tolist()
-        phi, se, converged = run_permutation(eng, design, active, tol)
-    if mirror:
-        phi, se = np.concatenate([-phi, phi], axis=2), np.concatenate([se, se], axis=2)
-    return phi, se, eng.evaluations, converged, eng.path, fx
+        return phi, np.zeros_like(phi), converged
+    if isinstance(design, MsrPlan):
+        return run_regression_msr(eng, design)
+    if method == "kernel":
+        return run_kernel(eng, design, tol)
+    active = np.flatnonzero(bg_weights > 0).tolist()
+    return run_permutation(eng, design, active, tol)
 
 
 def _sum_to_one(P: np.ndarray) -> bool:
@@ -346,7 +361,8 @@ def shapley_values(
     ShapleyResult
         ``values`` (n_rows, n_players, n_outputs), ``base_values`` (n_outputs,),
         ``n_evaluations``, ``method``, ``converged``, ``evaluation``, ``standard_errors``
-        (same shape as ``values``), ``estimator``.
+        (same shape as ``values``), ``estimator``, ``outputs`` (n_rows, n_outputs: ``f`` on
+        ``X``).
 
     Examples
     --------
