@@ -272,9 +272,11 @@ def black_box_data(n_features: int, n_rows: int):
 
 
 def black_box_model(name: str):
-    """(preprocessor, estimator, label) of the issue's table, plus HistGradientBoosting."""
+    """(preprocessor, estimator, label) of the issue's table, plus HistGradientBoosting (and
+    GradientBoosting, on request)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import (
+        GradientBoostingClassifier,
         HistGradientBoostingClassifier,
         RandomForestClassifier,
         StackingClassifier,
@@ -297,6 +299,8 @@ def black_box_model(name: str):
              ("svc", SVC(random_state=0))]), "StandardScaler + StackingClassifier(LR, RF, SVC)"),
         "hgb": (None, HistGradientBoostingClassifier(random_state=0),
                 "HistGradientBoostingClassifier, forced explainer='kernel'"),
+        "gb": (None, GradientBoostingClassifier(random_state=0),
+               "GradientBoostingClassifier, forced explainer='kernel'"),
     }[name]
 
 
@@ -517,7 +521,8 @@ def main(argv=None) -> None:
     parser.add_argument("--only", choices=WORKLOADS, action="append",
                         help="run only these workloads")
     parser.add_argument("--models", default=",".join(BLACK_BOX_MODELS),
-                        help="black-box models (comma-separated: mlp,knn,csvc,stack,hgb)")
+                        help="black-box models (comma-separated: mlp,knn,csvc,stack,hgb; "
+                             "also gb, not in the default list)")
     parser.add_argument("--no-estimators", action="store_true",
                         help="skip the table comparing the kernel estimators")
     args = parser.parse_args(argv)

@@ -18,7 +18,7 @@ from conftest import mixed_preprocessor
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
-    GradientBoostingClassifier,
+    AdaBoostClassifier,
     RandomForestClassifier,
     RandomForestRegressor,
     StackingClassifier,
@@ -142,7 +142,7 @@ def test_where_the_path_does_not_apply_it_says_why():
     ev = pipeline_evaluator(None, hard, "predict")
     assert shapley_values(hard.predict, X[:2], X[50:52], evaluator=ev).evaluation == "black-box"
     assert "voting='hard'" in ev.reason
-    no_path = StackingClassifier([("nb", GaussianNB()), ("gb", GradientBoostingClassifier(
+    no_path = StackingClassifier([("nb", GaussianNB()), ("ada", AdaBoostClassifier(
         n_estimators=5, random_state=0))], cv=3).fit(X, y)
     ev = pipeline_evaluator(None, no_path, "predict_proba")
     assert shapley_values(no_path.predict_proba, X[:2], X[50:52],

@@ -15,7 +15,7 @@ from conftest import brute_force_shapley_rows
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.decomposition import PCA
-from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.ensemble import AdaBoostClassifier, GradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import SGDClassifier
 from sklearn.naive_bayes import GaussianNB
@@ -259,13 +259,17 @@ def _fitted(pre, est, df, y):
 
 @pytest.mark.parametrize("sparse, pandas_out", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("method", ["exact", "kernel", "permutation"])
-@pytest.mark.parametrize("model, path", [("boosting", "separable"), ("tree", "forest")])
+@pytest.mark.parametrize("model, path", [("adaboost", "separable"), ("tree", "forest"),
+                                         ("boosting", "gradient-boosting")])
 def test_separable_equals_raw_path(mixed, sparse, pandas_out, method, model, path):
     """Behind dense, sparse and pandas column-wise preprocessors: a model without a model path
-    runs on hybrid engineered rows (separable), a tree on the forest path."""
+    runs on hybrid engineered rows (separable), a tree on the forest path, gradient boosting
+    on its own."""
     df, y = mixed
-    est = (GradientBoostingClassifier(n_estimators=5, max_depth=3, random_state=0)
-           if model == "boosting" else DecisionTreeClassifier(max_depth=5, random_state=0))
+    est = {"adaboost": AdaBoostClassifier(n_estimators=5, random_state=0),
+           "tree": DecisionTreeClassifier(max_depth=5, random_state=0),
+           "boosting": GradientBoostingClassifier(n_estimators=5, max_depth=3, random_state=0),
+           }[model]
     pre, est, fmap = _fitted(_preprocessor(sparse, pandas_out), est, df, y)
 
     def f(rows):

@@ -13,13 +13,18 @@ import numpy as np
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification, make_regression
+from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import (
     ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
+    StackingClassifier,
 )
+from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from explainable_pipeline.explainers import _eval_forest
@@ -166,3 +171,82 @@ def test_hist_gradient_boosting_with_categorical_splits_is_not_on_the_path():
     res = shapley_values(model.predict_proba, X[:2], X[100:102], evaluator=ev)
     assert res.evaluation == "black-box"
     assert "categorical splits" in ev.reason
+
+
+# ------------------------------------------------------------------ gradient boosting
+
+
+@pytest.mark.parametrize("n_classes, loss, response", [
+    (2, "log_loss", "predict_proba"), (3, "log_loss", "predict_proba"),
+    (2, "exponential", "predict_proba"), (2, "log_loss", "decision_function"),
+    (3, "log_loss", "decision_function"),
+])
+def test_gradient_boosting_classifier_equals_the_model(n_classes, loss, response):
+    X, y = make_classification(n_samples=300, n_features=6, n_informative=5, n_redundant=0,
+                               n_classes=n_classes, n_clusters_per_class=1, random_state=7)
+    # subsampled stages with early stopping: fewer stages than asked for
+    model = GradientBoostingClassifier(loss=loss, n_estimators=40, subsample=0.8,
+                                       n_iter_no_change=2, random_state=0).fit(X, y)
+    _same(model, response, X[:4], X[200:203], path="gradient-boosting")
+
+
+@pytest.mark.parametrize("loss, init", [("squared_error", None), ("huber", None),
+                                        ("quantile", None), ("squared_error", "zero"),
+                                        ("absolute_error", DummyRegressor(strategy="median"))])
+def test_gradient_boosting_regressor_equals_the_model(loss, init):
+    X, y = make_regression(n_samples=300, n_features=6, noise=1.0, random_state=8)
+    model = GradientBoostingRegressor(loss=loss, init=init, n_estimators=15,
+                                      random_state=0).fit(X, y)
+    _same(model, "predict", X[:4], X[200:203], path="gradient-boosting")
+    _same(model, "predict", X[:3], X[200:202], path="gradient-boosting", method="kernel",
+          n_samples=40, random_state=0, tol=None)
+
+
+def test_gradient_boosting_rounds_to_float32_at_a_threshold():
+    """Its stages are scikit-learn regression trees: 0.5 + 1e-11 goes left of a 0.5 split."""
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]] * 10)
+    y = X[:, 0] + 2 * X[:, 1]
+    model = GradientBoostingRegressor(n_estimators=5, max_depth=2, random_state=0).fit(X, y)
+    row = np.array([[0.5 + 1e-11, 0.5 + 1e-11]])
+    res = _same(model, "predict", row, X[3:4], path="gradient-boosting")
+    assert res.values.sum() + res.base_values.sum() == pytest.approx(model.predict(row)[0])
+
+
+def test_gradient_boosting_with_a_per_row_init_is_not_on_the_path():
+    X, y = make_classification(n_samples=200, n_features=5, random_state=4)
+    model = GradientBoostingClassifier(init=LogisticRegression(), n_estimators=5,
+                                       random_state=0).fit(X, y)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    res = shapley_values(model.predict_proba, X[:2], X[100:102], evaluator=ev)
+    assert res.evaluation == "black-box"
+    assert "initial estimator LogisticRegression()" in ev.reason
+
+
+def test_gradient_boosting_with_a_wrong_baseline_falls_back(monkeypatch):
+    """The probes compare the path with the model on every chunk: a shifted constant is
+    caught and the black box runs."""
+    X, y = make_classification(n_samples=200, n_features=5, random_state=5)
+    model = GradientBoostingClassifier(n_estimators=5, random_state=0).fit(X, y)
+    real = _eval_forest._gradient_boosting
+
+    def shifted(*args):
+        forest, why = real(*args)
+        finish = forest.finish
+        forest.finish = lambda summed: finish(summed + 1e-6)
+        return forest, why
+
+    monkeypatch.setattr(_eval_forest, "_gradient_boosting", shifted)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    res = shapley_values(model.predict_proba, X[:3], X[100:102], evaluator=ev, method="exact")
+    assert res.evaluation == "black-box"
+    exact = shapley_values(model.predict_proba, X[:3], X[100:102], method="exact")
+    np.testing.assert_allclose(res.values, exact.values, rtol=0, atol=1e-12)
+
+
+def test_gradient_boosting_base_in_a_stacking_ensemble():
+    X, y = make_classification(n_samples=300, n_features=6, random_state=6)
+    model = StackingClassifier([("gb", GradientBoostingClassifier(n_estimators=10,
+                                                                  random_state=0)),
+                                ("rf", RandomForestClassifier(n_estimators=5, random_state=0))],
+                               cv=3).fit(X, y)
+    _same(model, "predict_proba", X[:3], X[200:202], path="stacking (forest, gradient-boosting)")

@@ -26,6 +26,7 @@ from sklearn.ensemble import (
     RandomForestClassifier,
 )
 from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
+from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC, LinearSVC
@@ -90,11 +91,14 @@ CASES = {
                               {"explainer": "exact"}, "probability"),
     "kernel-svc-margin-auto": ("binary", SVC(), {"explainer": "kernel"}, "margin"),
     # the model's output on the rows comes from the same model call as the probes that check
-    # the evaluation path (neighbors; separable: gradient boosting on engineered hybrid rows)
+    # the evaluation path (neighbors; gradient-boosting; separable: naive Bayes on engineered
+    # hybrid rows)
     "kernel-knn-probability": ("multiclass", KNeighborsClassifier(), {"explainer": "kernel"},
                                "probability"),
-    "kernel-gbm-separable-probability": ("binary", GradientBoostingClassifier(n_estimators=5),
-                                         {"explainer": "kernel"}, "probability"),
+    "kernel-gbm-probability": ("binary", GradientBoostingClassifier(n_estimators=5),
+                               {"explainer": "kernel"}, "probability"),
+    "kernel-nb-separable-probability": ("binary", GaussianNB(), {"explainer": "kernel"},
+                                        "probability"),
     "permutation-sgd-log-odds": ("binary", SGDClassifier(loss="log_loss", random_state=0),
                                  {"explainer": "permutation", "model_output": "margin"},
                                  "log_odds"),

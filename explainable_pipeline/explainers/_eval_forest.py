@@ -1,4 +1,4 @@
-"""Trees, random forests and histogram gradient boosting: coalition values from leaf terms.
+"""Trees, random forests and gradient boosting: coalition values from leaf terms.
 
 At a node that splits engineered column ``c``, owned by player ``p``, a hybrid row goes where
 the explained row goes when ``p`` is in the coalition and where the background row goes
@@ -8,10 +8,10 @@ the model's own rules: scikit-learn's trees round the column to float32 before
 node's ``missing_go_to_left``. The game is then a sum of leaf terms (:func:`_leaf_terms`), each
 tested on 64 coalitions per machine word (:func:`_sum_terms`), and the model's last step runs:
 the trees' mean for a forest (class fractions for ``predict_proba``, values for ``predict``),
-the baseline plus the trees and the loss's link for histogram gradient boosting.
-``DecisionTree*``, ``ExtraTree*``, ``RandomForest*``, ``ExtraTrees*`` with one output, and
-``HistGradientBoosting*`` with numeric splits (``predict_proba``, ``decision_function``,
-``predict``), up to 64 players.
+the baseline plus the trees and the loss's link for gradient boosting.
+``DecisionTree*``, ``ExtraTree*``, ``RandomForest*``, ``ExtraTrees*`` with one output,
+``HistGradientBoosting*`` with numeric splits and ``GradientBoosting*`` with a constant initial
+estimator (``predict_proba``, ``decision_function``, ``predict``), up to 64 players.
 
 The path matters inside an ensemble or a calibrated classifier (a forest or a boosted model
 alone has exact TreeSHAP, ``explainer="tree"``), and when ``explainer="kernel"`` is asked for.
@@ -53,17 +53,25 @@ def _families():
 
 def build(estimator, response, Bd, players, weights, link=None):
     """The forest path of ``estimator.<response>``; see :func:`._evaluators.fast_model`."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        GradientBoostingRegressor,
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
 
     forests, trees, classifiers = _families()
     hist = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
-    if type(estimator) not in forests + trees + hist:
+    boosting = (GradientBoostingClassifier, GradientBoostingRegressor)
+    if type(estimator) not in forests + trees + hist + boosting:
         return None, None
     name = type(estimator).__name__
     if players.shape[0] > 64:
         return None, f"{name}: the forest path takes up to 64 players ({players.shape[0]} here)"
     if isinstance(estimator, hist):
         return _hist_boosting(estimator, response, Bd, players, link)
+    if isinstance(estimator, boosting):
+        return _gradient_boosting(estimator, response, Bd, players, link)
     classifier = isinstance(estimator, classifiers)
     if (classifier and response != "predict_proba") or (not classifier and response != "predict"):
         return None, f"{name}.{response} is not on the fast path"
@@ -156,6 +164,64 @@ def _hist_boosting(estimator, response, Bd, players, link):
             return loss.link.inverse((raw + baseline).ravel())[:, None]
     return Forest(nodes, Bd, players, float32=False, n_trees=1, finish=finish, link=link,
                   name="hist-boosting"), None
+
+
+def _gradient_boosting(estimator, response, Bd, players, link):
+    """``GradientBoosting*``: the raw prediction is the initial estimator's constant plus the
+    learning rate times every stage's regression trees (one per class), compared in float32
+    as scikit-learn's trees; the classifier's loss maps it to ``predict_proba`` (expit, twice
+    the raw prediction for the exponential loss, softmax) and ``decision_function`` is the raw
+    prediction. Only public attributes are read: the constant is the model's own raw
+    prediction on one background row minus its trees there."""
+    from scipy.special import expit, softmax
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    name = type(estimator).__name__
+    classifier = isinstance(estimator, GradientBoostingClassifier)
+    allowed = ("predict_proba", "decision_function") if classifier else ("predict",)
+    if response not in allowed:
+        return None, f"{name}.{response} is not on the fast path"
+    init = estimator.init_
+    constant = (isinstance(init, str) and init == "zero") or type(init) is DummyRegressor or (
+        type(init) is DummyClassifier and init.strategy != "stratified")
+    if not constant:
+        return None, (f"{name}'s initial estimator {init!r} predicts per row (fast path: the "
+                      "default constant init, a Dummy* estimator or init='zero')")
+    stages = np.asarray(estimator.estimators_)  # (n_stages, K) regression trees
+    K, rate = stages.shape[1], float(estimator.learning_rate)
+
+    def trees():  # every stage's tree of each class, its leaves' values (times the rate)
+        for stage in stages:
+            for k, member in enumerate(stage):
+                t = member.tree_
+                v = np.zeros((t.node_count, K))
+                v[:, k] = rate * t.value[:, 0, 0]
+                yield (t.children_left, t.children_right, t.children_left < 0, t.feature,
+                       t.threshold, t.missing_go_to_left, v)
+
+    nodes = _flat_nodes(trees())
+    if not nodes["roots"]:
+        return None, f"{name} has no trees"
+    b0 = Bd[:1]
+    raw = estimator.decision_function(b0) if classifier else estimator.predict(b0)
+    leaves = np.asarray(estimator.apply(b0)).astype(np.intp).reshape(stages.shape)  # its leaves
+    trees_at_b0 = [sum(rate * stage[k].tree_.value[leaf[k], 0, 0]
+                       for stage, leaf in zip(stages, leaves)) for k in range(K)]
+    baseline = np.asarray(raw, dtype=np.float64).reshape(-1) - np.asarray(trees_at_b0)
+    scale = 2.0 if estimator.loss == "exponential" else 1.0
+
+    def finish(summed):
+        raw = summed + baseline
+        if response != "predict_proba":
+            return raw
+        if K > 1:
+            return softmax(raw, axis=1)
+        p = expit(scale * raw)
+        return np.hstack([1.0 - p, p])
+
+    return Forest(nodes, Bd, players, float32=True, n_trees=1, finish=finish, link=link,
+                  name="gradient-boosting"), None
 
 
 class Forest:

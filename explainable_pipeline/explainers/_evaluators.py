@@ -29,9 +29,9 @@ Model paths, behind an identity or separable preprocessor
       weights; coalition distances to the training points are sums of per-player partial
       distances; the rare coalitions whose k-th neighbour is tied (or that sit on a training
       point) are computed by the model itself;
-    * ``"forest"``, ``"hist-boosting"`` (:mod:`._eval_forest`): decision trees, random or
-      extra-trees forests with one output, histogram gradient boosting with numeric splits;
-      each (row, background row) game becomes leaf terms tested on 64 coalitions per machine
+    * ``"forest"``, ``"hist-boosting"``, ``"gradient-boosting"`` (:mod:`._eval_forest`):
+      decision trees, random or extra-trees forests with one output, histogram gradient
+      boosting with numeric splits, gradient boosting with a constant initial estimator; each (row, background row) game becomes leaf terms tested on 64 coalitions per machine
       word;
     * ``"linear-model"`` (:mod:`._eval_linear`): ``decision_function`` of linear classifiers;
     * ``"stacking (...)"``, ``"voting (...)"`` (:mod:`._eval_ensemble`): stacking and soft
@@ -90,7 +90,8 @@ def pipeline_evaluator(preprocessor, estimator, method: str, feature_map=None, t
     PipelineEvaluator
         Pass it as ``evaluator=`` to :func:`~._shapley.shapley_values`. After the call its
         ``path`` is the name of the path prepared (``"kernel-machine"``, ``"neural-network"``,
-        ``"neighbors"``, ``"forest"``, ``"hist-boosting"``, ``"linear-model"``,
+        ``"neighbors"``, ``"forest"``, ``"hist-boosting"``, ``"gradient-boosting"``,
+        ``"linear-model"``,
         ``"calibrated ..."``,
         ``"stacking ..."``, ``"voting ..."``, ``"separable"``) or None,
         with ``reason`` saying why no faster path applied.
@@ -219,8 +220,8 @@ def fast_model(estimator, response: str, Bd: np.ndarray, players: np.ndarray,
             return model, why
     name = type(estimator).__name__
     return None, (f"{name}.{response} has no model path (model paths: SVC, NuSVC, SVR, NuSVR, "
-                  "MLP, k-nearest neighbours, decision trees, random forests, histogram "
-                  "gradient boosting, linear "
+                  "MLP, k-nearest neighbours, decision trees, random forests, gradient "
+                  "boosting and histogram gradient boosting, linear "
                   "classifiers' decision_function, CalibratedClassifierCV, stacking and soft "
                   "voting over these)")
 
