@@ -71,6 +71,27 @@ def regression():
     return X, y / 50
 
 
+def test_rbf_kernel_values_far_below_one_stay_normal_and_exact(two_classes):
+    """A wide gamma puts many kernel values under 1e-300: the path floors them so that no
+    product is subnormal (slow on some CPUs) and still equals the model to 1e-10, where the
+    decision values do not come from those kernel values alone (a calibrated SVC, as in the
+    how-to, with gamma far above scale)."""
+    from explainable_pipeline.explainers import _eval_svm
+
+    X, y = two_classes
+    X = X * 30.0
+    model = CalibratedClassifierCV(SVC(gamma=0.05, C=100.0), ensemble=False).fit(X, y)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    _same(model.predict_proba, X[:3], X[100:103], ev, "calibrated kernel-machine")
+    svc = model.calibrated_classifiers_[0].estimator
+    km, _ = _eval_svm.build(svc, "decision_function", X[100:103], np.eye(5, dtype=bool), None)
+    sq = ((X[:20, None, :] - svc.support_vectors_[None]) ** 2).sum(axis=2)
+    assert (sq * svc.gamma > 708).mean() > 0.2  # these would underflow to subnormal values
+    k = km.kappa(sq.copy())
+    assert np.all(k * k >= np.finfo(float).tiny)
+    assert np.all(k * np.abs(svc.dual_coef_).min() * k >= np.finfo(float).tiny)
+
+
 # ------------------------------------------------------------------ multiclass kernel machines
 
 
