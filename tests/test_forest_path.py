@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification, make_regression
-from sklearn.dummy import DummyRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     ExtraTreesRegressor,
     GradientBoostingClassifier,
@@ -212,14 +212,42 @@ def test_gradient_boosting_rounds_to_float32_at_a_threshold():
     assert res.values.sum() + res.base_values.sum() == pytest.approx(model.predict(row)[0])
 
 
-def test_gradient_boosting_with_a_per_row_init_is_not_on_the_path():
+@pytest.mark.parametrize("strategy, response", [
+    ("prior", "decision_function"), ("uniform", "decision_function"),
+    ("constant", "predict_proba"), ("most_frequent", "predict_proba"),
+    ("zero", "predict_proba"),
+])
+def test_gradient_boosting_classifier_with_a_constant_init(strategy, response):
+    """Every DummyClassifier whose predict_proba is the same for every row (most_frequent
+    and constant give raw predictions near +-1e14, whose probabilities are still exact), and
+    init='zero'; the exponential loss's decision_function with a uniform init too."""
+    X, y = make_classification(n_samples=200, n_features=5, n_classes=3, n_informative=4,
+                               n_redundant=0, random_state=3)
+    init = "zero" if strategy == "zero" else DummyClassifier(
+        strategy=strategy, **({"constant": 1} if strategy == "constant" else {}))
+    model = GradientBoostingClassifier(init=init, n_estimators=8, random_state=0).fit(X, y)
+    _same(model, response, X[:3], X[100:102], path="gradient-boosting")
+    binary = y > 0
+    model = GradientBoostingClassifier(loss="exponential", init=DummyClassifier(
+        strategy="uniform"), n_estimators=8, random_state=0).fit(X, binary)
+    _same(model, "decision_function", X[:3], X[100:102], path="gradient-boosting")
+
+
+@pytest.mark.parametrize("Model, init, what", [
+    (GradientBoostingClassifier, LogisticRegression(), "LogisticRegression()"),
+    (GradientBoostingClassifier, DummyClassifier(strategy="stratified"), "stratified"),
+    (GradientBoostingRegressor, DummyClassifier(strategy="uniform"), "uniform"),
+])
+def test_gradient_boosting_with_a_per_row_init_is_not_on_the_path(Model, init, what):
+    """An initial estimator whose prediction depends on the row (or is random): black box,
+    and the reason names it."""
     X, y = make_classification(n_samples=200, n_features=5, random_state=4)
-    model = GradientBoostingClassifier(init=LogisticRegression(), n_estimators=5,
-                                       random_state=0).fit(X, y)
-    ev = pipeline_evaluator(None, model, "predict_proba")
-    res = shapley_values(model.predict_proba, X[:2], X[100:102], evaluator=ev)
+    model = Model(init=init, n_estimators=5, random_state=0).fit(X, y)
+    response = "predict_proba" if Model is GradientBoostingClassifier else "predict"
+    ev = pipeline_evaluator(None, model, response)
+    res = shapley_values(getattr(model, response), X[:2], X[100:102], evaluator=ev)
     assert res.evaluation == "black-box"
-    assert "initial estimator LogisticRegression()" in ev.reason
+    assert "initial estimator" in ev.reason and what in ev.reason
 
 
 def test_gradient_boosting_with_a_wrong_baseline_falls_back(monkeypatch):
@@ -241,6 +269,38 @@ def test_gradient_boosting_with_a_wrong_baseline_falls_back(monkeypatch):
     assert res.evaluation == "black-box"
     exact = shapley_values(model.predict_proba, X[:3], X[100:102], method="exact")
     np.testing.assert_allclose(res.values, exact.values, rtol=0, atol=1e-12)
+
+
+def test_gradient_boosting_fitted_with_feature_names_does_not_warn():
+    """Behind a pandas-output preprocessor the model knows its columns' names: the path builds
+    its constant from a frame, so scikit-learn's "X does not have valid feature names" warning
+    (an error here) never fires, alone, calibrated or in soft voting."""
+    import warnings
+
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from explainable_pipeline import ExplainablePipeline
+
+    X, y = make_classification(n_samples=200, n_features=5, random_state=8)
+    import pandas as pd
+
+    df = pd.DataFrame(X, columns=[f"c{i}" for i in range(5)])
+    gb = GradientBoostingClassifier(n_estimators=8, random_state=0)
+    models = {"gradient-boosting": gb,
+              "calibrated gradient-boosting": CalibratedClassifierCV(gb, cv=3),
+              "voting (forest, gradient-boosting)": VotingClassifier(
+                  [("gb", gb), ("rf", RandomForestClassifier(n_estimators=5, random_state=0))],
+                  voting="soft")}
+    for path, model in models.items():
+        ep = ExplainablePipeline(StandardScaler().set_output(transform="pandas"), model,
+                                 explainer="kernel", model_output="probability",
+                                 background=10, random_state=0).fit(df, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            local = ep.explain_local(df.iloc[:4])
+        assert local.meta["evaluation"] == path
+        assert local.check_additivity(rtol=1e-9, atol=1e-9) < 1e-9
 
 
 def test_gradient_boosting_base_in_a_stacking_ensemble():

@@ -215,6 +215,19 @@ def test_knn_ties_and_training_points_use_the_model(monkeypatch):
         _same(model.predict_proba, X[:8], X[20:24], ev, "neighbors")
         assert sum(calls) > 0
         calls.clear()
+    # fitted with feature names: the model's own calls get a frame (no "X does not have valid
+    # feature names" warning, an error here)
+    cols = ["a", "b", "c"]
+    model = KNeighborsClassifier(n_neighbors=3).fit(pd.DataFrame(X, columns=cols), y)
+
+    def f(Z):
+        return model.predict_proba(pd.DataFrame(Z, columns=cols))
+
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _same(f, X[:8], X[20:24], ev, "neighbors")
+    assert sum(calls) > 0
 
 
 def test_knn_selection_is_the_sorted_prefix():

@@ -6,7 +6,7 @@ the positive column only for binary ``predict_proba``; the engineered row itself
 ``VotingRegressor`` average their bases' ``predict_proba`` or ``predict`` with their weights.
 Here each base's response on hybrid rows comes from the base's own path (:mod:`._eval_svm`,
 :mod:`._eval_mlp`, :mod:`._eval_neighbors`, :mod:`._eval_forest`, :mod:`._eval_calibrated`,
-:mod:`._eval_linear`); a base without one (``GradientBoosting*``, naive Bayes, ...) runs itself
+:mod:`._eval_linear`); a base without one (``AdaBoost*``, naive Bayes, ...) runs itself
 on the hybrid engineered rows (:class:`EngineeredBox`). The final step then runs on the stacked
 responses, before any average over the background. With no base on a path it does not apply.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._eval_partials import engineered_hybrids
+from ._eval_partials import as_fitted, engineered_hybrids
 
 
 def build(estimator, response, Bd, players, weights, link=None):
@@ -101,8 +101,8 @@ class EngineeredBox:
     name = "black box"
 
     def __init__(self, estimator, method, Bd, players):
+        self.estimator = estimator
         self.method = None if estimator is None else getattr(estimator, method)
-        self.columns = getattr(estimator, "feature_names_in_", None)
         self.Bd = Bd
         self.players = players.astype(np.float64)
         self.n_out = Bd.shape[1] if estimator is None else self._call(Bd[:1]).shape[1]
@@ -110,11 +110,7 @@ class EngineeredBox:
     def _call(self, H: np.ndarray) -> np.ndarray:
         if self.method is None:
             return H
-        if self.columns is not None:
-            import pandas as pd
-
-            H = pd.DataFrame(H, columns=self.columns)
-        out = np.asarray(self.method(H), dtype=np.float64)
+        out = np.asarray(self.method(as_fitted(self.estimator, H)), dtype=np.float64)
         return out.reshape(out.shape[0], -1)
 
     def bind(self, Xt: np.ndarray):

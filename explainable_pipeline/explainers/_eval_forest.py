@@ -14,13 +14,16 @@ the baseline plus the trees and the loss's link for gradient boosting.
 estimator (``predict_proba``, ``decision_function``, ``predict``), up to 64 players.
 
 The path matters inside an ensemble or a calibrated classifier (a forest or a boosted model
-alone has exact TreeSHAP, ``explainer="tree"``), and when ``explainer="kernel"`` is asked for.
+alone has exact TreeSHAP, ``explainer="tree"``), for outputs TreeSHAP cannot add up to (a
+multiclass gradient boosting's probabilities: a softmax of the trees' sums), and when
+``explainer="kernel"`` is asked for.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._eval_partials import as_fitted
 from ._jit import jit
 
 _CACHE_BYTES = 64 << 20
@@ -183,8 +186,11 @@ def _gradient_boosting(estimator, response, Bd, players, link):
     if response not in allowed:
         return None, f"{name}.{response} is not on the fast path"
     init = estimator.init_
+    # a classifier reads its init's predict_proba, a regressor its predict: "stratified" is
+    # random in both, "uniform" draws a random class for predict
+    random = ("stratified",) if classifier else ("stratified", "uniform")
     constant = (isinstance(init, str) and init == "zero") or type(init) is DummyRegressor or (
-        type(init) is DummyClassifier and init.strategy != "stratified")
+        type(init) is DummyClassifier and init.strategy not in random)
     if not constant:
         return None, (f"{name}'s initial estimator {init!r} predicts per row (fast path: the "
                       "default constant init, a Dummy* estimator or init='zero')")
@@ -203,9 +209,10 @@ def _gradient_boosting(estimator, response, Bd, players, link):
     nodes = _flat_nodes(trees())
     if not nodes["roots"]:
         return None, f"{name} has no trees"
-    b0 = Bd[:1]
+    b0 = as_fitted(estimator, Bd[:1])  # with the model's feature names, if any...
     raw = estimator.decision_function(b0) if classifier else estimator.predict(b0)
-    leaves = np.asarray(estimator.apply(b0)).astype(np.intp).reshape(stages.shape)  # its leaves
+    # ... but apply() hands the row to the stages' trees, fitted without names
+    leaves = np.asarray(estimator.apply(Bd[:1])).astype(np.intp).reshape(stages.shape)
     trees_at_b0 = [sum(rate * stage[k].tree_.value[leaf[k], 0, 0]
                        for stage, leaf in zip(stages, leaves)) for k in range(K)]
     baseline = np.asarray(raw, dtype=np.float64).reshape(-1) - np.asarray(trees_at_b0)

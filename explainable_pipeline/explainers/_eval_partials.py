@@ -84,3 +84,15 @@ def engineered_hybrids(rows: np.ndarray, background: np.ndarray, Z: np.ndarray,
     ``background``: one row (d,) for all coalitions, or one per coalition (b, d)."""
     keep = Z @ players > 0.5  # (b, d): the column comes from the explained row
     return np.where(keep[None], rows[:, None, :], np.asarray(background)[None])
+
+
+def as_fitted(estimator, H: np.ndarray):
+    """Engineered rows ``H`` as ``estimator`` was fitted on them: a DataFrame with its
+    ``feature_names_in_`` when it has them (scikit-learn warns about a bare array then),
+    else ``H`` itself."""
+    columns = getattr(estimator, "feature_names_in_", None)
+    if columns is None:
+        return H
+    import pandas as pd
+
+    return pd.DataFrame(H, columns=columns)

@@ -31,8 +31,9 @@ Model paths, behind an identity or separable preprocessor
       point) are computed by the model itself;
     * ``"forest"``, ``"hist-boosting"``, ``"gradient-boosting"`` (:mod:`._eval_forest`):
       decision trees, random or extra-trees forests with one output, histogram gradient
-      boosting with numeric splits, gradient boosting with a constant initial estimator; each (row, background row) game becomes leaf terms tested on 64 coalitions per machine
-      word;
+      boosting with numeric splits, gradient boosting with a constant initial estimator;
+      each (row, background row) game becomes leaf terms tested on 64 coalitions per
+      machine word;
     * ``"linear-model"`` (:mod:`._eval_linear`): ``decision_function`` of linear classifiers;
     * ``"stacking (...)"``, ``"voting (...)"`` (:mod:`._eval_ensemble`): stacking and soft
       voting ensembles with a base on a path: the bases' paths (the others run on hybrid
