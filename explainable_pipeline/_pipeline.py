@@ -42,7 +42,8 @@ from ._sklearn_compat import (
     routing_enabled,
     safe_indexing,
 )
-from .explainers import METHODS, select_explainer
+from ._tree_attribution import softmax_probabilities
+from .explainers import EXACT_MAX_PLAYERS, METHODS, select_explainer
 from .explainers._linear import weighted_mean
 from .explainers._mimic import SURROGATES
 from .explainers._shapley import ESTIMATORS as KERNEL_ESTIMATORS
@@ -93,8 +94,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         raw column's engineered children. ``"exact"``, ``"kernel"`` and
         ``"permutation"`` compute Shapley values with the raw columns as
         players, through the whole pipeline. ``"auto"`` applies
-        :func:`explainable_pipeline.explainers.select_explainer`; the choice
-        is stored in ``explainer_``. ``"mimic"`` explains a global surrogate
+        :func:`explainable_pipeline.explainers.select_explainer` (and, for a
+        multiclass boosted model's probabilities, which TreeSHAP cannot add up
+        to, ``"exact"`` or ``"kernel"``); the choice is stored in ``explainer_``. ``"mimic"`` explains a global surrogate
         (see ``surrogate``) and reports its fidelity; ``"pfi"`` is permutation
         feature importance of raw columns (global only, needs ``y``).
     model_output : {"auto", "margin", "probability"}, default="auto"
@@ -361,12 +363,15 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             raw_names,
             X_sample=safe_indexing(X_rows, np.arange(min(20, _num_samples(X)))),
         )
+        n_players = self._n_players(raw_names)
         self.explainer_ = select_explainer(
-            self.estimator_,
-            self.explainer,
-            n_players=self._n_players(raw_names),
+            self.estimator_, self.explainer, n_players=n_players,
             mappable=self.feature_map_.is_exact,
         )
+        if (self.explainer == "auto" and self.explainer_ == "tree"
+                and softmax_probabilities(self.estimator_, self.model_output)):
+            # TreeSHAP cannot add up to a softmax: attribute predict_proba over raw columns
+            self.explainer_ = "exact" if n_players <= EXACT_MAX_PLAYERS else "kernel"
         check_output_available(self)
         self._fit_background(X_rows)
         if self.explainer_ == "mimic":

@@ -51,6 +51,15 @@ def _probability_leaves(estimator) -> bool:
     return type(estimator).__name__ in _PROBABILITY_LEAVES
 
 
+def softmax_probabilities(estimator, output: str) -> bool:
+    """Whether ``output`` is a multiclass boosted model's probabilities: a softmax of the
+    trees' sums, which no tree algorithm attributes additively (``explainer="auto"`` goes
+    model-agnostic there, ``explainer="tree"`` is refused)."""
+    if output != "probability" or _probability_leaves(estimator):
+        return False
+    return len(getattr(estimator, "classes_", [0, 1])) > 2
+
+
 def _engine_available() -> bool:
     try:
         import numba  # noqa: F401
@@ -66,8 +75,7 @@ def tree_plan(ep, space: str) -> dict:
     requested = getattr(ep, "tree_players", "auto")
     probability = output == "probability" and not _probability_leaves(est)
     if probability:
-        n_out = len(getattr(est, "classes_", [0, 1]))
-        if n_out > 2:
+        if softmax_probabilities(est, output):
             raise ValueError(
                 f"explainer='tree' cannot explain the probabilities of a multiclass "
                 f"{type(est).__name__}: they are a softmax of the trees' sums, not a sum over "

@@ -177,16 +177,27 @@ def test_path_dependent_raw_players_additive_to_margin(mixed_data):
 
 
 def test_multiclass_boosting_probability_is_refused_not_wrong(penguins):
-    """Bug: softmax probabilities were explained per class as if sigmoid, not additive."""
+    """Bug: softmax probabilities were explained per class as if sigmoid, not additive. Asked
+    for explicitly, the tree explainer refuses them; "auto" attributes them over raw columns
+    with a model-agnostic explainer instead, and they add up to predict_proba."""
     X, y = penguins
     from conftest import penguin_preprocessor
 
     ep = ExplainablePipeline(
         penguin_preprocessor(), lightgbm.LGBMClassifier(n_estimators=50, verbose=-1),
-        model_output="probability",
+        explainer="tree", model_output="probability",
     ).fit(X, y)  # fmt: skip
     with pytest.raises(ValueError, match="softmax"):
         ep.explain_local(X.iloc[:5])
+    auto = ExplainablePipeline(
+        penguin_preprocessor(), lightgbm.LGBMClassifier(n_estimators=50, verbose=-1),
+        model_output="probability", background=10,
+    ).fit(X, y)  # fmt: skip
+    assert auto.explainer_ == "exact"
+    local = auto.explain_local(X.iloc[:5])
+    proba = auto.predict_proba(X.iloc[:5])
+    np.testing.assert_allclose(local.local_importance_values.sum(-1)
+                               + local.expected_values[:, None], proba.T, atol=1e-9)  # fmt: skip
     # the margins are explained exactly, and so are the probabilities in raw space
     margin = ExplainablePipeline(penguin_preprocessor(),
                                  lightgbm.LGBMClassifier(n_estimators=50, verbose=-1)).fit(X, y)
