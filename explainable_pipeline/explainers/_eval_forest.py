@@ -193,7 +193,8 @@ def _gradient_boosting(estimator, response, Bd, players, link):
         type(init) is DummyClassifier and init.strategy not in random)
     if not constant:
         return None, (f"{name}'s initial estimator {init!r} predicts per row (fast path: the "
-                      "default constant init, a Dummy* estimator or init='zero')")
+                      "default constant init, a Dummy* estimator that predicts a constant, or "
+                      "init='zero')")
     stages = np.asarray(estimator.estimators_)  # (n_stages, K) regression trees
     K, rate = stages.shape[1], float(estimator.learning_rate)
 
