@@ -42,7 +42,6 @@ from ._sklearn_compat import (
     routing_enabled,
     safe_indexing,
 )
-from ._tree_attribution import softmax_probabilities
 from .explainers import EXACT_MAX_PLAYERS, METHODS, select_explainer
 from .explainers._linear import weighted_mean
 from .explainers._mimic import SURROGATES
@@ -363,6 +362,8 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             raw_names,
             X_sample=safe_indexing(X_rows, np.arange(min(20, _num_samples(X)))),
         )
+        from ._tree_attribution import softmax_probabilities
+
         n_players = self._n_players(raw_names)
         self.explainer_ = select_explainer(
             self.estimator_, self.explainer, n_players=n_players,
