@@ -278,3 +278,49 @@ def test_converged_means_small_error(estimator, design):
                              kernel_design=design, n_samples=n_samples, random_state=0)
         err = np.abs(res.values - exact).sum() / np.abs(exact).sum()
         assert not res.converged or err <= 5 * 0.01, (n_samples, err)
+
+
+def test_layout_variance_is_the_stratified_sample_variance():
+    """The standard errors' variance (sums of the pairs' influences and of their squares as
+    matrix products) equals its definition: per stratum of r pairs drawn from N, (1 - r/N) r
+    times the sample variance of the pairs' influences; singleton strata pooled (their spread
+    about their mean times their number, or one singleton's square)."""
+    from explainable_pipeline.explainers import _kernel_shap
+
+    def definition(H, w, resid, layout):
+        n, _, n_out = resid.shape
+        out = np.zeros((n, H.shape[1], n_out))
+        singles = []
+        for start, r, population in layout:
+            s, c = np.arange(start, start + r), np.arange(start + r, start + 2 * r)
+            for i in range(n):
+                for o in range(n_out):
+                    g = (H[s] * (w[s] * resid[i, s, o])[:, None]
+                         + H[c] * (w[c] * resid[i, c, o])[:, None])  # (r, M) influences
+                    if r == 1:
+                        singles.append((i, o, g[0]))
+                        continue
+                    fpc = 1.0 if population is None else max(0.0, 1 - r / population)
+                    out[i, :, o] += fpc * r * np.var(g, axis=0, ddof=1)
+        by_cell = {}
+        for i, o, g in singles:
+            by_cell.setdefault((i, o), []).append(g)
+        for (i, o), gs in by_cell.items():
+            gs = np.array(gs)
+            out[i, :, o] += (len(gs) * np.var(gs, axis=0, ddof=1) if len(gs) > 1
+                             else gs[0] ** 2)
+        return out
+
+    rng = np.random.RandomState(0)
+    for _ in range(30):
+        M, n, n_out = rng.randint(2, 12), rng.randint(1, 4), rng.randint(1, 3)
+        layout, pos = [], rng.randint(0, 4)
+        for _ in range(rng.randint(1, 8)):
+            r = int(rng.choice([1, 1, 2, 3, 7]))
+            layout.append((pos, r, rng.choice([None, r + rng.randint(0, 30)])))
+            pos += 2 * r + rng.randint(0, 3)
+        H, w = rng.normal(size=(pos + 2, M)), rng.rand(pos + 2)
+        resid = rng.normal(size=(n, pos + 2, n_out))
+        want = definition(H, w, resid, layout)
+        np.testing.assert_allclose(_kernel_shap._layout_variance(H, w, resid, layout), want,
+                                   rtol=1e-12, atol=1e-14)
