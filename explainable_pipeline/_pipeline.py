@@ -95,7 +95,8 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         players, through the whole pipeline. ``"auto"`` applies
         :func:`explainable_pipeline.explainers.select_explainer` (and, for a
         multiclass boosted model's probabilities, which TreeSHAP cannot add up
-        to, ``"exact"`` or ``"kernel"``); the choice is stored in ``explainer_``. ``"mimic"`` explains a global surrogate
+        to, ``"exact"`` or ``"kernel"``); the choice is stored in
+        ``explainer_``. ``"mimic"`` explains a global surrogate
         (see ``surrogate``) and reports its fidelity; ``"pfi"`` is permutation
         feature importance of raw columns (global only, needs ``y``).
     model_output : {"auto", "margin", "probability"}, default="auto"

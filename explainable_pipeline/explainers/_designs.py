@@ -181,11 +181,17 @@ def _permutation_masks(perms: np.ndarray) -> np.ndarray:
 _GROW_BLOCK = 64
 
 
+def pack_bits(masks: np.ndarray) -> np.ndarray:
+    """(K,) int64: each coalition's players (at most 62 columns of ``masks``) as the bits of
+    one integer, column ``j`` as bit ``j``."""
+    M = masks.shape[1]
+    return masks.astype(np.int64) @ (np.int64(1) << np.arange(M, dtype=np.int64))
+
+
 def _keys(masks: np.ndarray) -> list:
     """A hashable key per coalition: an integer up to 62 players, else the packed bytes."""
-    M = masks.shape[1]
-    if M <= 62:
-        return (masks.astype(np.int64) @ (np.int64(1) << np.arange(M, dtype=np.int64))).tolist()
+    if masks.shape[1] <= 62:
+        return pack_bits(masks).tolist()
     return [row.tobytes() for row in np.packbits(masks, axis=1)]
 
 

@@ -78,7 +78,7 @@ class _Engine:
         out = getattr(self.game, method)(*args)
         if self._out is None:
             return out
-        if out.size and np.abs(out.sum(axis=-1) - 1.0).max() > 1e-9:
+        if simplex_gap(out) > 1e-9:
             self.sums_broken = True
         return out[..., self._out]
 
@@ -220,3 +220,9 @@ def single_threaded_blas():
 
 def _rel_change(new: np.ndarray, old: np.ndarray) -> float:
     return float(np.abs(new - old).sum() / max(np.abs(new).sum(), 1e-300))
+
+
+def simplex_gap(P: np.ndarray) -> float:
+    """How far the outputs (last axis) of the rows of ``P`` sum from one, at most (NaN if any
+    output is NaN; 0 for no rows)."""
+    return float(np.abs(P.sum(axis=-1) - 1.0).max(initial=0.0))

@@ -11,6 +11,8 @@ from itertools import combinations
 
 import numpy as np
 
+from ._designs import pack_bits
+
 
 def kernel_fit(masks, weights, values, fx, base, terms=(), ridge=1e-10, layout=None):
     """Efficiency-constrained weighted least squares, vectorised over rows and outputs.
@@ -156,9 +158,9 @@ def _products(masks: np.ndarray, terms) -> np.ndarray:
     players = sorted({i for T in terms for i in T})
     if len(players) > 62:
         return np.stack([masks[:, list(T)].all(axis=1) for T in terms], axis=1).astype(float)
-    bit = {p: 1 << q for q, p in enumerate(players)}
-    code = masks[:, players].astype(np.int64) @ np.array(list(bit.values()), dtype=np.int64)
-    want = np.array([sum(bit[i] for i in T) for T in terms], dtype=np.int64)
+    column = {p: q for q, p in enumerate(players)}
+    code = pack_bits(masks[:, players])
+    want = np.array([sum(1 << column[i] for i in T) for T in terms], dtype=np.int64)
     return ((code[:, None] & want) == want).astype(float)
 
 

@@ -84,7 +84,7 @@ from sklearn.utils import check_random_state
 
 from .._progress import tqdm
 from ._designs import _permutation_design
-from ._engine import _Engine
+from ._engine import _Engine, simplex_gap
 from ._exact import exact_design, run_exact
 from ._hybrid import _as_outputs, _HybridGame, _Table  # noqa: F401 - _HybridGame re-exported
 from ._permutation import run_permutation
@@ -200,7 +200,7 @@ def _estimate(eng, method, design, tol, bg_weights):
 
 def _sum_to_one(P: np.ndarray) -> bool:
     """Whether every row of ``P`` is a probability distribution (to rounding)."""
-    return bool(P.min(initial=0.0) >= 0.0 and np.abs(P.sum(axis=1) - 1.0).max(initial=0.0) <= 1e-9)
+    return bool(P.min(initial=0.0) >= 0.0) and simplex_gap(P) <= 1e-9
 
 
 # --------------------------------------------------------------------------------------------

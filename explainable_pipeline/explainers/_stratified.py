@@ -142,8 +142,8 @@ class _Game:
         requests = []
         grows = (target > self.count).any(axis=1)
         keys = np.hstack([self.count, target])[grows]
+        Q = len(self.sizes)
         for key, rows in _group(map(tuple, keys.tolist()), np.flatnonzero(grows)):
-            Q = len(self.sizes)
             parts = [(q, key[q], key[Q + q]) for q in range(Q) if key[Q + q] > key[q]]
             sides = [self.design.pairs(self.sizes[q], hi)[lo:hi] for q, lo, hi in parts]
             masks = np.concatenate([m for side in sides for m in (side, ~side)])
