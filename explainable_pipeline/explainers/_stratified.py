@@ -35,7 +35,8 @@ its sampled pairs' influences within their strata; independent games' errors add
 ``w_j^2``. When a game's values are probabilities, it is also split into a logistic proxy and a
 residual game (:mod:`._logit_proxy`): the residual from the game's coalitions, the proxy on one
 large design shared by the chunk (:meth:`KernelPlan.proxy_sample`); per row (for every output
-at once) the split is kept only where its estimated variance is lower. The pilot already uses the terms and the
+at once) the split is kept only where its estimated variance (the proxy design's own
+error included) is lower. The pilot already uses the terms and the
 proxies, so the allocation follows the error of the estimator that finally runs.
 """
 
@@ -369,7 +370,7 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
     phi, var = np.zeros(shape), np.zeros(shape)
     spread = np.zeros((eng.n, len(games)))
     pairs = _logit_proxy.top_pairs(importance) if proxy_sample is not None else []
-    proxies = []  # (rows, game weight, coefficients, simplex) of games split by a proxy
+    proxies = []  # games split by a proxy: (rows, game weight, coefficients, simplex, plain, split)
     for g, rows, (masks, weights, values, layout, sampled) in work:
         game = games[g]
         fx, base = eng.fx[rows], game.base
@@ -390,16 +391,18 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
             use = (split[1].sum(axis=(1, 2)) < v.sum(axis=(1, 2)))[:, None, None]  # (n, 1, 1)
             error = np.where(use, split[1], v)
             # a pilot's values only rank the players (and stop early when already precise):
-            # the proxies' own Shapley values are computed in the final round only
-            if final and use.any():
-                est, v = np.where(use, split[0], est), error
-                keep = use[:, 0, 0]
-                proxies.append((rows[keep], game.w, beta[keep], simplex))
+            # the proxies' own Shapley values are computed in the final round only, and the
+            # split is settled once their error on the proxy design is known (_settle)
+        spread[rows, g] = np.sqrt(error.sum(axis=(1, 2)) * max(sampled, 1))
+        if split is not None and final and use.any():
+            keep = use[:, 0, 0]
+            proxies.append((rows[keep], game.w, beta[keep], simplex, (est[keep], v[keep]),
+                            (split[0][keep], split[1][keep])))
+            rows, est, v = rows[~keep], est[~keep], v[~keep]  # the others: plain now
         phi[rows] += game.w * est
         var[rows] += game.w**2 * v
-        spread[rows, g] = np.sqrt(error.sum(axis=(1, 2)) * max(sampled, 1))
     if proxies:
-        _explain_proxies(proxies, proxy_sample, pairs, importance, phi, var)
+        _settle(proxies, *_explain_proxies(proxies, proxy_sample, pairs, importance), phi, var)
     return phi, var, spread
 
 
@@ -414,24 +417,40 @@ class _Ends(dict):
 _ENDS = _Ends()
 
 
-def _explain_proxies(proxies, sample, pairs, importance, phi, var) -> None:
-    """Add the proxies' Shapley values (and variances) on the large design to ``phi``."""
+def _explain_proxies(proxies, sample, pairs, importance):
+    """The proxies' Shapley values and variances (E, M, O) on the large design, one entry per
+    proxied (game, row) in the order of ``proxies``."""
     masks, weights, layout, sampled = sample
     M = masks.shape[1]
     terms = interaction_terms(importance, sampled) if sampled else []
-    rows = np.concatenate([r for r, _, _, _ in proxies])
-    w = np.concatenate([np.full(len(r), gw) for r, gw, _, _ in proxies])
-    beta = np.concatenate([b for _, _, b, _ in proxies])
-    simplex = np.concatenate([np.full(len(r), sx) for r, _, _, sx in proxies])
+    beta = np.concatenate([item[2] for item in proxies])
+    simplex = np.concatenate([np.full(len(item[0]), item[3]) for item in proxies])
     fit = KernelFit(masks, weights, terms, layout=layout or None)
     F, F_ends = _logit_proxy.features(masks, pairs), _logit_proxy.features(_ENDS[M], pairs)
+    n_out = proxies[0][4][0].shape[2]
+    phi, var = np.zeros((len(beta), M, n_out)), np.zeros((len(beta), M, n_out))
     step = max(1, _logit_proxy.BATCH_FLOATS // (len(masks) * beta.shape[1]))
-    for lo in range(0, len(rows), step):
+    for lo in range(0, len(beta), step):
         part = slice(lo, lo + step)
         b, sx = beta[part], simplex[part]
         values = _logit_proxy.evaluate(F, b, sx)
         full_empty = _logit_proxy.evaluate(F_ends, b, sx)
-        est, v = fit.apply(values, full_empty[:, 0], full_empty[:, 1])
-        np.add.at(phi, rows[part], w[part, None, None] * est)
-        if v is not None:
-            np.add.at(var, rows[part], w[part, None, None] ** 2 * v)
+        phi[part], v = fit.apply(values, full_empty[:, 0], full_empty[:, 1])
+        if v is not None:  # None: the proxy design enumerates every coalition (exact)
+            var[part] = v
+    return phi, var
+
+
+def _settle(proxies, proxy_phi, proxy_var, phi, var) -> None:
+    """Add each proxied (game, row) to ``phi`` and ``var``: the split (the residual game's
+    estimate plus the proxy's) where its variance, the proxy design's own included, is still
+    below the plain estimate's, else the plain estimate. The proxy design is capped
+    (``PROXY_MAX``), so at large budgets its error can exceed what the split saves."""
+    start = 0
+    for rows, w, _, _, (est, v), (split_est, split_v) in proxies:
+        part = slice(start, start + len(rows))
+        start += len(rows)
+        total_v = split_v + proxy_var[part]
+        use = (total_v.sum(axis=(1, 2)) < v.sum(axis=(1, 2)))[:, None, None]
+        phi[rows] += w * np.where(use, split_est + proxy_phi[part], est)
+        var[rows] += w**2 * np.where(use, total_v, v)
