@@ -304,11 +304,15 @@ def black_box_model(name: str):
     }[name]
 
 
-def black_box_reference(ep, f, x_test, summary, budget: int):
-    """Exact enumeration up to 12 columns; else two long runs of our KernelSHAP (stratified, all
-    coalitions sampled per background row in proportion to need: the ``neyman`` design, the
-    most accurate per coalition, also on paths whose default is the shared design) from two
-    seeds, averaged, computed on the model's exact fast path when it has one."""
+REFERENCE_SEEDS = (12345, 54321, 11111, 22222, 33333, 44444, 55555, 66666)
+
+
+def black_box_reference(ep, f, x_test, summary, budget: int, runs: int = 2):
+    """Exact enumeration up to 12 columns; else ``runs`` long runs of our KernelSHAP
+    (stratified, all coalitions sampled per background row in proportion to need: the
+    ``neyman`` design, the most accurate per coalition, also on paths whose default is the
+    shared design) from as many seeds, averaged, computed on the model's exact fast path when
+    it has one. Their spread is reported: the first run against the mean of the others."""
     from explainable_pipeline._attribution import output_method
 
     ev = pipeline_evaluator(ep.preprocessor_, ep.estimator_, output_method(ep)[0],
@@ -318,15 +322,18 @@ def black_box_reference(ep, f, x_test, summary, budget: int):
         res = shapley_values(f, x_test, bg, w, method="exact", evaluator=ev)
         return res.values[:, :, 0], "exact enumeration"
     kw = dict(method="kernel", n_samples=budget, tol=None, evaluator=ev, kernel_design="neyman")
-    runs = [shapley_values(f, x_test, bg, w, random_state=seed, **kw).values[:, :, 0]
-            for seed in (12345, 54321)]
-    spread = rel_err(runs[0], runs[1])
-    return (runs[0] + runs[1]) / 2, (f"2 runs x {budget} coalitions/background row, "
-                                     f"seed-to-seed {spread:.2%}")
+    if not 2 <= runs <= len(REFERENCE_SEEDS):
+        raise ValueError(f"reference runs must be 2 to {len(REFERENCE_SEEDS)}, got {runs}")
+    values = [shapley_values(f, x_test, bg, w, random_state=seed, **kw).values[:, :, 0]
+              for seed in REFERENCE_SEEDS[:runs]]
+    spread = rel_err(values[0], np.mean(values[1:], axis=0))
+    which = "seed-to-seed" if runs == 2 else "one run vs the others"
+    return np.mean(values, axis=0), (f"{runs} runs x {budget} coalitions/background row, "
+                                     f"{which} {spread:.2%}")
 
 
 def run_black_box(name: str, n_features: int, quick: bool, rows: list, estimator_rows: list,
-                  estimators: bool):
+                  estimators: bool, reference=(2, 16)):
     pre, est, label = black_box_model(name)
     n_rows = 10 if quick else 20
     x_train, x_test, y_train, summary = black_box_data(n_features, n_rows)
@@ -339,7 +346,9 @@ def run_black_box(name: str, n_features: int, quick: bool, rows: list, estimator
 
     M = x_test.shape[1]
     budget = min(2 * M + 2048, 2**M - 2)  # shap's default nsamples (coalitions of the mean game)
-    ref, ref_name = black_box_reference(ep, f, x_test, summary, (4 if quick else 16) * budget)
+    runs, factor = reference
+    ref, ref_name = black_box_reference(ep, f, x_test, summary,
+                                        (4 if quick else factor) * budget, runs)
     def seeded(seed, **kw):  # shap samples from numpy's global generator
         np.random.seed(seed)
         return shap_kernel(f, summary, x_test, **kw)[:, :, 0]
@@ -525,7 +534,17 @@ def main(argv=None) -> None:
                              "also gb, not in the default list)")
     parser.add_argument("--no-estimators", action="store_true",
                         help="skip the table comparing the kernel estimators")
+    parser.add_argument("--reference-runs", type=int, default=2,
+                        help="long runs averaged into the black-box reference above 12 columns "
+                             f"(2 to {len(REFERENCE_SEEDS)}; default 2)")
+    parser.add_argument("--reference-factor", type=int, default=16,
+                        help="each reference run's budget, in multiples of shap's default "
+                             "(default 16)")
     args = parser.parse_args(argv)
+    if not 2 <= args.reference_runs <= len(REFERENCE_SEEDS):
+        parser.error(f"--reference-runs must be 2 to {len(REFERENCE_SEEDS)}")
+    if args.reference_factor < 1:
+        parser.error("--reference-factor must be at least 1")
     start_load = load_average()
     rows: list = []
     black_box: list = []
@@ -543,7 +562,8 @@ def main(argv=None) -> None:
         if f"blackbox{n_features}" in todo:
             for name in args.models.split(","):
                 run_black_box(name, n_features, args.quick, black_box, estimators,
-                              not args.no_estimators)
+                              not args.no_estimators,
+                              (args.reference_runs, args.reference_factor))
                 sys.stdout.write(format_black_box(black_box[-1:]) + "\n")
                 sys.stdout.flush()
     tables = [t for t in (format_table(rows) if rows else "",
