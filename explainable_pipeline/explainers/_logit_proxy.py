@@ -15,14 +15,16 @@ values are split as ``phi(v) = phi(p) + phi(v - p)``:
 * ``phi(v - p)`` comes from the same sampled coalitions as before (the residual game is much
   flatter, so its regression error is smaller);
 * ``phi(p)`` costs no model call: the proxy is evaluated on a design many times larger, drawn
-  from another seed (its error is independent and is added to the standard errors).
+  from another seed (its error is independent of the residual's and is added to the standard
+  errors; the design is shared by the chunk's games, so a row's proxy errors over its games are
+  correlated and their variance is that of the row's summed proxy game).
 
 Efficiency stays exact: each part is fitted under its own efficiency constraint, and the two
 constraints add up to ``v(N) - v(empty)``. Under full enumeration the split is exact whatever the
 proxy. The proxy is fitted for every row, output and game (two Newton steps from a weighted
 least-squares start on clipped logits), with players ranked by the chunk's importance. The
-caller (:func:`._stratified._solve`) keeps the split for a row only where its estimated
-variance is below the plain regression's, and shifts class-probability proxies onto the
+caller (:func:`._stratified._solve`) keeps the split for a (game, row) only where its
+estimated variance, the proxy design's included, is below the plain regression's, and shifts class-probability proxies onto the
 simplex (:func:`evaluate`) so that attributions still sum to zero over the classes.
 """
 

@@ -36,8 +36,10 @@ its sampled pairs' influences within their strata; independent games' errors add
 residual game (:mod:`._logit_proxy`): the residual from the game's coalitions, the proxy on one
 large design shared by the chunk (:meth:`KernelPlan.proxy_sample`); per row (for every output
 at once) the split is kept only where its estimated variance (the proxy design's own
-error included) is lower. The pilot already uses the terms and the
-proxies, so the allocation follows the error of the estimator that finally runs.
+error included) is lower; a row's proxies share that design, so their variance is counted on
+their sum over the row's games. The pilot already uses the terms and the proxies, so the
+allocation follows the error of the estimator that finally runs (the residual's: the proxy
+design's error is weighed in the final round only).
 """
 
 from __future__ import annotations
@@ -402,7 +404,7 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
         phi[rows] += game.w * est
         var[rows] += game.w**2 * v
     if proxies:
-        _settle(proxies, *_explain_proxies(proxies, proxy_sample, pairs, importance), phi, var)
+        _settle(proxies, _explain_proxies(proxies, proxy_sample, pairs, importance), phi, var)
     return phi, var, spread
 
 
@@ -418,39 +420,83 @@ _ENDS = _Ends()
 
 
 def _explain_proxies(proxies, sample, pairs, importance):
-    """The proxies' Shapley values and variances (E, M, O) on the large design, one entry per
-    proxied (game, row) in the order of ``proxies``."""
-    masks, weights, layout, sampled = sample
-    M = masks.shape[1]
-    terms = interaction_terms(importance, sampled) if sampled else []
-    beta = np.concatenate([item[2] for item in proxies])
-    simplex = np.concatenate([np.full(len(item[0]), item[3]) for item in proxies])
-    fit = KernelFit(masks, weights, terms, layout=layout or None)
-    F, F_ends = _logit_proxy.features(masks, pairs), _logit_proxy.features(_ENDS[M], pairs)
-    n_out = proxies[0][4][0].shape[2]
-    phi, var = np.zeros((len(beta), M, n_out)), np.zeros((len(beta), M, n_out))
-    step = max(1, _logit_proxy.BATCH_FLOATS // (len(masks) * beta.shape[1]))
-    for lo in range(0, len(beta), step):
-        part = slice(lo, lo + step)
-        b, sx = beta[part], simplex[part]
-        values = _logit_proxy.evaluate(F, b, sx)
-        full_empty = _logit_proxy.evaluate(F_ends, b, sx)
-        phi[part], v = fit.apply(values, full_empty[:, 0], full_empty[:, 1])
-        if v is not None:  # None: the proxy design enumerates every coalition (exact)
-            var[part] = v
-    return phi, var
+    """The proxies of a chunk on their large design: :class:`_ProxyDesign`, whose
+    ``phi`` and ``var`` (E, M, O) hold one entry per proxied (game, row) in the order of
+    ``proxies``."""
+    return _ProxyDesign(proxies, sample, pairs, importance)
 
 
-def _settle(proxies, proxy_phi, proxy_var, phi, var) -> None:
+class _ProxyDesign:
+    """The proxies' Shapley values on one large design shared by every game of the chunk.
+
+    Per (game, row) entry, ``phi`` and ``var`` are its own estimate and variance. The design is
+    shared, so one row's entries (its games) have correlated errors: the variance of a row's
+    weighted sum of proxies is :meth:`row_variance`, computed on the summed proxy game.
+    """
+
+    def __init__(self, proxies, sample, pairs, importance):
+        masks, weights, layout, sampled = sample
+        M = masks.shape[1]
+        terms = interaction_terms(importance, sampled) if sampled else []
+        self.rows = np.concatenate([item[0] for item in proxies])
+        self.w = np.concatenate([np.full(len(item[0]), item[1]) for item in proxies])
+        self.beta = np.concatenate([item[2] for item in proxies])
+        self.simplex = np.concatenate([np.full(len(item[0]), item[3]) for item in proxies])
+        self.fit = KernelFit(masks, weights, terms, layout=layout or None)
+        self.F = _logit_proxy.features(masks, pairs)
+        self.F_ends = _logit_proxy.features(_ENDS[M], pairs)
+        n_out = self.beta.shape[1]
+        self.step = max(1, _logit_proxy.BATCH_FLOATS // (len(masks) * n_out))
+        self.phi = np.zeros((len(self.beta), M, n_out))
+        self.var = np.zeros_like(self.phi)
+        for part, values, full_empty in self._values(np.arange(len(self.beta))):
+            self.phi[part], v = self.fit.apply(values, full_empty[:, 0], full_empty[:, 1])
+            if v is not None:  # None: the design enumerates every coalition (exact)
+                self.var[part] = v
+
+    def _values(self, entries):
+        """``(entries, values (b, K, O), full and empty (b, 2, O))`` in batches."""
+        for lo in range(0, len(entries), self.step):
+            part = entries[lo : lo + self.step]
+            b, sx = self.beta[part], self.simplex[part]
+            yield (part, _logit_proxy.evaluate(self.F, b, sx),
+                   _logit_proxy.evaluate(self.F_ends, b, sx))
+
+    def row_variance(self, chosen: np.ndarray, n: int) -> np.ndarray:
+        """(n, M, O): per row, the variance of the weighted sum of its ``chosen`` entries'
+        proxy estimates (their covariances included)."""
+        var = np.zeros((n,) + self.phi.shape[1:])
+        entries = np.flatnonzero(chosen)
+        if self.fit.layout is None or not len(entries):
+            return var
+        rows = np.unique(self.rows[entries])
+        for lo in range(0, len(rows), self.step):
+            batch = rows[lo : lo + self.step]
+            where = np.full(n, -1)
+            where[batch] = np.arange(len(batch))
+            total, ends = 0.0, 0.0
+            for part, values, full_empty in self._values(entries[where[self.rows[entries]] >= 0]):
+                S = np.zeros((len(batch), len(part)))  # (rows, entries) weights
+                S[where[self.rows[part]], np.arange(len(part))] = self.w[part]
+                total = total + np.tensordot(S, values, axes=1)
+                ends = ends + np.tensordot(S, full_empty, axes=1)
+            var[batch] = self.fit.apply(total, ends[:, 0], ends[:, 1])[1]
+        return var
+
+
+def _settle(proxies, design: _ProxyDesign, phi, var) -> None:
     """Add each proxied (game, row) to ``phi`` and ``var``: the split (the residual game's
     estimate plus the proxy's) where its variance, the proxy design's own included, is still
     below the plain estimate's, else the plain estimate. The proxy design is capped
-    (``PROXY_MAX``), so at large budgets its error can exceed what the split saves."""
-    start = 0
+    (``PROXY_MAX``), so at large budgets its error can exceed what the split saves. The kept
+    proxies' variance is then added per row over its games at once (they share the design)."""
+    start, chosen = 0, np.zeros(len(design.rows), dtype=bool)
     for rows, w, _, _, (est, v), (split_est, split_v) in proxies:
         part = slice(start, start + len(rows))
         start += len(rows)
-        total_v = split_v + proxy_var[part]
-        use = (total_v.sum(axis=(1, 2)) < v.sum(axis=(1, 2)))[:, None, None]
-        phi[rows] += w * np.where(use, split_est + proxy_phi[part], est)
-        var[rows] += w**2 * np.where(use, total_v, v)
+        use = ((split_v + design.var[part]).sum(axis=(1, 2)) < v.sum(axis=(1, 2)))
+        chosen[part] = use
+        use = use[:, None, None]
+        phi[rows] += w * np.where(use, split_est + design.phi[part], est)
+        var[rows] += w**2 * np.where(use, split_v, v)
+    var += design.row_variance(chosen, var.shape[0])
