@@ -146,12 +146,17 @@ def test_proxy_errors_shared_by_a_rows_games_are_counted_together(monkeypatch):
     """One proxy design serves every game (background row) of a chunk, so a row's proxy errors
     are correlated over its games: the row's variance is that of the summed proxy game, not the
     sum of the games' variances (with 60 background rows and a sampled design, the latter
-    understated it about 2x: 85% coverage, mean (error / se)^2 of 1.9)."""
+    understated it about 2x: 85% coverage, mean (error / se)^2 of 1.9). The bound on
+    coalitions per coefficient for many games is lifted here to isolate the variance."""
     rng = np.random.RandomState(1)
     X, bg = rng.normal(size=(6, M)), rng.normal(size=(60, M))
     w = np.full(60, 1 / 60)
     exact = shapley_values(_prob_game, X, bg, w).values
-    monkeypatch.setattr(_logit_proxy, "PROXY_MAX", 500)  # sampled (enumeration: 1,022)
+    for name, value in (("PROXY_MAX", 500), ("min_ratio", lambda w: _logit_proxy.MIN_RATIO)):
+        monkeypatch.setattr(_logit_proxy, name, value)  # 500: sampled (enumeration: 1,022)
+    assert _proxies_used(monkeypatch, X, bg, w, 300) > 100
+    for name, value in (("PROXY_MAX", 500), ("min_ratio", lambda w: _logit_proxy.MIN_RATIO)):
+        monkeypatch.setattr(_logit_proxy, name, value)
     covered, ratio = [], []
     for seed in range(12):
         res = _run(X, bg, w, 300, seed)
@@ -160,6 +165,25 @@ def test_proxy_errors_shared_by_a_rows_games_are_counted_together(monkeypatch):
         ratio.append(np.mean((err / np.maximum(se, 1e-12)) ** 2))
     assert np.mean(covered) >= 0.9, np.mean(covered)
     assert np.mean(ratio) < 1.5, np.mean(ratio)
+
+
+def test_many_background_rows_keep_honest_errors():
+    """A proxy fitted to a game's own coalitions biases it a little, the same way in every game,
+    while the standard error of the average over many games shrinks: with 120 background rows
+    and 300 coalitions per game the 95% bands covered 82% (squared bias / variance 0.76). Games
+    need ``sqrt(G)`` coalitions per proxy coefficient (``_logit_proxy.min_ratio``)."""
+    rng = np.random.RandomState(1)
+    X, bg = rng.normal(size=(6, M)), rng.normal(size=(120, M))
+    w = np.full(120, 1 / 120)
+    exact = shapley_values(_prob_game, X, bg, w).values
+    covered = []
+    for seed in range(8):
+        res = _run(X, bg, w, 300, seed)
+        covered.append(np.mean(np.abs(res.values - exact) <= 1.96 * res.standard_errors + 1e-12))
+    assert np.mean(covered) >= 0.9, np.mean(covered)
+    assert _logit_proxy.min_ratio(w) == pytest.approx(np.sqrt(120))
+    assert _logit_proxy.min_ratio(np.ones(4)) == _logit_proxy.MIN_RATIO
+    assert _logit_proxy.min_ratio(np.array([1.0, 0.0, 0.0])) == _logit_proxy.MIN_RATIO
 
 
 def test_row_variance_of_one_game_is_that_games_variance(problem, monkeypatch):

@@ -372,13 +372,14 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
     phi, var = np.zeros(shape), np.zeros(shape)
     spread = np.zeros((eng.n, len(games)))
     pairs = _logit_proxy.top_pairs(importance) if proxy_sample is not None else []
+    min_ratio = _logit_proxy.min_ratio(np.array([game.w for game in games]))
     proxies = []  # games split by a proxy: (rows, game weight, coefficients, simplex, plain, split)
     for g, rows, (masks, weights, values, layout, sampled) in work:
         game = games[g]
         fx, base = eng.fx[rows], game.base
         prepared = KernelFit(masks, weights, terms_of.get((g, rows[0]), ()), layout=layout)
         split = None
-        if (proxy_sample is not None and sampled and len(masks) >= _logit_proxy.MIN_RATIO
+        if (proxy_sample is not None and sampled and len(masks) >= min_ratio
                 * (1 + M + len(pairs)) and _logit_proxy.applies(values, fx, base)):
             beta = _logit_proxy.fit(masks, values, fx, base, pairs)
             simplex = _logit_proxy.on_simplex(values, fx, base)
