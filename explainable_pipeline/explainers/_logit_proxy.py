@@ -24,8 +24,9 @@ constraints add up to ``v(N) - v(empty)``. Under full enumeration the split is e
 proxy. The proxy is fitted for every row, output and game (two Newton steps from a weighted
 least-squares start on clipped logits), with players ranked by the chunk's importance. The
 caller (:func:`._stratified._solve`) keeps the split for a (game, row) only where its
-estimated variance, the proxy design's included, is below the plain regression's, and shifts class-probability proxies onto the
-simplex (:func:`evaluate`) so that attributions still sum to zero over the classes.
+estimated variance, the proxy design's included, is below the plain regression's, and shifts
+class-probability proxies onto the simplex (:func:`evaluate`) so that attributions still sum to
+zero over the classes.
 """
 
 from __future__ import annotations
