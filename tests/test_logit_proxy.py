@@ -273,9 +273,9 @@ def test_stopping_after_the_pilot_keeps_honest_errors(problem):
 
 
 def test_proxies_off_where_coalitions_are_cheap(monkeypatch):
-    """On evaluation paths where a coalition costs a fraction of a model call (the MLP's
-    neural-network path), more coalitions are cheaper than proxies; on paths that pay a model
-    call per coalition (k-NN's partial distances) the proxies run."""
+    """On evaluation paths where more coalitions cost less than the proxies (the MLP's
+    neural-network path, k-NN's partial distances) the proxies stay off; where a coalition is a
+    model call (the same k-NN with a metric off its path) they run."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.neural_network import MLPClassifier
@@ -288,7 +288,8 @@ def test_proxies_off_where_coalitions_are_cheap(monkeypatch):
     used = {}
     original = _stratified._explain_proxies
     for name, model in [("mlp", MLPClassifier((8,), max_iter=300, random_state=0)),
-                        ("knn", KNeighborsClassifier())]:
+                        ("knn", KNeighborsClassifier()),
+                        ("box", KNeighborsClassifier(metric="chebyshev"))]:
         calls = []
 
         def spy(proxies, *args, calls=calls):
@@ -301,7 +302,8 @@ def test_proxies_off_where_coalitions_are_cheap(monkeypatch):
         local = ep.explain_local(X.iloc[:4])
         used[name] = (sum(calls), local.meta["evaluation"])
     assert used["mlp"][1] == "neural-network" and used["mlp"][0] == 0, used
-    assert used["knn"][1] == "neighbors" and used["knn"][0] > 0, used
+    assert used["knn"][1] == "neighbors" and used["knn"][0] == 0, used
+    assert used["box"][1] in ("separable", "black-box") and used["box"][0] > 0, used
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

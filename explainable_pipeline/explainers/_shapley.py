@@ -251,7 +251,8 @@ def _auto_budget(M: int, factor: int = 1) -> int:
     fraction of a model call (the ``"linear-model"`` path, and the ``"kernel-machine"`` path,
     whose rbf and linear kernels even average over the background for about one model row),
     8 on the ``"neural-network"`` path (its shared design spends more, cheaper coalitions),
-    2 on the ``"forest"``, ``"hist-boosting"`` and ``"gradient-boosting"`` paths, the
+    2 on the ``"forest"``, ``"hist-boosting"``, ``"gradient-boosting"`` and ``"neighbors"``
+    paths (the last because its coalitions cost less than the logistic proxies), the
     smallest of its bases' on an ensemble path, 1 elsewhere.
     For 30 players that is 304, 608, 1,216 or 2,432 coalitions.
     """
