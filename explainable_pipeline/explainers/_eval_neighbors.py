@@ -78,9 +78,9 @@ class Neighbors:
 
     name = "neighbors"
     cheap_background_mean = False
-    # Distances to the candidate points cost about a model call per coalition, but the
-    # logistic proxies cost more than the coalitions they save: twice the coalitions and no
-    # proxies took the same time at 28-45% less error (benchmarks/README.md, ninth pass).
+    # A coalition's distances to the candidate points cost less than the logistic proxies
+    # fitted to save coalitions: twice the coalitions and no proxies took 6-15% more time for
+    # 28-45% less error (benchmarks/README.md, ninth pass).
     budget_factor = 2
 
     def __init__(self, knn, classifier, metric, fit_X, y, Bd, players, link=None):
