@@ -414,6 +414,35 @@ def test_wrong_model_path_is_caught_and_falls_back(three_classes, name, monkeypa
     np.testing.assert_array_equal(fast.values, slow.values)
 
 
+@pytest.mark.parametrize("name", ["mlp", "svc", "calibrated", "forest"])
+@pytest.mark.parametrize("method", ["exact", "shared"])
+def test_wrong_background_mean_is_caught_and_falls_back(three_classes, name, method,
+                                                        monkeypatch):
+    """A path whose background-mean values (its own code, used by the shared design and exact
+    enumeration) are wrong is dropped for the black box, though its single background rows
+    pass the probes."""
+    X, y = three_classes
+    X = X / np.abs(X).max(axis=0)
+    model = {"mlp": MLPClassifier(hidden_layer_sizes=(5,), max_iter=200, random_state=0),
+             "svc": SVC(probability=True, random_state=0),
+             "calibrated": CalibratedClassifierCV(SVC(), ensemble=False),
+             "forest": RandomForestClassifier(n_estimators=5, random_state=0)}[name].fit(X, y)
+    kw = (dict(method="exact") if method == "exact"
+          else dict(method="kernel", kernel_design="shared", n_samples=24, random_state=0))
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    right = shapley_values(model.predict_proba, X[:4], X[100:103], evaluator=ev, **kw)
+    assert right.evaluation not in (None, "black-box")
+    real = _evaluators.FactorGame._mean
+    monkeypatch.setattr(_evaluators.FactorGame, "_mean",
+                        lambda self, Z, rows: real(self, Z, rows) * 1.01)
+    ev = pipeline_evaluator(None, model, "predict_proba")
+    fast = shapley_values(model.predict_proba, X[:4], X[100:103], evaluator=ev, **kw)
+    slow = shapley_values(model.predict_proba, X[:4], X[100:103], **kw)
+    assert fast.evaluation == "black-box"
+    np.testing.assert_allclose(fast.values, slow.values, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(right.values, slow.values, rtol=0, atol=1e-10)
+
+
 def test_explainable_pipeline_records_model_paths(mixed):
     df, y_cls, _ = mixed
     ep = ExplainablePipeline(_pre(), CalibratedClassifierCV(SVC(), ensemble=False),

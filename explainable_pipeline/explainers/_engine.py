@@ -16,6 +16,7 @@ _VERIFY_RTOL = 1e-9
 on probe coalitions to ``_VERIFY_RTOL * max(1, max |output|)``."""
 
 _N_PROBES = 4
+_N_MEAN_PROBES = 1
 
 
 class _Engine:
@@ -56,6 +57,7 @@ class _Engine:
         if game is not None and self._verify(game, merged):
             self.game = game
             self.path = evaluator.name
+        self._mean_checked = False  # a path's background mean is checked at its first use
         self._out = None  # all outputs, or the one kept by keep_output
         self.sums_broken = False
         self._index: dict[bytes, int] = {}
@@ -115,6 +117,41 @@ class _Engine:
             return False
         return True
 
+    def _check_mean(self) -> None:
+        """Check the path's background-mean values against the model before their first use.
+
+        Paths compute the weighted mean over the background with their own code (the shared
+        design and exact enumeration use it; the per-background-row designs never do), so
+        the probes of :meth:`_verify`, which are single background rows, do not cover it.
+        One mixed coalition through the model (``n_rows * n_background`` rows, once per
+        chunk); if they differ, the chunk goes on with the black box (values already
+        computed on the path were checked by :meth:`_verify` and are kept).
+        """
+        self._mean_checked = True
+        if self.game is self.black_box:
+            return
+        M, m = self.player_cols.shape[0], self.w.shape[0]
+        rng = np.random.RandomState(M * 7919 + m + 1)
+        masks = rng.rand(_N_MEAN_PROBES, M) < 0.5
+        masks[:, 0], masks[:, -1] = True, M < 2  # mixed (interior) coalitions
+        bg = np.full(_N_MEAN_PROBES, -1, dtype=np.int64)
+        want = self.black_box.evaluate(masks, bg)
+        try:
+            got = self.game.evaluate(masks, bg)
+        except Exception as exc:  # noqa: BLE001 - any failure means: use the black box
+            logger.info("evaluation path %s failed on background-mean probes (%r); using "
+                        "the black box", type(self.game).__name__, exc)
+            got = None
+        scale = max(1.0, float(np.abs(want).max(initial=0.0)))
+        ok = got is not None and got.shape == want.shape and bool(
+            np.abs(got - want).max(initial=0.0) <= _VERIFY_RTOL * scale)
+        if not ok:
+            if got is not None:
+                logger.info("evaluation path %s differs from the model on background-mean "
+                            "probes; using the black box", type(self.game).__name__)
+            self.n_evaluations += self.game.n_evaluations
+            self.game, self.path = self.black_box, "black-box"
+
     @staticmethod
     def _keys(masks: np.ndarray, bg: np.ndarray) -> list[bytes]:
         packed = np.packbits(masks, axis=1)
@@ -141,6 +178,8 @@ class _Engine:
                 new[key] = q
         if new:
             pos = np.fromiter(new.values(), dtype=np.intp, count=len(new))
+            if not self._mean_checked and (bg_arr[pos] < 0).any():
+                self._check_mean()
             block = self._game("evaluate", masks[pos], bg_arr[pos])
             for key in new:
                 self._index[key] = len(self._index)
@@ -170,6 +209,8 @@ class _Engine:
         sizes = masks.sum(axis=1)
         interior = np.flatnonzero((sizes > 0) & (sizes < M))
         if interior.size:
+            if not self._mean_checked and (bg[interior] < 0).any():
+                self._check_mean()
             out[:, interior] = self._game("evaluate", masks[interior], bg[interior], rows)
         empty = np.flatnonzero(sizes == 0)
         if empty.size:
