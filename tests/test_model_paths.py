@@ -110,6 +110,38 @@ def test_multiclass_svm_equals_black_box(three_classes, Model, kernel, method, s
     assert res.values.shape == (5, 5, 3)
 
 
+@pytest.fixture(scope="module")
+def mirrored():
+    """Three classes, the second the mirror image of the first in column 0: on that column's
+    zero their one-vs-one decision value is zero up to rounding, where one-vs-rest votes jump."""
+    rng = np.random.RandomState(0)
+    P = rng.randn(20, 3) * 0.5 + [2, 0, 0]
+    R = rng.randn(20, 3) * 0.5 + [0, 3, 0]
+    X = np.vstack([P, P * [-1, 1, 1], R, R * [-1, 1, 1]])
+    y = np.repeat([0, 1, 2], [20, 20, 40])
+    explained = np.c_[rng.rand(4) + 0.2, rng.randn(4, 2)]
+    background = np.array([[0.0, 0.1, -0.4], [0.7, 3.0, 0.2]])
+    return X, y, explained, background
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf", "poly", "sigmoid"])
+@pytest.mark.parametrize("calibrated", [False, True])
+@pytest.mark.parametrize("method", ["exact", "kernel"])
+def test_ovr_votes_on_a_class_boundary_equal_black_box(mirrored, kernel, calibrated, method):
+    """Coalitions whose pair decision value is zero up to rounding take the model's own
+    one-vs-rest votes (the path's rounding could flip them: an output off by one)."""
+    X, y, explained, background = mirrored
+    model = SVC(kernel=kernel, gamma=0.3, coef0=0.5 if kernel == "poly" else 0.0, degree=2)
+    if calibrated:
+        model = CalibratedClassifierCV(model, ensemble=False)
+    model.fit(X, y)
+    f = model.predict_proba if calibrated else model.decision_function
+    ev = pipeline_evaluator(None, model, "predict_proba" if calibrated else "decision_function")
+    kw = dict(n_samples=6, random_state=0, tol=None) if method == "kernel" else {}
+    _same(f, explained, background, ev,
+          "calibrated kernel-machine" if calibrated else "kernel-machine", method=method, **kw)
+
+
 def test_four_class_probability_coupling_on_many_rows():
     X, y = make_classification(n_samples=200, n_features=4, n_informative=4, n_redundant=0,
                                n_classes=4, n_clusters_per_class=1, random_state=3)

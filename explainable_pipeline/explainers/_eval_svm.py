@@ -23,11 +23,16 @@ from __future__ import annotations
 import numpy as np
 
 from .._sklearn_compat import ovr_decision_function, svm_internals
+from ._eval_partials import as_fitted
 
 KERNEL_MACHINE_KERNELS = ("rbf", "linear", "poly", "sigmoid")
 """Built-in kernels of the ``"kernel-machine"`` path."""
 
 _MIN_PROB = 1e-7  # libsvm's clipping of pairwise probabilities
+_VOTE_RTOL = 1e-9
+"""One-vs-rest votes jump where a pair's decision value changes sign: a coalition whose value
+is within ``_VOTE_RTOL`` of the size of its terms (where the path's rounding and libsvm's
+could give opposite signs) is computed by the estimator itself on its hybrid row."""
 _RBF_FLOOR = -300.0
 """The rbf kernel's smallest exponent (see :meth:`KernelMachine.kappa`): e**-300 squared is still
 a normal double (e**-600 > 2.2e-308), so no product of two kernel values is subnormal."""
@@ -42,6 +47,8 @@ def build(estimator, response, Bd, players, weights, link=None):
     spec, why = _svm_spec(estimator, response)
     if spec is None:
         return None, why
+    if isinstance(spec["output"], _OneVsRest):
+        spec["model"] = (estimator, getattr(estimator, response))
     return KernelMachine(spec, Bd, players, weights, link), None
 
 
@@ -226,6 +233,11 @@ class KernelMachine:
 
     def __init__(self, spec, Bd, players, weights, link=None):
         self.kernel = spec["kernel"]
+        # one-vs-rest votes: (estimator, its decision_function) for coalitions on a boundary
+        self.model = spec.get("model")
+        self.link = link
+        self.Bd = Bd
+        self.players_f = np.asarray(players, dtype=np.float64)
         self.gamma, self.coef0, self.degree = spec["gamma"], spec["coef0"], spec["degree"]
         self.intercept = spec["intercept"]
         output = spec["output"]
@@ -245,8 +257,29 @@ class KernelMachine:
         else:
             self.sv, self.C = sv, C
         self.Qb = self.partials(Bd)  # (m, M, k)
+        if self.model is not None:
+            # the size of the terms libsvm sums for a pair's decision value (its rounding):
+            # per support vector, |C| times the kernel's size, which for rbf is at most one
+            # plus the rounding of its argument, g (|h|^2 + |s|^2); for the dot-product
+            # kernels it comes from the sums of |h_c s_c| (``abs_partials``) per coalition
+            self.C_abs = np.abs(spec["C"])
+            self.abs_direction = np.abs(sv).T @ self.C_abs if self.kernel == "linear" else None
+            self.sv_norm2 = float((sv * sv).sum(axis=1).max(initial=0.0))
+            self.Qb_abs = self.abs_partials(Bd)
         probe = self.outputs(np.zeros((1, self.C.shape[1])))
         self.n_out = probe.shape[-1]
+
+    def abs_partials(self, Y: np.ndarray):
+        """(r, M, k): per row, player and support vector (linear: pair), the sum of the
+        absolute terms of its dot product; None for rbf."""
+        if self.kernel == "rbf":
+            return None
+        Y = np.abs(Y)
+        S = self.abs_direction if self.kernel == "linear" else np.abs(self.sv).T  # (d, k)
+        out = np.zeros((Y.shape[0], len(self.blocks), S.shape[1]))
+        for p, cols in enumerate(self.blocks):
+            out[:, p] = Y[:, cols] @ S[cols]
+        return out
 
     def partials(self, Y: np.ndarray) -> np.ndarray:
         """(r, M, k): per row, player and support vector (linear: pair), the player's share of
@@ -307,6 +340,7 @@ class _Bound:
 
     def __init__(self, km: KernelMachine, Xt: np.ndarray):
         self.km = km
+        self.Xt = Xt
         self.n = Xt.shape[0]
         self.n_out = km.n_out
         self.Qx = np.ascontiguousarray(km.partials(Xt).transpose(1, 0, 2))  # (M, n, k)
@@ -317,6 +351,13 @@ class _Bound:
         self.width = self.k * max(1, km.C.shape[1])
         if km.kernel == "rbf":
             self.mean = self._mean_rbf
+        if km.model is not None:
+            if km.kernel == "rbf":
+                h2 = (Xt * Xt).sum(axis=1).max(initial=0.0) + (km.Bd * km.Bd).sum(axis=1).max()
+                size = 2.0 + km.gamma * (h2 + km.sv_norm2)
+                self.vote_scale = km.C_abs.sum(axis=0) * size + np.abs(km.intercept)
+            else:
+                self.Qx_abs = km.abs_partials(Xt).transpose(1, 0, 2)  # (M, n, k)
 
     def _rows(self, rows) -> np.ndarray:
         return self.Qx[:, rows].reshape(self.M, len(rows) * self.k)
@@ -330,7 +371,43 @@ class _Bound:
         s = (Z @ D).reshape(b, nr, self.k)
         s += Qb.sum(axis=0)
         dec = km.kappa(s) @ km.C + km.intercept  # (b, nr, P)
-        return km.outputs(dec).transpose(1, 0, 2)
+        out = km.outputs(dec)
+        if km.model is not None:
+            near = self._near_boundary(dec, Z, rows, j)  # (b, nr)
+            if near.any():
+                bi, ri = np.nonzero(near)
+                out[bi, ri] = self._model(Z[bi], np.asarray(rows)[ri], np.full(bi.size, j))
+        return out.transpose(1, 0, 2)
+
+    def _near_boundary(self, dec, Z, rows, j) -> np.ndarray:
+        """(b, nr): coalitions with a pair's decision value within rounding of zero."""
+        km = self.km
+        if km.kernel == "rbf":
+            scale = self.vote_scale
+        else:  # dot products: the sums of the absolute terms of each argument
+            b, nr = dec.shape[:2]
+            Qb_abs = km.Qb_abs[j]
+            A = (self.Qx_abs[:, rows] - Qb_abs[:, None, :]).reshape(self.M, nr * self.k)
+            s_abs = (Z @ A).reshape(b, nr, self.k) + Qb_abs.sum(axis=0)
+            if km.kernel == "linear":  # already summed with |C| per pair
+                return (np.abs(dec) <= _VOTE_RTOL * (s_abs + np.abs(km.intercept))).any(axis=-1)
+            if km.kernel == "poly":
+                k_abs = (1.0 + km.degree) * (km.gamma * s_abs + abs(km.coef0)) ** km.degree
+            else:  # sigmoid: tanh and its slope are at most one
+                k_abs = 1.0 + km.gamma * s_abs
+            scale = k_abs @ km.C_abs + np.abs(km.intercept)
+        return (np.abs(dec) <= _VOTE_RTOL * scale).any(axis=-1)
+
+    def _model(self, Z, rows, bg) -> np.ndarray:
+        """The estimator's own outputs (T, O) for hybrid rows: explained row ``rows[t]``,
+        background row ``bg[t]``, coalition ``Z[t]``."""
+        km = self.km
+        keep = Z @ km.players_f > 0.5
+        H = np.where(keep, self.Xt[rows], km.Bd[bg])
+        estimator, response = km.model
+        out = np.asarray(response(as_fitted(estimator, H)), dtype=np.float64)
+        out = out.reshape(H.shape[0], -1)
+        return out if km.link is None else km.link(out)
 
     def _mean_rbf(self, Z: np.ndarray, rows) -> np.ndarray:
         """(n_rows, b, O): the weighted background mean for masks Z (b, M), rbf kernel."""
@@ -340,5 +417,11 @@ class _Bound:
         Eb = km.kappa(((1.0 - Z) @ self.Qb_t).reshape(b, self.m, self.k))
         G = (Eb[:, :, :, None] * km.C[None, None]).transpose(0, 2, 1, 3)  # (b, k, m, P)
         dec = np.matmul(Ea, G.reshape(b, self.k, self.m * P)).reshape(b, nr, self.m, P)
-        vals = km.outputs(dec + km.intercept)  # (b, nr, m, O)
+        dec += km.intercept
+        vals = km.outputs(dec)  # (b, nr, m, O)
+        if km.model is not None:
+            near = (np.abs(dec) <= _VOTE_RTOL * self.vote_scale).any(axis=-1)  # (b, nr, m)
+            if near.any():
+                bi, ri, mi = np.nonzero(near)
+                vals[bi, ri, mi] = self._model(Z[bi], np.asarray(rows)[ri], mi)
         return np.einsum("bnmo,m->nbo", vals, km.w)
