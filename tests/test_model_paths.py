@@ -215,6 +215,26 @@ def test_knn_classifier_equals_black_box(three_classes, p, weights):
     _same(model.predict_proba, X[:6], X[100:104], ev, "neighbors")
 
 
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("Model", [KNeighborsClassifier, KNeighborsRegressor])
+def test_knn_distance_weights_next_to_a_training_point_equal_black_box(Model, p):
+    """Columns with a large common offset (years, say): scikit-learn's brute-force distances
+    (|x|^2 - 2 x.t + |t|^2) round by ~1e-10 there, which moves inverse-distance weights of a
+    coalition 0.0015 from two training points by ~1e-5: such coalitions take the model's
+    own outputs."""
+    rng = np.random.RandomState(0)
+    T = 300.0 + rng.randn(60, 3)
+    x, b = 300.0 + np.array([0.5, 0.5, 0.5]), 300.0 + np.array([-0.5, -0.7, -0.3])
+    h = np.array([x[0], b[1], b[2]])  # the hybrid row of coalition {0}
+    T = np.vstack([T, h + [0.0015, 0, 0], h - [0, 0.00105, 0]])
+    y = np.r_[(rng.rand(60) > 0.5).astype(int), 0, 1]
+    model = Model(3, weights="distance", algorithm="brute", p=p)
+    model.fit(T, y if Model is KNeighborsClassifier else 10.0 * y)
+    method = "predict_proba" if Model is KNeighborsClassifier else "predict"
+    ev = pipeline_evaluator(None, model, method)
+    _same(getattr(model, method), x[None], b[None], ev, "neighbors")
+
+
 @pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
 @pytest.mark.parametrize("weights", ["uniform", "distance"])
 def test_knn_regressor_equals_black_box(regression, metric, weights):

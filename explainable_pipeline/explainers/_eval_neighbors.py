@@ -21,6 +21,12 @@ from ._eval_partials import as_fitted, engineered_hybrids
 from ._knn_select import smallest
 
 _TIE_RTOL = 1e-8
+_NEAR_RTOL = 1e-5
+"""With ``weights="distance"``, a coalition whose nearest distance (squared for euclidean) is
+within ``_NEAR_RTOL`` of the data's scale (squared norms for euclidean, sums of absolute values
+for manhattan) is computed by the estimator: there scikit-learn's own distance rounding
+(``|x|^2 - 2 x.t + |t|^2``) or the path's moves the inverse-distance weights by more than about
+1e-10 relative."""
 _MAX_PARTIALS = 1 << 24
 """Per-row partial distances of a chunk are kept when they fit in this many elements (128 MiB);
 otherwise they are recomputed for the rows of each block of work."""
@@ -73,6 +79,12 @@ def _metric(knn) -> str | None:
     return None
 
 
+def _scale(Y: np.ndarray, metric: str) -> float:
+    """The largest squared norm (euclidean) or sum of absolute values (manhattan) of a row."""
+    terms = Y * Y if metric == "squared" else np.abs(Y)
+    return float(terms.sum(axis=1).max(initial=0.0)) if Y.size else 0.0
+
+
 class Neighbors:
     """The neighbors path prepared for one background."""
 
@@ -103,8 +115,8 @@ class Neighbors:
         self.Pb = self.partials(Bd)  # (m, M, t)
         # scikit-learn's brute-force euclidean distances are |x|^2 - 2 x.t + |t|^2: their
         # rounding scales with the squared norms, so ties are judged on that scale too
-        norms = (fit_X * fit_X).sum(axis=1).max(initial=0.0) + (Bd * Bd).sum(axis=1).max()
-        self.tie_atol = 1e-12 * norms if metric == "squared" else 0.0
+        self.scale = _scale(fit_X, metric) + _scale(Bd, metric)
+        self.tie_atol = 1e-12 * self.scale if metric == "squared" else 0.0
         self.width = 2 * fit_X.shape[0] // max(1, Bd.shape[0])  # blocks are per row
         probe = self._finish(np.zeros((1, 1)), np.zeros((1, 1), dtype=np.intp))
         self.n_out = probe.shape[-1]
@@ -161,9 +173,9 @@ class _Bound:
         self.Px = None
         if self.n * self.M * self.t <= _MAX_PARTIALS:
             self.Px = np.ascontiguousarray(nb.partials(Xt).transpose(1, 0, 2))  # (M, n, t)
-        self.tie_atol = nb.tie_atol
-        if nb.metric == "squared":
-            self.tie_atol += 1e-12 * (Xt * Xt).sum(axis=1).max(initial=0.0)
+        scale = nb.scale + _scale(Xt, nb.metric)
+        self.tie_atol = 1e-12 * scale if nb.metric == "squared" else 0.0
+        self.near_atol = _NEAR_RTOL * scale
 
         self._candidates: dict[tuple[int, int], tuple] = {}
 
@@ -214,7 +226,7 @@ class _Bound:
             gap = dpart[:, k] - dpart[:, k - 1]
             ambiguous |= gap <= _TIE_RTOL * np.abs(dpart[:, k]) + self.tie_atol
         if nb.distance_weights:  # on (or next to) a training point: weights become 0/1
-            ambiguous |= dk[:, 0] <= _TIE_RTOL * dk[:, -1] + self.tie_atol
+            ambiguous |= dk[:, 0] <= _TIE_RTOL * dk[:, -1] + self.near_atol
         out = nb._finish(dist, idx)
         if ambiguous.any():
             out[ambiguous] = self._model(Z[ambiguous], j, r)
