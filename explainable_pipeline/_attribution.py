@@ -17,7 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import _num_samples
 
-from ._outputs import margin_unit
+from ._outputs import check_margin_per_class, margin_unit
 from ._outputs import model_output as explained_values
 from .explainers import RAW_SPACE_METHODS
 from .explainers._base import EngineeredAttribution
@@ -206,6 +206,7 @@ def output_method(ep) -> tuple[str, str]:
     if output == "prediction":
         return "predict", "prediction"
     if output == "margin" and hasattr(est, "decision_function"):
+        check_margin_per_class(est)
         return "decision_function", margin_unit(est)
     if hasattr(est, "predict_proba"):
         return "predict_proba", "probability"

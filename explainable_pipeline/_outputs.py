@@ -89,6 +89,20 @@ def auto_output_note(ep) -> str | None:
     return None
 
 
+def check_margin_per_class(est) -> None:
+    """Fail when ``est.decision_function`` gives one value per pair of classes (one-vs-one
+    SVMs with more than two classes): margins per class are what explanations lay out."""
+    n_classes = len(getattr(est, "classes_", ()))
+    if getattr(est, "decision_function_shape", None) == "ovo" and n_classes > 2:
+        raise ValueError(
+            f"{type(est).__name__}(decision_function_shape='ovo') returns one decision value "
+            f"per pair of classes ({n_classes * (n_classes - 1) // 2} for {n_classes} "
+            "classes), not one per class, so its margins cannot be attributed to classes; set "
+            "decision_function_shape='ovr' (the default: the same model, one value per class) "
+            "or model_output='probability'."
+        )
+
+
 def check_output_available(ep) -> None:
     """Fail at ``fit`` (not at explain time) when the explained output does not exist."""
     est = ep.estimator_
@@ -108,6 +122,8 @@ def check_output_available(ep) -> None:
             "output to explain. Wrap it for probabilities (CalibratedClassifierCV) or use "
             "explainer='pfi' (permutation importance of its predictions)."
         )
+    if resolved == "margin" and hasattr(est, "decision_function"):
+        check_margin_per_class(est)
     note = auto_output_note(ep)
     if note is not None:
         logger.info("Explained output: %s.", note)

@@ -108,7 +108,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         margin for a classifier without ``predict_proba`` (a plain ``SVC()``:
         explanations then say so in ``meta["model_output"]``). Regressors
         always explain their prediction. A request the model cannot answer
-        fails at :meth:`fit`. Explanations name the unit they got in
+        fails at :meth:`fit` (so do margins of ``SVC(decision_function_shape="ovo")``
+        with more than two classes: one value per pair of classes, not per
+        class). Explanations name the unit they got in
         ``output``: ``"probability"``, ``"log_odds"``, ``"margin"`` or
         ``"prediction"`` (see ``docs/explanations.md``).
     background : "auto", int or array-like, default="auto"

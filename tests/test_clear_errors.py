@@ -73,3 +73,27 @@ def test_a_classifier_fitted_on_one_class_is_refused_at_fit(data, make):
         est = LogisticRegression()
     with pytest.raises(ValueError, match=r"only one class \('yes' in all 200 rows\)"):
         ExplainablePipeline(None, est).fit(X, np.array(["yes"] * 200))
+
+
+@pytest.mark.parametrize("n_classes, fails", [(2, False), (3, True), (4, True)])
+def test_one_vs_one_margins_are_refused_at_fit(n_classes, fails):
+    """decision_function_shape='ovo' gives one margin per pair of classes: with three classes
+    the shapes coincide and the pairs would be labelled as classes, so fit refuses it."""
+    from sklearn.svm import SVC
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(90, 3), columns=list("abc"))
+    y = np.arange(90) % n_classes
+    ep = ExplainablePipeline(None, SVC(decision_function_shape="ovo"), model_output="margin",
+                             explainer="exact")
+    if not fails:
+        local = ep.fit(X, y).explain_local(X.iloc[:2])
+        np.testing.assert_allclose(local.local_importance_values.sum(-1)[1]
+                                   + local.expected_values[1], ep.decision_function(X.iloc[:2]),
+                                   atol=1e-10)
+        return
+    with pytest.raises(ValueError, match=r"one decision value per pair of classes \(%d for"
+                       % (n_classes * (n_classes - 1) // 2)):
+        ep.fit(X, y)
+    ovr = ExplainablePipeline(None, SVC(), model_output="margin", explainer="exact").fit(X, y)
+    assert np.shape(ovr.explain_local(X.iloc[:2]).local_importance_values) == (n_classes, 2, 3)
