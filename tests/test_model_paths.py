@@ -437,15 +437,23 @@ def test_model_paths_behind_preprocessor_with_nan_and_categories(mixed, name):
 # ------------------------------------------------------------------ safety net
 
 
-@pytest.mark.parametrize("name", ["mlp", "knn", "calibrated", "forest"])
-def test_wrong_model_path_is_caught_and_falls_back(three_classes, name, monkeypatch):
+@pytest.mark.parametrize("name", ["mlp", "knn", "calibrated", "forest", "svc", "nusvc",
+                                  "mlp-regressor", "knn-regressor"])
+def test_wrong_model_path_is_caught_and_falls_back(three_classes, regression, name,
+                                                   monkeypatch):
     """A path that does not reproduce the model on the probe coalitions is not used."""
-    X, y = three_classes
+    X, y = regression if name.endswith("regressor") else three_classes
     X = X / np.abs(X).max(axis=0)
     model = {"mlp": MLPClassifier(hidden_layer_sizes=(5,), max_iter=200, random_state=0),
              "knn": KNeighborsClassifier(),
              "calibrated": CalibratedClassifierCV(SVC(), ensemble=False),
-             "forest": RandomForestClassifier(n_estimators=5, random_state=0)}[name].fit(X, y)
+             "forest": RandomForestClassifier(n_estimators=5, random_state=0),
+             "svc": SVC(probability=True, random_state=0),
+             "nusvc": NuSVC(nu=0.3, probability=True, random_state=0),
+             "mlp-regressor": MLPRegressor(hidden_layer_sizes=(5,), max_iter=200,
+                                           random_state=0),
+             "knn-regressor": KNeighborsRegressor()}[name].fit(X, y)
+    method = "predict" if name.endswith("regressor") else "predict_proba"
     real = _evaluators.fast_model
 
     def skewed(*args, **kwargs):
@@ -459,9 +467,9 @@ def test_wrong_model_path_is_caught_and_falls_back(three_classes, name, monkeypa
         return model_, why
 
     monkeypatch.setattr(_evaluators, "fast_model", skewed)
-    ev = pipeline_evaluator(None, model, "predict_proba")
-    fast = shapley_values(model.predict_proba, X[:4], X[100:103], evaluator=ev)
-    slow = shapley_values(model.predict_proba, X[:4], X[100:103])
+    ev = pipeline_evaluator(None, model, method)
+    fast = shapley_values(getattr(model, method), X[:4], X[100:103], evaluator=ev)
+    slow = shapley_values(getattr(model, method), X[:4], X[100:103])
     assert ev.path is not None and fast.evaluation == "black-box"
     np.testing.assert_array_equal(fast.values, slow.values)
 
