@@ -92,8 +92,8 @@ def test_one_vs_one_margins_are_refused_at_fit(n_classes, fails):
                                    + local.expected_values[1], ep.decision_function(X.iloc[:2]),
                                    atol=1e-10)
         return
-    with pytest.raises(ValueError, match=r"one decision value per pair of classes \(%d for"
-                       % (n_classes * (n_classes - 1) // 2)):
+    pairs = n_classes * (n_classes - 1) // 2
+    with pytest.raises(ValueError, match=rf"one decision value per pair of classes \({pairs} for"):
         ep.fit(X, y)
     ovr = ExplainablePipeline(None, SVC(), model_output="margin", explainer="exact").fit(X, y)
     assert np.shape(ovr.explain_local(X.iloc[:2]).local_importance_values) == (n_classes, 2, 3)
