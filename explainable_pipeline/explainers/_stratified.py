@@ -387,6 +387,9 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
             proxy = _logit_proxy.evaluate(_logit_proxy.features(masks, pairs), beta, simplex)
             split = prepared.apply(values - proxy, fx - ends[:, 0], base - ends[:, 1])
         est, v = prepared.apply(values, fx, base)
+        if sampled and final:
+            _unseen_floor(prepared, values, fx, base, layout, v,
+                          None if split is None else split[1], eng.f_background)
         error = v  # what the allocation follows: the error of the estimator that finally runs
         if split is not None:
             # per row, the split only where it lowers the estimated error (all outputs alike:
@@ -407,6 +410,47 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
     if proxies:
         _settle(proxies, _explain_proxies(proxies, proxy_sample, pairs, importance), phi, var)
     return phi, var, spread
+
+
+def _unseen_floor(prepared, values, fx, base, layout, v, v_split, f_background) -> None:
+    """Raise, in place, the variances of rows whose sampled coalitions the fit reproduces
+    exactly, on games with few distinct values (thresholds: k-NN votes, trees, hard labels).
+
+    Their residuals, hence their estimated errors, are zero, while the coalitions not sampled
+    may still cross a threshold the sample missed (measured on a threshold game with 10
+    players: 78% of the 95% bands held the exact values; 97% with this floor). Such rows get
+    the variance of the same sample with one coalition per sampled stratum moved by the
+    row's range of outputs (its own values, its output and the background's): a single
+    unseen deviation per stratum, as in adding one success to a binomial count of none.
+    Games with many distinct values (smooth, or exactly additive: linear models) keep their
+    estimate. ``v`` and ``v_split`` (the proxy split's variances, or None) are (n, M, O).
+    """
+    v_min = v.sum(axis=(1, 2))
+    if v_split is not None:
+        v_min = np.minimum(v_min, v_split.sum(axis=(1, 2)))
+    ends = np.concatenate([values, fx[:, None, :], np.broadcast_to(
+        f_background[None], (fx.shape[0],) + f_background.shape)], axis=1)
+    span = ends.max(axis=1) - ends.min(axis=1)  # (n, O)
+    top = span.max(axis=1)
+    flagged = np.flatnonzero((v_min <= _FLAT_RTOL * top**2) & (top > 0))
+    rows = np.array([r for r in flagged if np.unique(ends[r]).size <= _FEW_VALUES], dtype=np.intp)
+    if rows.size == 0:
+        return
+    pseudo = values[rows].copy()
+    for start, _, _ in layout:
+        pseudo[:, start] += span[rows]
+    _, floor = prepared.apply(pseudo, fx[rows], base if np.ndim(base) < 2 else base[rows])
+    v[rows] = np.maximum(v[rows], floor)
+    if v_split is not None:
+        v_split[rows] = np.maximum(v_split[rows], floor)
+
+
+_FLAT_RTOL = 1e-12
+"""A row's estimated variance (summed over players and outputs) at most this times its squared
+range of outputs counts as zero (rounding of an exact fit)."""
+_FEW_VALUES = 16
+"""Games with at most this many distinct values (their coalitions', the row's output and the
+background's) are treated as thresholds by :func:`_unseen_floor`."""
 
 
 class _Ends(dict):
