@@ -17,8 +17,8 @@ from explainable_pipeline.explainers._proxy_tree import fit_proxy, proxy_shapley
 from explainable_pipeline.explainers._shapley import shapley_values
 from explainable_pipeline.explainers._stratified import neyman_budgets
 
-ESTIMATORS = [("stratified", "neyman"), ("stratified", "independent"), ("kernelshap", "shared"),
-              ("leverage", "shared"), ("regression-msr", "shared")]
+ESTIMATORS = [("stratified", "neyman"), ("stratified", "independent"), ("stratified", "shared"),
+              ("kernelshap", "shared"), ("leverage", "shared"), ("regression-msr", "shared")]
 IDS = [f"{e}-{d}" for e, d in ESTIMATORS]
 
 
