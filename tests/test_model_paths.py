@@ -402,13 +402,24 @@ def _pre():
     ])
 
 
-@pytest.mark.parametrize("name", ["svc", "calibrated-svc", "mlp", "knn", "mlp-reg", "knn-reg"])
+@pytest.mark.parametrize("name", ["svc", "nusvc", "calibrated-svc", "calibrated-isotonic",
+                                  "calibrated-ensemble", "mlp", "knn", "knn-manhattan",
+                                  "mlp-reg", "knn-reg", "knn-reg-euclidean"])
 def test_model_paths_behind_preprocessor_with_nan_and_categories(mixed, name):
     df, y_cls, y_reg = mixed
     est, method, path = {
         "svc": (SVC(probability=True, random_state=0), "predict_proba", "kernel-machine"),
+        "nusvc": (NuSVC(nu=0.3, probability=True, random_state=0), "predict_proba",
+                  "kernel-machine"),
         "calibrated-svc": (CalibratedClassifierCV(SVC(), ensemble=False), "predict_proba",
                            "calibrated kernel-machine"),
+        "calibrated-isotonic": (CalibratedClassifierCV(SVC(), method="isotonic", ensemble=False),
+                                "predict_proba", "calibrated kernel-machine"),
+        "calibrated-ensemble": (CalibratedClassifierCV(SVC(), cv=3), "predict_proba",
+                                "calibrated kernel-machine"),
+        "knn-manhattan": (KNeighborsClassifier(n_neighbors=5, p=1), "predict_proba", "neighbors"),
+        "knn-reg-euclidean": (KNeighborsRegressor(n_neighbors=4, weights="distance"), "predict",
+                              "neighbors"),
         "mlp": (MLPClassifier(hidden_layer_sizes=(6,), max_iter=300, random_state=0), "predict_proba",
                 "neural-network"),
         "knn": (KNeighborsClassifier(n_neighbors=6, weights="distance"), "predict_proba",
