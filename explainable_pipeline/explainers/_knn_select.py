@@ -20,21 +20,31 @@ def smallest(D, kk):  # pragma: no cover - compiled (numba); tested through its 
     b, c = D.shape
     dist = np.empty((b, kk))
     idx = np.empty((b, kk), dtype=np.intp)
+    bd = np.empty(kk)  # the row's buffer, and its largest entry in a local (one compare each)
+    bi = np.empty(kk, dtype=np.intp)
     for i in range(b):
-        n = 0
-        for j in range(c):
+        for j in range(kk):
             d = D[i, j]
-            if n < kk:
-                p = n
-                n += 1
-            elif d < dist[i, kk - 1]:
-                p = kk - 1
-            else:
-                continue
-            while p > 0 and dist[i, p - 1] > d:
-                dist[i, p] = dist[i, p - 1]
-                idx[i, p] = idx[i, p - 1]
+            p = j
+            while p > 0 and bd[p - 1] > d:
+                bd[p] = bd[p - 1]
+                bi[p] = bi[p - 1]
                 p -= 1
-            dist[i, p] = d
-            idx[i, p] = j
+            bd[p] = d
+            bi[p] = j
+        largest = bd[kk - 1]
+        for j in range(kk, c):
+            d = D[i, j]
+            if d < largest:
+                p = kk - 1
+                while p > 0 and bd[p - 1] > d:
+                    bd[p] = bd[p - 1]
+                    bi[p] = bi[p - 1]
+                    p -= 1
+                bd[p] = d
+                bi[p] = j
+                largest = bd[kk - 1]
+        for j in range(kk):
+            dist[i, j] = bd[j]
+            idx[i, j] = bi[j]
     return dist, idx
