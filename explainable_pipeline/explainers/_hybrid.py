@@ -12,6 +12,42 @@ import numpy as np
 import pandas as pd
 
 
+def _common_dtype(x: pd.Series, bg: pd.Series):
+    """A dtype for a column that holds the values of both ``x`` and ``bg`` (pandas' own
+    common type; categoricals: ``x``'s categories then the background's others)."""
+    xd, bd = x.dtype, bg.dtype
+    if xd == bd:
+        return xd
+    if isinstance(xd, pd.CategoricalDtype):
+        values = bd.categories if isinstance(bd, pd.CategoricalDtype) else bg.dropna().unique()
+        known = set(xd.categories)
+        extra = [v for v in values if v not in known]
+        if not extra:
+            return xd
+        if xd.ordered:
+            raise TypeError(
+                f"column {x.name!r}: the background holds {extra[:3]}, which the ordered "
+                f"categories of `X` ({list(xd.categories)}) do not; give `X` the training "
+                "data's dtype for this column."
+            )
+        return pd.CategoricalDtype(list(xd.categories) + extra)
+    if isinstance(bd, pd.CategoricalDtype):
+        return xd  # plain values in X: the background's categories as those values
+    return pd.concat([x.iloc[:1], bg.iloc[:1]], ignore_index=True).dtype
+
+
+def _same_numbers(before: pd.Series, after: pd.Series) -> bool:
+    """Whether a numeric cast kept every value (an int cast truncates floats silently)."""
+    if not (pd.api.types.is_numeric_dtype(before.dtype)
+            and pd.api.types.is_numeric_dtype(after.dtype)):
+        return True
+    if pd.api.types.is_bool_dtype(before.dtype) or pd.api.types.is_bool_dtype(after.dtype):
+        return True
+    a = before.to_numpy(dtype=np.float64, na_value=np.nan)
+    b = after.to_numpy(dtype=np.float64, na_value=np.nan)
+    return bool(np.array_equal(a, b, equal_nan=True))
+
+
 class _Table:
     """Explained rows and background rows, ready to be mixed column by column."""
 
@@ -37,6 +73,13 @@ class _Table:
                         "`background` must have the same columns as `X`; got "
                         f"{list(bg.columns)} vs {list(X.columns)}."
                     )
+            # one dtype per column that holds both sides' values: the background is the
+            # training data's, the explained rows may come narrower (an int column, fewer
+            # categories), and casting the background to them would change its values
+            # (a numpy background has no dtypes of its own: it takes X's, losslessly)
+            self.dtypes = (list(X.dtypes) if not isinstance(background, pd.DataFrame) else
+                           [_common_dtype(X.iloc[:, c], bg.iloc[:, c]) for c in range(X.shape[1])])
+            self.recast = self.dtypes != list(X.dtypes)
             self.bg_cols = [self._cast(bg.iloc[:, c], self.dtypes[c]) for c in range(X.shape[1])]
             self.n_background = bg.shape[0]
         else:
@@ -56,22 +99,32 @@ class _Table:
         self.n_columns = X.shape[1]
 
     @staticmethod
-    def _cast(col: pd.Series, dtype) -> pd.Series:
+    def _cast(col: pd.Series, dtype, which: str = "background") -> pd.Series:
         col = col.reset_index(drop=True)
         if col.dtype != dtype:
             try:
-                col = col.astype(dtype)
+                cast = col.astype(dtype)
             except (TypeError, ValueError) as exc:
                 raise TypeError(
-                    f"background column {col.name!r} of dtype {col.dtype} cannot be cast to the "
-                    f"dtype of `X` ({dtype}): {exc}"
+                    f"{which} column {col.name!r} of dtype {col.dtype} cannot be cast to "
+                    f"{dtype}, the dtype both `X` and the background fit in: {exc}"
                 ) from exc
+            if int(cast.isna().sum()) > int(col.isna().sum()) or not _same_numbers(col, cast):
+                raise TypeError(
+                    f"{which} column {col.name!r} of dtype {col.dtype} loses values when cast "
+                    f"to {dtype} (the dtype of the other side); give `X` and the background "
+                    "the same dtype for this column (e.g. the training data's)."
+                )
+            col = cast
         return col
 
     def keeps_rows(self, X_chunk) -> bool:
         """Whether hybrid rows hold ``X_chunk``'s values in its own dtypes (a frame's columns
-        keep theirs; a numpy chunk keeps its dtype unless the background's widens it)."""
-        return self.is_frame or np.asarray(X_chunk).dtype == self.dtype
+        keep theirs unless the background's widen them; a numpy chunk keeps its dtype unless
+        the background's widens it)."""
+        if self.is_frame:
+            return not self.recast
+        return np.asarray(X_chunk).dtype == self.dtype
 
     def chunk(self, X_chunk) -> _ChunkTable:
         return _ChunkTable(self, X_chunk)
@@ -96,7 +149,7 @@ class _ChunkTable:
         if table.is_frame:
             self.cols = []
             for c in range(table.n_columns):
-                xc = X_chunk.iloc[:, c].reset_index(drop=True)
+                xc = table._cast(X_chunk.iloc[:, c], table.dtypes[c], "`X`")
                 both = pd.concat([xc, table.bg_cols[c]], ignore_index=True)
                 if both.dtype != table.dtypes[c]:  # pragma: no cover - defensive
                     both = both.astype(table.dtypes[c])
