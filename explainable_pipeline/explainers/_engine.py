@@ -42,7 +42,13 @@ class _Engine:
                                      max_batch_rows, self.n_out)
         self.game = self.black_box
         self.path = "black-box"
-        game = None if evaluator is None else evaluator.bind(X_chunk, max_batch_rows)
+        game = None
+        if evaluator is not None:
+            try:
+                game = evaluator.bind(X_chunk, max_batch_rows)
+            except Exception as exc:  # noqa: BLE001 - rows the path cannot read: the black box
+                logger.info("evaluation path %s cannot take these rows (%r); using the black "
+                            "box", getattr(evaluator, "name", type(evaluator).__name__), exc)
         # with a path to check, the rows' outputs come from the probes' call when the full
         # coalition's hybrid rows are the rows themselves (same values and dtypes)
         merged = game is not None and table.keeps_rows(X_chunk)
