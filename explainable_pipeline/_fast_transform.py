@@ -439,11 +439,16 @@ def compile_transform(preprocessor, rows) -> Callable | None:
 
     frame = rows if isinstance(rows, pd.DataFrame) else None
     dtypes = None if frame is None else list(frame.dtypes)
+    # numpy rows: scikit-learn keeps float32 (say) where the compiled code computes in float64
+    array_dtype = None if frame is not None else np.asarray(rows).dtype
 
     def fast(X):
         if dtypes is not None and (not isinstance(X, pd.DataFrame) or list(X.dtypes) != dtypes):
             raise Fallback("columns differ in type from the rows the transform was checked on")
-        return inner(_raw_block(X))
+        block = _raw_block(X)
+        if array_dtype is not None and block.dtype != array_dtype:
+            raise Fallback("rows differ in dtype from the rows the transform was checked on")
+        return inner(block)
 
     if frame is None and hasattr(preprocessor, "feature_names_in_"):
         return None  # fitted on a DataFrame but no frame to probe with
