@@ -90,7 +90,11 @@ class KernelPlan:
             raise ValueError(f"unknown plan {mode!r}")
         self.M, self.budget, self.seed = M, int(budget), int(seed)
         self.mode, self.alloc, self.terms, self.proxies = mode, alloc, terms, proxies
-        if mode == "neyman":
+        if M < 62 and self.budget >= 2**M - 2:
+            # the budget enumerates every coalition: no pilot, no early stop on an estimated
+            # error (a pilot's bands can miss; enumeration is exact and costs the budget)
+            self.fractions = [1.0]
+        elif mode == "neyman":
             self.fractions = [PILOT_FRACTION, 1.0]
         else:
             self.fractions = [2.0 ** (t + 1 - n_rounds) for t in range(n_rounds)]
