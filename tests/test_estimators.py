@@ -376,3 +376,21 @@ def test_a_budget_that_covers_every_coalition_enumerates_them():
     got, want = kernel.explain_local(X[:4]), exact.explain_local(X[:4])
     np.testing.assert_allclose(got.local_importance_values, want.local_importance_values,
                                atol=1e-8)
+
+
+@pytest.mark.parametrize("estimator", ["stratified", "kernelshap", "leverage",
+                                       "regression-msr"])
+def test_budgets_too_small_for_the_regression_are_refused(estimator):
+    """n_samples=1 gave NaN values (kernelshap, leverage) or standard errors of 0 on values
+    5.4 off (regression-msr: no coalition in either fold), silently."""
+    rng = np.random.RandomState(0)
+    X, bg = rng.normal(size=(2, 6)), rng.normal(size=(3, 6))
+
+    def f(Z):
+        return np.tanh(Z[:, 0] * Z[:, 1] + Z[:, 2:].sum(axis=1))
+    for n in (1, 11):
+        with pytest.raises(ValueError, match=r"n_samples >= 12"):
+            shapley_values(f, X, bg, method="kernel", estimator=estimator, n_samples=n)
+    res = shapley_values(f, X, bg, method="kernel", estimator=estimator, n_samples=12,
+                         random_state=0)
+    assert np.isfinite(res.values).all() and np.isfinite(res.standard_errors).all()

@@ -169,7 +169,7 @@ def test_precomputed_kernel_falls_back():
     model = SVC(kernel="precomputed").fit(G, y)
     ev = pipeline_evaluator(None, model, "decision_function")
     res = shapley_values(model.decision_function, G[:3], G[40:43], method="kernel",
-                         n_samples=20, random_state=0, evaluator=ev)
+                         n_samples=120, random_state=0, evaluator=ev)
     assert res.evaluation == "black-box"
     assert "precomputed" in ev.reason
 

@@ -399,6 +399,15 @@ def shapley_values(
     estimator, kernel_design = _resolve_estimator(method, estimator, kernel_design, shared)
     factor = getattr(prepared, "budget_factor", 1) if method == "kernel" else 1
     budget = _budget(n_samples, M, factor)
+    if method == "kernel" and M > 1:
+        least = min(2**M - 2, 2 * M) if M < 62 else 2 * M
+        if budget < least:
+            raise ValueError(
+                f"`n_samples`={n_samples} is too small for method='kernel' with {M} players: "
+                f"the regression needs at least {least} coalitions per row and background row "
+                "(two per player, or every coalition when there are fewer) to estimate the "
+                f"values and their standard errors; use n_samples >= {least} or 'auto'."
+            )
     design = _make_design(method, M, w.shape[0], budget, kernel_design, estimator,
                           check_random_state(random_state), 4 if tol is not None else 1,
                           proxies=factor == 1)
