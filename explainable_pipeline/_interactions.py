@@ -134,7 +134,7 @@ def exact_interactions(v: np.ndarray, M: int) -> np.ndarray:
     w1 = np.array([math.factorial(s) * math.factorial(M - s - 1) / math.factorial(M)
                    for s in range(M)])  # fmt: skip
     w2 = np.array([math.factorial(s) * math.factorial(M - s - 2) / math.factorial(M - 1)
-                   for s in range(max(M - 1, 1))])  # fmt: skip
+                   for s in range(M - 1)])  # fmt: skip (none for one player: no pairs)
     out = np.zeros(v.shape[:-1] + (M, M))
     phi = np.zeros(v.shape[:-1] + (M,))
     for i in range(M):

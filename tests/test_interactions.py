@@ -140,3 +140,22 @@ def test_dashboard_reads_interaction_explanations(mixed_data):
         warnings.simplefilter("error")  # no "do not add up" warning
         got = as_interactions(ep.explain_interactions(rows), ep.explain_local(rows))
     assert got.values.shape == (2, 25, 5, 5)
+
+
+def test_one_player_interactions_are_its_attribution():
+    """One raw column, or one feature group over every column: a 1 x 1 matrix holding the
+    attribution (a factorial of -1 raised before)."""
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(50, 2), columns=["a", "b"])
+    y = X.a + 2 * X.b
+    for data, groups in [(X[["a"]], None), (X, {"all": ["a", "b"]})]:
+        ep = ExplainablePipeline(StandardScaler(), Ridge(), explainer="exact",
+                                 feature_groups=groups, background=5).fit(data, y)
+        inter = ep.explain_interactions(data[:3])
+        local = ep.explain_local(data[:3])
+        assert np.shape(inter.values) == (3, 1, 1)
+        np.testing.assert_allclose(np.asarray(inter.values)[:, 0, 0],
+                                   np.ravel(local.local_importance_values), atol=1e-12)
