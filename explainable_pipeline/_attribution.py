@@ -163,6 +163,17 @@ def player_index(ep):
     players, names = [], []
     owner = {}
     for name, cols in groups.items():
+        if not isinstance(name, str):
+            raise TypeError(f"feature_groups keys are group names (str); got {name!r}.")
+        if isinstance(cols, str) or not isinstance(cols, (list, tuple)):
+            raise TypeError(f"feature_groups[{name!r}] must be a list of raw column names; "
+                            f"got {type(cols).__name__} {cols!r}.")
+        if not cols:
+            raise ValueError(f"feature_groups[{name!r}] is empty; every group needs at least "
+                             "one raw column.")
+        twice = sorted({c for c in cols if list(cols).count(c) > 1})
+        if twice:
+            raise ValueError(f"feature_groups[{name!r}] lists {twice} more than once.")
         unknown = [c for c in cols if c not in position]
         if unknown:
             raise ValueError(
@@ -182,6 +193,12 @@ def player_index(ep):
         grouped.update(cols)
     for c in raw:
         if c not in grouped:
+            if c in groups:
+                raise ValueError(
+                    f"feature_groups has a group named {c!r}, like the raw column {c!r}, which "
+                    "is in no group: explanations would name two players alike; rename the "
+                    "group (or put the column in it)."
+                )
             players.append([position[c]])
             names.append(c)
     return players, names

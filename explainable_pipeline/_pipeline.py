@@ -125,8 +125,12 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         One weight per explicit background row (as ``shap.kmeans`` gives).
     feature_groups : dict of str to list of str, default=None
         Raw columns treated as one player, e.g. ``{"address": ["city", "zip"]}``.
+        Groups must be non-empty, must not overlap, and must not be named like a
+        raw column outside them; :meth:`fit` checks this.
     n_samples : int or "auto", default="auto"
         Budget of coalitions (kernel) or permutations (permutation) per row.
+        ``explainer="kernel"`` needs at least two coalitions per player (or every
+        coalition when there are fewer); smaller budgets are refused.
     kernel_estimator : {"auto", "stratified", "kernelshap", "leverage", "regression-msr"}, \
             default="auto"
         The Shapley estimator of ``explainer="kernel"`` (also when ``"auto"``
@@ -367,6 +371,10 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         )
         from ._tree_attribution import softmax_probabilities
 
+        if self.feature_groups:
+            from ._attribution import player_index
+
+            player_index(self)  # bad groups fail here, not at the first explanation
         n_players = self._n_players(raw_names)
         self.explainer_ = select_explainer(
             self.estimator_, self.explainer, n_players=n_players,

@@ -57,10 +57,10 @@ def test_nan_model_output_on_background_rows_is_named(data):
 def test_overlapping_feature_groups_name_the_column(data, explainer):
     X, y = data
     groups = {"g1": ["a", "b"], "g2": ["b", "c"]}
-    ep = ExplainablePipeline(None, Ridge(), explainer=explainer, feature_groups=groups).fit(X, y)
+    ep = ExplainablePipeline(None, Ridge(), explainer=explainer, feature_groups=groups)
     with pytest.raises(ValueError, match=r"Column 'b' is in feature_groups\['g1'\] and in "
                                          r"feature_groups\['g2'\]"):  # fmt: skip
-        ep.explain_local(X.iloc[:2])
+        ep.fit(X, y)  # at fit, not at the first explanation
 
 
 @pytest.mark.parametrize("make", ["lightgbm", "logreg"])
@@ -97,3 +97,24 @@ def test_one_vs_one_margins_are_refused_at_fit(n_classes, fails):
         ep.fit(X, y)
     ovr = ExplainablePipeline(None, SVC(), model_output="margin", explainer="exact").fit(X, y)
     assert np.shape(ovr.explain_local(X.iloc[:2]).local_importance_values) == (n_classes, 2, 3)
+
+
+@pytest.mark.parametrize("groups, error, pattern", [
+    ({"g": []}, ValueError, r"feature_groups\['g'\] is empty"),
+    ({"a": ["b", "c"]}, ValueError, r"group named 'a', like the raw column 'a'"),
+    ({"g": ["a", "a"]}, ValueError, r"feature_groups\['g'\] lists \['a'\] more than once"),
+    ({"g": ["a", "zz"]}, ValueError, r"names columns \['zz'\]"),
+    ({1: ["a"]}, TypeError, r"keys are group names \(str\); got 1"),
+    ({"g": "ab"}, TypeError, r"feature_groups\['g'\] must be a list"),
+    ({"g": ["a"], "h": ["a", "b"]}, ValueError, r"groups must not overlap"),
+])
+def test_bad_feature_groups_fail_at_fit_naming_the_group(groups, error, pattern):
+    """They passed fit and failed at the first explanation, in the engine's words."""
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(40, 4), columns=list("abcd"))
+    ep = ExplainablePipeline(StandardScaler(), Ridge(), explainer="exact",
+                             feature_groups=groups, background=5)
+    with pytest.raises(error, match=pattern):
+        ep.fit(X, X.a + X.b)
