@@ -337,6 +337,12 @@ class LocalExplanation(_Explanation):
         else:
             _check_shape(ev, self.values.shape[:1], "expected_values (n_classes,)")
             self.expected_values = ev
+        se = self.meta.get("standard_errors")
+        if se is not None and np.shape(se) != self.values.shape:
+            raise ValueError(
+                f"meta['standard_errors'] has shape {np.shape(se)} but values have shape "
+                f"{self.values.shape}: the errors are per value, laid out like the values."
+            )
         if data is not None and not isinstance(data, pd.DataFrame) and not hasattr(data, "tocsr"):
             data = np.asarray(data)
         if data is not None and _n_rows_of(data) != n_rows:
@@ -496,9 +502,13 @@ class LocalExplanation(_Explanation):
             None if self.groups is None else {g: c for g, c in self.groups.items() if g in names}
         )
         preds = None if preds is None else preds[..., r]
+        meta = dict(self.meta)
+        if meta.get("standard_errors") is not None:  # per value: selected like the values
+            se = np.asarray(meta["standard_errors"], dtype=float)[..., r, :][..., f]
+            meta["standard_errors"] = se if self.n_classes is None else se[c]
         return LocalExplanation(values, ev, names, classes=labels, method=self.method, space=self.space,
                                 output=self.output, data=data, predictions=preds, groups=groups,
-                                meta=self.meta)  # fmt: skip
+                                meta=meta)  # fmt: skip
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per explained row, one column per feature.

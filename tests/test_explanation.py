@@ -451,3 +451,25 @@ def test_select_repr_len_and_read_only():
     assert "local=yes" in repr(GlobalExplanation.from_local(exp))
     with pytest.raises(ValueError, match="read-only"):
         exp.values[0, 0, 0] = 1.0
+
+
+def test_select_keeps_each_value_with_its_standard_error():
+    """select() passed the meta on as it was: the errors kept the full shape, and position 0
+    of select(rows=[3]) was row 0's error."""
+    rng = np.random.RandomState(0)
+    values, se = rng.randn(3, 6, 4), rng.rand(3, 6, 4)
+    local = LocalExplanation(values, np.zeros(3), list("abcd"), classes=["x", "y", "z"],
+                             method="kernel", space="raw", output="probability",
+                             meta={"standard_errors": se})
+    for kw, (c, r, f) in [({"rows": [3, 1]}, (slice(None), [3, 1], slice(None))),
+                          ({"classes": [2]}, ([2], slice(None), slice(None))),
+                          ({"features": ["d", "a"]}, (slice(None), slice(None), [3, 0])),
+                          ({"rows": slice(0, 1), "classes": 0}, ([0], [0], slice(None)))]:
+        part = local.select(**kw)
+        want = se[c][:, r][:, :, f]
+        np.testing.assert_array_equal(np.asarray(part.meta["standard_errors"]), want)
+        np.testing.assert_array_equal(part.values, values[c][:, r][:, :, f])
+    with pytest.raises(ValueError, match=r"meta\['standard_errors'\] has shape \(3, 2, 4\)"):
+        LocalExplanation(values, np.zeros(3), list("abcd"), classes=["x", "y", "z"],
+                         method="kernel", space="raw", output="probability",
+                         meta={"standard_errors": se[:, :2]})
