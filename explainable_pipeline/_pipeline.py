@@ -112,7 +112,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         with more than two classes: one value per pair of classes, not per
         class). Explanations name the unit they got in
         ``output``: ``"probability"``, ``"log_odds"``, ``"margin"`` or
-        ``"prediction"`` (see ``docs/explanations.md``).
+        ``"prediction"`` (see "What it is" in ``README.md``).
     background : "auto", int or array-like, default="auto"
         Background data the explainers compare against. An int is the size
         of the summary of the training data kept at fit: a weighted k-means
@@ -385,6 +385,10 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             # TreeSHAP cannot add up to a softmax: attribute predict_proba over raw columns
             self.explainer_ = "exact" if n_players <= EXACT_MAX_PLAYERS else "kernel"
         check_output_available(self)
+        if self.explainer_ == "kernel" and self.n_samples != "auto":
+            from .explainers._shapley import check_kernel_budget
+
+            check_kernel_budget(self.n_samples, n_players)  # at fit, not at the first explanation
         self._fit_background(X_rows)
         if self.explainer_ == "mimic":
             fit_mimic_surrogate(self, X_rows, Xt)

@@ -118,3 +118,17 @@ def test_bad_feature_groups_fail_at_fit_naming_the_group(groups, error, pattern)
                              feature_groups=groups, background=5)
     with pytest.raises(error, match=pattern):
         ep.fit(X, X.a + X.b)
+
+
+def test_a_kernel_budget_below_two_coalitions_per_player_fails_at_fit():
+    """It passed fit (and a grid search over it) and failed at the first explanation."""
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(60, 5), columns=list("abcde"))
+    model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=50, random_state=0)
+    with pytest.raises(ValueError, match=r"`n_samples`=9 is too small .* n_samples >= 10"):
+        ExplainablePipeline(None, model, explainer="kernel", n_samples=9).fit(X, X.a)
+    ep = ExplainablePipeline(None, model, explainer="kernel", n_samples=10, background=3,
+                             random_state=0).fit(X, X.a)
+    assert np.isfinite(np.asarray(ep.explain_local(X.iloc[:2]).local_importance_values)).all()

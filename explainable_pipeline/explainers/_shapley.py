@@ -399,15 +399,8 @@ def shapley_values(
     estimator, kernel_design = _resolve_estimator(method, estimator, kernel_design, shared)
     factor = getattr(prepared, "budget_factor", 1) if method == "kernel" else 1
     budget = _budget(n_samples, M, factor)
-    if method == "kernel" and M > 1:
-        least = min(2**M - 2, 2 * M) if M < 62 else 2 * M
-        if budget < least:
-            raise ValueError(
-                f"`n_samples`={n_samples} is too small for method='kernel' with {M} players: "
-                f"the regression needs at least {least} coalitions per row and background row "
-                "(two per player, or every coalition when there are fewer) to estimate the "
-                f"values and their standard errors; use n_samples >= {least} or 'auto'."
-            )
+    if method == "kernel":
+        check_kernel_budget(budget, M)
     design = _make_design(method, M, w.shape[0], budget, kernel_design, estimator,
                           check_random_state(random_state), 4 if tol is not None else 1,
                           proxies=factor == 1)
@@ -480,6 +473,21 @@ def _background_weights(background_weights, m: int) -> np.ndarray:
             f"sum; got shape {w.shape}."
         )
     return w / w.sum()
+
+
+def check_kernel_budget(n_samples: int, M: int) -> None:
+    """Refuse a kernel budget below two coalitions per player (or every coalition when there
+    are fewer): the regression cannot estimate the values, nor their errors, from it."""
+    if M <= 1:
+        return
+    least = min(2**M - 2, 2 * M) if M < 62 else 2 * M
+    if n_samples < least:
+        raise ValueError(
+            f"`n_samples`={n_samples} is too small for method='kernel' with {M} players: the "
+            f"regression needs at least {least} coalitions per row and background row (two "
+            "per player, or every coalition when there are fewer) to estimate the values and "
+            f"their standard errors; use n_samples >= {least} or 'auto'."
+        )
 
 
 def _budget(n_samples, M: int, factor: int) -> int:
