@@ -185,8 +185,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         columns, equal to ``explainer="exact"`` with the same background rows.
         ``"sum"``: each engineered column is a player and a raw column gets the
         sum of its children's values (interpret-community's convention).
-        ``"auto"``: ``"raw"``, except for the probabilities of binary boosted
-        models (shap's interventional algorithm, summed). Given background rows
+        ``"auto"``: ``"raw"``. Given background rows
         (``background=<rows>``) make the tree explainer interventional; a
         background size keeps path-dependent TreeSHAP for the margin.
 
@@ -369,7 +368,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             raw_names,
             X_sample=safe_indexing(X_rows, np.arange(min(20, _num_samples(X)))),
         )
-        from ._tree_attribution import softmax_probabilities
+        from ._tree_attribution import link_probabilities
 
         if self.feature_groups:
             from ._attribution import player_index
@@ -381,8 +380,9 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             mappable=self.feature_map_.is_exact,
         )
         if (self.explainer == "auto" and self.explainer_ == "tree"
-                and softmax_probabilities(self.estimator_, self.model_output)):
-            # TreeSHAP cannot add up to a softmax: attribute predict_proba over raw columns
+                and link_probabilities(self.estimator_, self.model_output)):
+            # TreeSHAP cannot give a sigmoid's or softmax's Shapley values: predict_proba
+            # is attributed over raw columns
             self.explainer_ = "exact" if n_players <= EXACT_MAX_PLAYERS else "kernel"
         check_output_available(self)
         if self.explainer_ == "kernel" and self.n_samples != "auto":

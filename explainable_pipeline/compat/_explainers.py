@@ -24,6 +24,7 @@ from .._explanation import GlobalExplanation, LocalExplanation
 from .._pipeline import ExplainablePipeline
 from .._prefit import prefit_view
 from .._sklearn_compat import safe_indexing
+from .._tree_attribution import link_probabilities
 from ..explainers import EXACT_MAX_PLAYERS, RAW_SPACE_METHODS
 from ._constants import (
     ModelTask,
@@ -507,6 +508,12 @@ class TreeExplainer(_Explainer):
                          classes=classes, transformations=transformations,
                          allow_all_transformations=allow_all_transformations, params=kwargs,
                          **ic)  # fmt: skip
+
+    def _engine_for(self, model) -> str:
+        # a boosted model's probabilities have no tree algorithm: "auto" attributes
+        # predict_proba over raw columns (exact or kernel) instead of refusing
+        output = self.params.get("model_output", _OUTPUTS[self.shap_values_output])
+        return "auto" if link_probabilities(model, output) else self._engine
 
 
 class MimicExplainer(_Explainer):

@@ -38,9 +38,9 @@ def select_explainer(
     Rules 1 and 2 apply only when every engineered column comes from one raw
     column (``mappable=True``); a preprocessor that mixes raw columns, such as
     PCA, sends every model to rule 3 or 4, which attribute raw columns exactly.
-    :class:`~explainable_pipeline.ExplainablePipeline` also sends a multiclass
-    boosted model to rule 3 or 4 when ``model_output="probability"`` (a softmax of
-    the trees' sums, which TreeSHAP cannot attribute additively).
+    :class:`~explainable_pipeline.ExplainablePipeline` also sends a boosted
+    model to rule 3 or 4 when ``model_output="probability"`` (a sigmoid or softmax
+    of the trees' sums, whose Shapley values no tree algorithm gives).
 
     Parameters
     ----------
