@@ -292,7 +292,20 @@ def attribution_columns(features: list, classes: list | None) -> tuple[list[str]
         return features, [EXPECTED_VALUE]
     labels = [str(c) for c in classes]
     values = [f"{f}__{c}" for c in labels for f in features]
-    return values, [f"{EXPECTED_VALUE}__{c}" for c in labels]
+    expected = [f"{EXPECTED_VALUE}__{c}" for c in labels]
+    names = values + expected
+    if len(set(names)) < len(names):
+        seen, twice = set(), []
+        for name in names:
+            if name in seen and name not in twice:
+                twice.append(name)
+            seen.add(name)
+        raise ValueError(
+            f"Attribution columns are named '<feature>__<class>', and features {features} "
+            f"with classes {labels} give the same name twice ({twice[:3]}); rename the "
+            "features or classes so that no feature name ends with '__<class>'."
+        )
+    return values, expected
 
 
 def block_frame(block: Block, classes: list | None, index) -> pd.DataFrame:

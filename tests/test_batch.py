@@ -209,3 +209,17 @@ def test_partition_frame_matches_local_and_empty_partition():
     assert list(frame.index) == list(X.index[:30])
     empty = explain_partition(ep, X.iloc[:0])
     assert list(empty.columns) == list(frame.columns) and len(empty) == 0
+
+
+def test_attribution_column_names_that_collide_are_refused():
+    """Features ["a", "a__x"] with classes ["x__y", "y"] both made "a__x__y": pyarrow's
+    "Duplicate column names" after the first chunk, and a Dask frame with two such columns."""
+    from explainable_pipeline._batch import attribution_columns
+
+    with pytest.raises(ValueError, match=r"give the same name twice \(\['a__x__y'\]\)"):
+        attribution_columns(["a", "a__x", "b"], ["x__y", "y"])
+    with pytest.raises(ValueError, match="same name twice"):
+        attribution_columns(["expected_value__p"], ["p__q", "q"])
+    values, expected = attribution_columns(["a", "b"], ["x", "y"])
+    assert values == ["a__x", "b__x", "a__y", "b__y"]
+    assert expected == ["expected_value__x", "expected_value__y"]
