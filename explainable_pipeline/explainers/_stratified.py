@@ -391,6 +391,13 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
             proxy = _logit_proxy.evaluate(_logit_proxy.features(masks, pairs), beta, simplex)
             split = prepared.apply(values - proxy, fx - ends[:, 0], base - ends[:, 1])
         est, v = prepared.apply(values, fx, base)
+        terms = terms_of.get((g, rows[0]), ())
+        if terms and final:
+            unstable, plain = _unstable_terms(masks, weights, layout, values, fx, base, est, v)
+            if unstable.size:
+                est[unstable], v[unstable] = plain
+                if split is not None:  # the split's fit has the same terms: not used there
+                    split[1][unstable] = np.inf
         if sampled and final:
             _unseen_floor(prepared, values, fx, base, layout, v,
                           None if split is None else split[1], eng.f_background)
@@ -414,6 +421,28 @@ def _solve(eng: _Engine, games, with_terms: bool, previous=None, proxy_sample=No
     if proxies:
         _settle(proxies, _explain_proxies(proxies, proxy_sample, pairs, importance), phi, var)
     return phi, var, spread
+
+
+def _unstable_terms(masks, weights, layout, values, fx, base, est, v):
+    """Rows whose fit with interaction terms is unstable: their values differ from the plain
+    fit's (no terms) by more than ``_TERMS_Z`` standard errors of the two. A term nearly
+    collinear with its players in a small sample can take a large coefficient that the main
+    effects offset: each value then moves a lot while the sum stays right, and the
+    residuals (the standard errors) do not show it (measured: a random forest on 12 breast
+    cancer columns, 200 coalitions, 0.34 off with a standard error of 0.0027). Such rows keep
+    the plain fit, which the terms only refine. Returns those rows' positions and their
+    plain (values, variances)."""
+    plain_est, plain_var = KernelFit(masks, weights, (), layout=layout).apply(values, fx, base)
+    gap = np.abs(est - plain_est)
+    band = _TERMS_Z * np.sqrt(v + plain_var) + 1e-12 * np.abs(plain_est)
+    rows = np.flatnonzero((gap > band).any(axis=(1, 2)))
+    return rows, (plain_est[rows], plain_var[rows])
+
+
+_TERMS_Z = 6.0
+"""How many standard errors (of the fits with and without interaction terms together) their
+values may differ by before the terms are judged unstable (:func:`_unstable_terms`); both
+fits are consistent, so a stable pair rarely differs by more than a few."""
 
 
 def _unseen_floor(prepared, values, fx, base, layout, v, v_split, f_background) -> None:
