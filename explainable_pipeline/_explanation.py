@@ -526,18 +526,6 @@ class LocalExplanation(_Explanation):
         flat = self.values.transpose(1, 0, 2).reshape(self.n_rows, -1)
         return pd.DataFrame(flat, index=index, columns=columns)
 
-    def _shap_data(self) -> np.ndarray | None:
-        data = self.data
-        if isinstance(data, pd.DataFrame):
-            if data.columns.is_unique and all(f in data.columns for f in self._features):
-                return data[self.features].to_numpy()
-            return None
-        if hasattr(data, "tocsr"):
-            data = data.toarray()
-        if data is not None and data.ndim == 2 and data.shape[1] == self.num_features:
-            return np.array(data)
-        return None
-
     def to_shap(self, class_index: int | None = None) -> Any:
         """Return a ``shap.Explanation`` that every shap plot accepts.
 
@@ -546,30 +534,9 @@ class LocalExplanation(_Explanation):
         (n_rows, n_classes); with ``class_index``: that class's 2-D explanation. ``data`` is
         attached when the stored data holds exactly the explained features.
         """
-        import shap
+        from ._explanation_shap import local_to_shap
 
-        kw = {"data": self._shap_data(), "feature_names": [str(f) for f in self._features]}
-        if self.n_classes is None:
-            if class_index is not None:
-                raise ValueError(
-                    f"class_index must be None for a single-output explanation; got {class_index!r}."
-                )
-            base = np.full(self.n_rows, self.expected_values)
-            return shap.Explanation(np.array(self.values), base, output_names=self.output, **kw)
-        labels = [str(c) for c in self._class_labels(self.n_classes)]
-        if class_index is None:
-            base = np.tile(self.expected_values, (self.n_rows, 1))
-            return shap.Explanation(
-                self.values.transpose(1, 2, 0).copy(), base, output_names=labels, **kw
-            )
-        if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)):
-            raise TypeError(f"class_index must be None or an int; got {class_index!r}.")
-        if not -self.n_classes <= class_index < self.n_classes:
-            raise IndexError(f"class_index must be in [0, {self.n_classes}); got {class_index}.")
-        base = np.full(self.n_rows, self.expected_values[class_index])
-        return shap.Explanation(
-            self.values[class_index].copy(), base, output_names=labels[class_index], **kw
-        )
+        return local_to_shap(self, class_index)
 
 
 # --------------------------------------------------------------------------- global

@@ -205,9 +205,10 @@ class InteractionExplanation(_Explanation):
             labels = str(self._class_labels(self.n_classes)[class_index])
         elif class_index is not None:
             raise ValueError("class_index must be None for a single-output explanation.")
-        local = self.to_local()
+        from ._explanation_shap import shap_data
+
         return shap.Explanation(
-            np.array(values), np.full(self.n_rows, expected), data=local._shap_data(),
+            np.array(values), np.full(self.n_rows, expected), data=shap_data(self.to_local()),
             feature_names=[str(f) for f in self._features], output_names=labels or self.output,
         )  # fmt: skip
 
