@@ -204,6 +204,30 @@ def player_index(ep):
     return players, names
 
 
+def resolve_explainer(ep, raw_names) -> None:
+    """Set ``ep.explainer_`` at ``fit`` and check what the explanations will need, so that a
+    request they cannot honour fails there, not at the first explanation: the feature groups,
+    the output, and the kernel budget for the number of players."""
+    from ._outputs import check_output_available
+    from ._tree_attribution import link_probabilities
+    from .explainers import EXACT_MAX_PLAYERS, select_explainer
+    from .explainers._shapley import check_kernel_budget
+
+    if ep.feature_groups:
+        player_index(ep)
+    n_players = ep._n_players(raw_names)
+    ep.explainer_ = select_explainer(ep.estimator_, ep.explainer, n_players=n_players,
+                                     mappable=ep.feature_map_.is_exact)
+    if (ep.explainer == "auto" and ep.explainer_ == "tree"
+            and link_probabilities(ep.estimator_, ep.model_output)):
+        # TreeSHAP cannot give a sigmoid's or softmax's Shapley values: predict_proba is
+        # attributed over raw columns
+        ep.explainer_ = "exact" if n_players <= EXACT_MAX_PLAYERS else "kernel"
+    check_output_available(ep)
+    if ep.explainer_ == "kernel" and ep.n_samples != "auto":
+        check_kernel_budget(ep.n_samples, n_players)
+
+
 def raw_player_names(ep):
     return player_index(ep)[1]
 

@@ -17,6 +17,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
+from ._attribution import resolve_explainer
 from ._batch import explain_local_chunked, write_parquet
 from ._duck import estimator_has, infer_duck_classes, inherit_tags, is_classifier_like
 from ._explanation import GlobalExplanation, LocalExplanation
@@ -24,7 +25,7 @@ from ._fast_transform import FAST_TRANSFORM_MAX_ROWS, Fallback, compiled_transfo
 from ._feature_map import FeatureMap
 from ._feature_map_build import build_feature_map
 from ._global import explain_global, fit_mimic_surrogate
-from ._outputs import check_output_available, resolve_output
+from ._outputs import resolve_output
 from ._prefit import prefit_view
 from ._rows import (
     _check_two_classes,
@@ -42,7 +43,7 @@ from ._sklearn_compat import (
     routing_enabled,
     safe_indexing,
 )
-from .explainers import EXACT_MAX_PLAYERS, METHODS, select_explainer
+from .explainers import METHODS
 from .explainers._linear import weighted_mean
 from .explainers._mimic import SURROGATES
 from .explainers._shapley import ESTIMATORS as KERNEL_ESTIMATORS
@@ -368,27 +369,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             raw_names,
             X_sample=safe_indexing(X_rows, np.arange(min(20, _num_samples(X)))),
         )
-        from ._tree_attribution import link_probabilities
-
-        if self.feature_groups:
-            from ._attribution import player_index
-
-            player_index(self)  # bad groups fail here, not at the first explanation
-        n_players = self._n_players(raw_names)
-        self.explainer_ = select_explainer(
-            self.estimator_, self.explainer, n_players=n_players,
-            mappable=self.feature_map_.is_exact,
-        )
-        if (self.explainer == "auto" and self.explainer_ == "tree"
-                and link_probabilities(self.estimator_, self.model_output)):
-            # TreeSHAP cannot give a sigmoid's or softmax's Shapley values: predict_proba
-            # is attributed over raw columns
-            self.explainer_ = "exact" if n_players <= EXACT_MAX_PLAYERS else "kernel"
-        check_output_available(self)
-        if self.explainer_ == "kernel" and self.n_samples != "auto":
-            from .explainers._shapley import check_kernel_budget
-
-            check_kernel_budget(self.n_samples, n_players)  # at fit, not at the first explanation
+        resolve_explainer(self, raw_names)  # sets explainer_; bad requests fail here
         self._fit_background(X_rows)
         if self.explainer_ == "mimic":
             fit_mimic_surrogate(self, X_rows, Xt)
