@@ -23,26 +23,24 @@ def smallest(D, kk):  # pragma: no cover - compiled (numba); tested through its 
     bd = np.empty(kk)  # the row's buffer, and its largest entry in a local (one compare each)
     bi = np.empty(kk, dtype=np.intp)
     for i in range(b):
-        for j in range(kk):
+        n = 0
+        largest = np.inf
+        for j in range(c):
             d = D[i, j]
-            p = j
+            if n < kk:
+                p = n
+                n += 1
+            elif d < largest:
+                p = kk - 1
+            else:
+                continue
             while p > 0 and bd[p - 1] > d:
                 bd[p] = bd[p - 1]
                 bi[p] = bi[p - 1]
                 p -= 1
             bd[p] = d
             bi[p] = j
-        largest = bd[kk - 1]
-        for j in range(kk, c):
-            d = D[i, j]
-            if d < largest:
-                p = kk - 1
-                while p > 0 and bd[p - 1] > d:
-                    bd[p] = bd[p - 1]
-                    bi[p] = bi[p - 1]
-                    p -= 1
-                bd[p] = d
-                bi[p] = j
+            if n == kk:
                 largest = bd[kk - 1]
         for j in range(kk):
             dist[i, j] = bd[j]
