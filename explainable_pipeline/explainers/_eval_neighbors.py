@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._sklearn_compat import neighbors_training_data
-from ._eval_partials import as_fitted, engineered_hybrids
+from ._eval_partials import engineered_hybrids, model_at
 from ._knn_select import smallest
 
 _TIE_RTOL = 1e-8
@@ -236,6 +236,4 @@ class _Bound:
         """The estimator's own outputs (q, O) for row ``r``'s hybrid rows of masks ``Z``."""
         nb = self.nb
         H = engineered_hybrids(self.Xt[r : r + 1], nb.Bd[j], Z, nb.players.astype(np.float64))[0]
-        out = np.asarray(nb.predict(as_fitted(nb.knn, H)), dtype=np.float64)
-        out = out.reshape(Z.shape[0], -1)
-        return out if nb.link is None else nb.link(out)
+        return model_at(nb.knn, nb.predict, H, nb.link)

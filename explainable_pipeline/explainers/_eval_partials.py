@@ -86,6 +86,14 @@ def engineered_hybrids(rows: np.ndarray, background: np.ndarray, Z: np.ndarray,
     return np.where(keep[None], rows[:, None, :], np.asarray(background)[None])
 
 
+def model_at(estimator, response, H: np.ndarray, link=None) -> np.ndarray:
+    """The estimator's own outputs (q, O) on engineered hybrid rows ``H`` (q, d), through
+    ``link`` when given: what a path falls back to where its own arithmetic could differ
+    from the model's (ties, vote boundaries)."""
+    out = np.asarray(response(as_fitted(estimator, H)), dtype=np.float64).reshape(len(H), -1)
+    return out if link is None else link(out)
+
+
 def as_fitted(estimator, H: np.ndarray):
     """Engineered rows ``H`` as ``estimator`` was fitted on them: a DataFrame with its
     ``feature_names_in_`` when it has them (scikit-learn warns about a bare array then),

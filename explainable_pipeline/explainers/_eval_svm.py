@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._sklearn_compat import ovr_decision_function, svm_internals
-from ._eval_partials import as_fitted
+from ._eval_partials import model_at
 
 KERNEL_MACHINE_KERNELS = ("rbf", "linear", "poly", "sigmoid")
 """Built-in kernels of the ``"kernel-machine"`` path."""
@@ -402,12 +402,8 @@ class _Bound:
         """The estimator's own outputs (T, O) for hybrid rows: explained row ``rows[t]``,
         background row ``bg[t]``, coalition ``Z[t]``."""
         km = self.km
-        keep = Z @ km.players_f > 0.5
-        H = np.where(keep, self.Xt[rows], km.Bd[bg])
-        estimator, response = km.model
-        out = np.asarray(response(as_fitted(estimator, H)), dtype=np.float64)
-        out = out.reshape(H.shape[0], -1)
-        return out if km.link is None else km.link(out)
+        H = np.where(Z @ km.players_f > 0.5, self.Xt[rows], km.Bd[bg])
+        return model_at(*km.model, H, km.link)
 
     def _mean_rbf(self, Z: np.ndarray, rows) -> np.ndarray:
         """(n_rows, b, O): the weighted background mean for masks Z (b, M), rbf kernel."""
