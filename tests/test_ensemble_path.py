@@ -168,7 +168,9 @@ def test_wrong_ensemble_path_falls_back(monkeypatch):
     fast = shapley_values(model.predict_proba, X[:3], X[100:102], evaluator=ev)
     slow = shapley_values(model.predict_proba, X[:3], X[100:102])
     assert ev.path == STACK and fast.evaluation == "black-box"
-    np.testing.assert_array_equal(fast.values, slow.values)
+    # the rows' outputs come from the probes' model call (other rows in the batch): the
+    # same values up to the model's summation order
+    np.testing.assert_allclose(fast.values, slow.values, rtol=0, atol=1e-12)
 
 
 def _pre(pandas):

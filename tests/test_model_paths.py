@@ -482,7 +482,9 @@ def test_wrong_model_path_is_caught_and_falls_back(three_classes, regression, na
     fast = shapley_values(getattr(model, method), X[:4], X[100:103], evaluator=ev)
     slow = shapley_values(getattr(model, method), X[:4], X[100:103])
     assert ev.path is not None and fast.evaluation == "black-box"
-    np.testing.assert_array_equal(fast.values, slow.values)
+    # the rows' outputs come from the probes' model call (other rows in the batch): the
+    # same values up to the model's summation order
+    np.testing.assert_allclose(fast.values, slow.values, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["mlp", "svc", "calibrated", "forest"])
