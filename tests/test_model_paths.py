@@ -298,6 +298,28 @@ def test_knn_selection_is_the_sorted_prefix():
     assert dist.shape == idx.shape == (0, 3)
 
 
+def test_knn_nearest_equals_product_and_stable_sort():
+    """The fused distances + selection equal ``base + Z @ delta`` and a stable sort's prefix:
+    coalitions of every size (members summed below half the players, non-members subtracted
+    from the full coalition's distances above), with equal distances (integer data)."""
+    from explainable_pipeline.explainers._knn_select import nearest
+
+    rng = np.random.RandomState(0)
+    M, c = 7, 23
+    own, other = rng.randint(0, 4, (M, c)).astype(float), rng.randint(0, 4, (M, c)).astype(float)
+    base, total, delta = other.sum(axis=0), own.sum(axis=0), own - other
+    Z = np.array([[(code >> p) & 1 for p in range(M)] for code in range(2**M)], dtype=float)
+    D = base + Z @ delta
+    assert len(np.unique(D)) < D.size // 10  # many ties
+    for kk in (1, 4, c):
+        dist, idx = nearest(Z, base, total, delta, kk)
+        order = np.argsort(D, axis=1, kind="stable")[:, :kk]
+        np.testing.assert_array_equal(idx, order)
+        np.testing.assert_array_equal(dist, np.take_along_axis(D, order, axis=1))
+    dist, idx = nearest(np.zeros((0, M)), base, total, delta, 3)
+    assert dist.shape == idx.shape == (0, 3)
+
+
 def test_knn_large_training_set_recomputes_partials(regression, monkeypatch):
     X, y = regression
     model = KNeighborsRegressor(n_neighbors=3).fit(X[20:], y[20:])
