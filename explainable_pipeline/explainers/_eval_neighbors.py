@@ -2,13 +2,14 @@
 
 With the euclidean (squared) or manhattan metric, the distance of a hybrid row to a training
 point is a sum over the players' blocks of engineered columns. Per explained row, background
-row and training point the per-player partial distances are computed once; a coalition's distances then cost at most
-``M / 2`` vector additions over the candidate points (:mod:`._knn_select`, which also selects
-the k nearest), and scikit-learn's uniform or inverse-distance vote follows.
+row and training point the per-player partial distances are computed once; a coalition's
+distances then cost at most ``M / 2`` vector additions over the candidate points
+(:mod:`._knn_select`, which also selects the k nearest), and scikit-learn's uniform or
+inverse-distance vote follows.
 
 Neighbour sets are discontinuous in the distances: a coalition whose k-th and (k+1)-th nearest
-points are tied (within a relative 1e-8, where scikit-learn's own distance rounding could order
-them either way), or that lies on a training point with ``weights="distance"``, is computed by
+points are tied (within a relative 1e-8 plus 1e-12 of the data's scale, where scikit-learn's or
+this path's own distance rounding could order them either way), or that lies on a training point with ``weights="distance"``, is computed by
 the estimator itself on its hybrid row, so the values stay those of the model.
 """
 
