@@ -282,22 +282,6 @@ def test_knn_ties_and_training_points_use_the_model(monkeypatch):
     assert sum(calls) > 0
 
 
-def test_knn_selection_is_the_sorted_prefix():
-    """The compiled selection of the kk nearest candidates equals a stable sort's prefix, with
-    ties (rounded values), kk from 1 to every candidate, and no coalitions."""
-    from explainable_pipeline.explainers._knn_select import smallest
-
-    rng = np.random.RandomState(0)
-    D = np.round(rng.rand(50, 17), 1)  # many equal distances
-    for kk in (1, 2, 6, 17):
-        dist, idx = smallest(D, kk)
-        order = np.argsort(D, axis=1, kind="stable")[:, :kk]
-        np.testing.assert_array_equal(idx, order)
-        np.testing.assert_array_equal(dist, np.take_along_axis(D, order, axis=1))
-    dist, idx = smallest(np.zeros((0, 5)), 3)
-    assert dist.shape == idx.shape == (0, 3)
-
-
 def test_knn_nearest_equals_product_and_stable_sort():
     """The fused distances + selection equal ``base + Z @ delta`` and a stable sort's prefix:
     coalitions of every size (members summed below half the players, non-members subtracted

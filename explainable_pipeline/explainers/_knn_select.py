@@ -57,22 +57,6 @@ def nearest(Z, base, total, delta, kk):  # pragma: no cover - compiled (numba); 
 
 
 @jit
-def smallest(D, kk):  # pragma: no cover - compiled (numba); tested directly
-    """(dist, idx), each (b, kk): the ``kk`` smallest entries of each row of ``D`` (b, c),
-    ascending, and their columns. ``kk <= c``."""
-    b = D.shape[0]
-    dist = np.empty((b, kk))
-    idx = np.empty((b, kk), dtype=np.intp)
-    bd = np.empty(kk)
-    bi = np.empty(kk, dtype=np.intp)
-    for i in range(b):
-        _select(D[i], kk, bd, bi)
-        dist[i] = bd
-        idx[i] = bi
-    return dist, idx
-
-
-@jit
 def _select(values, kk, bd, bi):  # pragma: no cover - compiled (numba)
     """The ``kk`` smallest of ``values`` into ``bd`` (ascending) and their positions into
     ``bi``; the buffer's largest entry is kept in a local (one comparison per value)."""
