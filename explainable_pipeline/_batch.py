@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import numbers
 import os
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -294,12 +295,8 @@ def attribution_columns(features: list, classes: list | None) -> tuple[list[str]
     values = [f"{f}__{c}" for c in labels for f in features]
     expected = [f"{EXPECTED_VALUE}__{c}" for c in labels]
     names = values + expected
-    if len(set(names)) < len(names):
-        seen, twice = set(), []
-        for name in names:
-            if name in seen and name not in twice:
-                twice.append(name)
-            seen.add(name)
+    twice = [name for name, count in Counter(names).items() if count > 1]
+    if twice:
         raise ValueError(
             f"Attribution columns are named '<feature>__<class>', and features {features} "
             f"with classes {labels} give the same name twice ({twice[:3]}); rename the "

@@ -74,8 +74,7 @@ def tree_plan(ep, space: str) -> dict:
     est = ep.estimator_
     output = ep._resolved_output()
     requested = getattr(ep, "tree_players", "auto")
-    probability = output == "probability" and not _probability_leaves(est)
-    if probability:
+    if link_probabilities(est, output):
         kind = "multiclass" if len(getattr(est, "classes_", [0, 1])) > 2 else "binary"
         link = "softmax" if kind == "multiclass" else "sigmoid"
         raise ValueError(

@@ -9,8 +9,9 @@ inverse-distance vote follows.
 
 Neighbour sets are discontinuous in the distances: a coalition whose k-th and (k+1)-th nearest
 points are tied (within a relative 1e-8 plus 1e-12 of the data's scale, where scikit-learn's or
-this path's own distance rounding could order them either way), or that lies on a training point with ``weights="distance"``, is computed by
-the estimator itself on its hybrid row, so the values stay those of the model.
+this path's own distance rounding could order them either way), or that lies on a training
+point with ``weights="distance"``, is computed by the estimator itself on its hybrid row, so
+the values stay those of the model.
 """
 
 from __future__ import annotations
@@ -210,12 +211,13 @@ class _Bound:
     def single(self, Z: np.ndarray, j: int, rows) -> np.ndarray:
         b = Z.shape[0]
         out = np.empty((len(rows), b, self.n_out))
+        Zc = np.ascontiguousarray(Z)
         for a, r in enumerate(rows):
             Px = self._row_partials(int(r))
             cand, base, total, delta = self.candidates(int(r), j, Px)
             kk = min(self.nb.k + 1, cand.shape[0])
             # sorted, (b, <= k + 1)
-            dpart, part = nearest(np.ascontiguousarray(Z), base, total, delta, kk)
+            dpart, part = nearest(Zc, base, total, delta, kk)
             out[a] = self._vote(dpart, part, cand, Z, j, int(r))
         return out
 

@@ -36,20 +36,13 @@ def nearest(Z, base, total, delta, kk):  # pragma: no cover - compiled (numba); 
             if Z[i, p] > 0.5:
                 n_in += 1
         members = 2 * n_in <= M
-        if members:
-            buf[:] = base
-        else:
-            buf[:] = total
+        buf[:] = base if members else total
+        sign = 1.0 if members else -1.0  # exact: the sums are the same either way
         for p in range(M):
-            if (Z[i, p] > 0.5) != members:
-                continue
-            row = delta[p]
-            if members:
+            if (Z[i, p] > 0.5) == members:
+                row = delta[p]
                 for t in range(c):
-                    buf[t] += row[t]
-            else:
-                for t in range(c):
-                    buf[t] -= row[t]
+                    buf[t] += sign * row[t]
         _select(buf, kk, bd, bi)
         dist[i] = bd
         idx[i] = bi
