@@ -77,12 +77,14 @@ def tree_plan(ep, space: str) -> dict:
     if link_probabilities(est, output):
         kind = "multiclass" if len(getattr(est, "classes_", [0, 1])) > 2 else "binary"
         link = "softmax" if kind == "multiclass" else "sigmoid"
+        margin = ("each class's score before the softmax" if kind == "multiclass"
+                  else "the log-odds")
         raise ValueError(
             f"explainer='tree' cannot explain the probabilities of a {kind} "
             f"{type(est).__name__}: they are a {link} of the trees' sums, not a sum over "
             "trees, and no tree algorithm gives their Shapley values (shap's interventional "
             "one in probability space was 0.08 off them on breast cancer). Explain the margins "
-            "(model_output='margin', the log-odds), or use explainer='exact' (or 'kernel') to "
+            f"(model_output='margin', {margin}), or use explainer='exact' (or 'kernel') to "
             "explain predict_proba over raw columns."
         )
     players = "sum" if space == "engineered" or requested == "sum" else "raw"

@@ -237,6 +237,23 @@ def test_binary_boosting_probability_is_refused_not_wrong(mixed_data, make):
                                atol=1e-12)
 
 
+def test_multiclass_boosting_probability_refusal_names_class_scores():
+    """The refusal's fix for multiclass boosting names the per-class scores (margins before
+    the softmax), not the log-odds of a binary model."""
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    tree = ExplainablePipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=5),
+                               explainer="tree", model_output="probability",
+                               background=10).fit(X, y)
+    with pytest.raises(ValueError, match="multiclass .*softmax") as err:
+        tree.explain_local(X.iloc[:3])
+    assert "score before the softmax" in str(err.value)
+    assert "log-odds" not in str(err.value)
+
+
 def test_unreadable_model_falls_back_to_sum_or_refuses_raw(mixed_data, monkeypatch):
     from explainable_pipeline.explainers import _tree_model
 
