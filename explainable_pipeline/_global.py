@@ -11,11 +11,11 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import _num_samples
 
 from ._attribution import importance_interval, output_function
 from ._explanation import GlobalExplanation
-from ._rows import _row_indexable
+from ._rows import _row_indexable, check_explain_ready
 from ._sklearn_compat import safe_indexing
 from .explainers._mimic import augment_rows, fit_surrogate, teacher_targets
 from .explainers._pfi import permutation_scores
@@ -23,9 +23,9 @@ from .explainers._pfi import permutation_scores
 
 def explain_global(ep, X, y, space: str, max_rows, random_state) -> GlobalExplanation:
     """``ep.explain_global``: PFI, or the mean |local attribution| over ``X`` or a sample."""
-    if getattr(ep, "explainer_", None) == "pfi":
+    check_explain_ready(ep)
+    if ep.explainer_ == "pfi":
         return permutation_importance(ep, X, y, space)
-    check_is_fitted(ep)
     n_total = _num_samples(X)
     intervals = None
     sampled = False

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _num_samples, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from ._sklearn_compat import safe_indexing
 from .explainers import RAW_SPACE_METHODS
@@ -95,9 +95,11 @@ def check_numeric_columns(feature_dtypes: dict, X: pd.DataFrame) -> None:
         bad = coerced.isna() & series.notna()
         if bad.any():
             where = bad.to_numpy().nonzero()[0][0]
+            label = series.index[where]
+            at = f"row {where}" + ("" if label == where else f" (index {label!r})")
             raise ValueError(
                 f"Column {col!r} was numeric ({fit_dtype}) at fit but holds non-numeric "
-                f"values now, e.g. {series.iloc[where]!r} at row {where}. Convert it with "
+                f"values now, e.g. {series.iloc[where]!r} at {at}. Convert it with "
                 "pd.to_numeric or fix the input."
             )
 
@@ -188,12 +190,20 @@ def check_raw_rows(ep, X, *, reset: bool, caller: str) -> None:
         check_numeric_columns(ep.feature_dtypes_, X)
 
 
+def check_explain_ready(ep) -> None:
+    """``ep`` is fitted and its parameters are still valid: ``set_params`` after ``fit`` is
+    validated only when an explanation uses them, with the estimator's own message (which
+    parameter, what it accepts)."""
+    check_is_fitted(ep)
+    validate = getattr(ep, "_validate_params", None)  # duck-typed pipelines may lack it
+    if validate is not None:
+        validate()
+
+
 def check_local_request(ep, X, space: str, *, caller: str) -> None:
     """Validate a request for local attributions from ``ep``: fitted, ``space``, an explainer
     with local attributions in that space, and the rows."""
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(ep)
+    check_explain_ready(ep)
     if space not in ("raw", "engineered"):
         raise ValueError(f"space must be 'raw' or 'engineered', got {space!r}.")
     method = ep.explainer_

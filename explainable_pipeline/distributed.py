@@ -54,6 +54,7 @@ from ._batch import (
 )
 from ._explanation import GlobalExplanation
 from ._optional import import_optional
+from ._rows import check_explain_ready
 
 __all__ = [
     "PartitionExplanationError",
@@ -237,7 +238,7 @@ def explain_local(ep, ddf, *, space: str = "raw", client=None):
     >>> attributions = explain_local(ep, dd.read_parquet("rows/"))  # doctest: +SKIP
     >>> attributions.to_parquet("attributions/")  # doctest: +SKIP
     """
-    check_is_fitted(ep)
+    check_explain_ready(ep)
     _check_space(space)
     meta = _meta(ep, ddf, space)[0]
     return ddf.map_partitions(
@@ -316,7 +317,7 @@ def explain_global(
         finite-population correction) when rows were sampled, None when every row was
         explained. No local part is kept.
     """
-    check_is_fitted(ep)
+    check_explain_ready(ep)
     _check_space(space)
     n_total = None
     if max_rows is not None:
@@ -436,7 +437,7 @@ def spark_explain_function(
     Spark pickles the function (and the fitted pipeline it holds) once per task. Errors name
     the Spark partition and the batch (:class:`PartitionExplanationError`).
     """
-    check_is_fitted(ep)
+    check_explain_ready(ep)
     _check_space(space)
     seed = sampling_seed(ep) if random_state is None else random_state
     id_columns = list(id_columns)

@@ -140,3 +140,32 @@ def test_bad_background_weights(mixed_data):
         ExplainablePipeline(
             mixed_preprocessor(), LogisticRegression(), background_weights=[1, 2]
         ).fit(X, y)
+
+
+@pytest.mark.parametrize("call", ["explain_local", "explain_global", "explain_interactions",
+                                  "dask"])
+def test_bad_parameter_set_after_fit_is_named(call):
+    """``set_params`` after ``fit`` skips validation until an explanation uses the value: the
+    error then names the pipeline's parameter and what it accepts (it named the engine's
+    ``estimator`` argument before)."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    X = X.iloc[:60, :4]
+    ep = ExplainablePipeline(StandardScaler(), Ridge(), explainer="kernel", background=5,
+                             random_state=0).fit(X, y[:60])
+    good = ep.explain_local(X.iloc[:2]).local_importance_values
+    ep.set_params(kernel_estimator="bogus")
+    if call == "dask":
+        from explainable_pipeline.distributed import explain_local
+
+        def run():
+            explain_local(ep, X.iloc[:4])
+    else:
+        def run():
+            getattr(ep, call)(X.iloc[:4])
+    with pytest.raises(InvalidParameterError, match="'kernel_estimator' parameter of "
+                       "ExplainablePipeline must be a str among"):
+        run()
+    ep.set_params(kernel_estimator="auto")  # a valid value works again, no refit
+    np.testing.assert_array_equal(ep.explain_local(X.iloc[:2]).local_importance_values, good)
