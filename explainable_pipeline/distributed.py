@@ -435,7 +435,8 @@ def spark_explain_function(
         sdf.mapInPandas(fn, spark_schema(ep, id_columns=["id"], input_schema=sdf.schema))
 
     Spark pickles the function (and the fitted pipeline it holds) once per task. Errors name
-    the Spark partition and the batch (:class:`PartitionExplanationError`).
+    the Spark partition, the Arrow batch, the failing rows' positions within the partition
+    and their ``id_columns`` values (:class:`PartitionExplanationError`).
     """
     check_explain_ready(ep)
     _check_space(space)
@@ -450,10 +451,17 @@ def spark_explain_function(
             partition = None if ctx is None else ctx.partitionId()
         except ImportError:  # pragma: no cover - outside Spark
             partition = None
+        start = 0  # rows of this partition before the batch: errors give partition positions
         for k, pdf in enumerate(batches):
-            pdf = pdf.reset_index(drop=True)
+            pdf.index = pd.RangeIndex(start, start + len(pdf))
+            start += len(pdf)
+            label = f"{partition} (Arrow batch {k}"
+            if id_columns and len(pdf):
+                ids = pdf[id_columns].iloc[[0, -1]].itertuples(index=False, name=None)
+                first, last = (t[0] if len(t) == 1 else t for t in ids)
+                label += f", {', '.join(id_columns)} from {first!r} to {last!r}"
             frame = explain_partition(
-                ep, pdf, space=space, random_state=seed, partition=f"{partition} (batch {k})"
+                ep, pdf, space=space, random_state=seed, partition=label + ")"
             )
             if id_columns:
                 frame = pd.concat([pdf[id_columns], frame], axis=1)

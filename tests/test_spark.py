@@ -127,3 +127,26 @@ def test_spark_bad_row_names_partition_and_column(spark):
     sdf = spark.createDataFrame(bad.astype({"c": str}))
     with pytest.raises(Exception, match=r"(?s)PartitionExplanationError.*partition \d.*'c'.*oops"):
         epd.spark_explain_local(ep, sdf).toPandas()
+
+
+def test_spark_error_names_rows_within_the_partition(spark):
+    """A bad row in a later Arrow batch: the error gives the batch's positions within the
+    partition and its id range (each batch's index restarted at 0 before)."""
+    X, _, y = _data(100)
+    ep = ExplainablePipeline(_pre(), Ridge()).fit(X, y)
+    bad = _with_id(X).astype({"c": object})
+    bad.loc[42, "c"] = "oops"
+    sdf = spark.createDataFrame(bad.astype({"c": str})).coalesce(1)
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    old = spark.conf.get(key)
+    spark.conf.set(key, "16")
+    try:
+        with pytest.raises(Exception) as err:
+            epd.spark_explain_local(ep, sdf, id_columns=["row_id"]).toPandas()
+    finally:
+        spark.conf.set(key, old)
+    msg = str(err.value)
+    assert "PartitionExplanationError" in msg
+    assert "Arrow batch 2, row_id from 32 to 47" in msg
+    assert "index 32 to 47, 16 rows" in msg
+    assert "at row 10 (index 42)" in msg
