@@ -404,14 +404,56 @@ def _align_dtypes(ep, df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(casts) if casts else df
 
 
-def _diagnose(df: pd.DataFrame) -> str:
-    """Columns of ``df`` with missing values, the first cause of model errors on bad rows."""
-    notes = []
+def _diagnose(ep, df: pd.DataFrame) -> str:
+    """Raw columns whose missing or infinite values reach the model, the first cause of model
+    errors on bad rows. A column the preprocessor imputes is not named (it is not the cause);
+    a column that becomes non-finite in the preprocessor (a log of a negative, say) is. When
+    the preprocessor itself fails, every raw column with such values is named."""
+    notes, first = {}, {}
     for col in df.columns:
-        missing = df[col].isna().to_numpy()
-        if missing.any():
-            notes.append(f"column {col!r} is missing at index {df.index[missing.argmax()]!r}")
-    return "; ".join(notes)
+        values = df[col]
+        bad = values.isna().to_numpy()
+        kind = "missing"
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            infinite = np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
+            if infinite.any() and not bad.any():
+                bad, kind = infinite, "infinite"
+        if bad.any():
+            first[col] = f"column {col!r} is {kind} at index {df.index[bad.argmax()]!r}"
+    reaching = _non_finite_after_preprocessing(ep, df)
+    if reaching is None:
+        return "; ".join(first.values())
+    for col, engineered in reaching.items():
+        shown = ", ".join(map(repr, engineered[:3])) + (", ..." if len(engineered) > 3 else "")
+        if col in first:
+            notes[col] = f"{first[col]} and stays non-finite after the preprocessor ({shown})"
+        else:
+            notes[col] = f"column {col!r} becomes non-finite in the preprocessor ({shown})"
+    return "; ".join(notes.values())
+
+
+def _non_finite_after_preprocessing(ep, df: pd.DataFrame) -> dict | None:
+    """``{raw column: its engineered columns holding NaN or +-inf}`` for ``df``, or None when
+    that cannot be told (the preprocessor fails, or its output is not numeric)."""
+    fmap = getattr(ep, "feature_map_", None)
+    try:
+        Xt = ep._transform(df)
+        if sp.issparse(Xt):
+            Xt = Xt.tocsc()
+            finite = np.array([np.isfinite(Xt.data[Xt.indptr[j]:Xt.indptr[j + 1]]).all()
+                               for j in range(Xt.shape[1])], dtype=bool)
+        else:
+            finite = np.isfinite(np.asarray(Xt, dtype=np.float64)).all(axis=0)
+    except Exception:  # noqa: BLE001 - a diagnosis must not hide the original error
+        return None
+    if fmap is None or fmap.dependency.shape[0] != finite.size:
+        return None
+    out: dict = {}
+    dep = fmap.dependency
+    for j in np.flatnonzero(~finite):
+        for i in dep.indices[dep.indptr[j]:dep.indptr[j + 1]]:
+            out.setdefault(str(fmap.raw_features[i]), []).append(str(fmap.engineered_features[j]))
+    return out
 
 
 def explain_partition(
@@ -456,7 +498,7 @@ def explain_partition(
         blocks = [b for _, _, b in _blocks(ep, df, space, seed=seed, progress=False)]
     except Exception as exc:
         where = f"partition {partition}" if partition is not None else "a partition"
-        hint = _diagnose(df) if isinstance(df, pd.DataFrame) else ""
+        hint = _diagnose(ep, df) if isinstance(df, pd.DataFrame) else ""
         msg = (
             f"Explaining {where} (index {df.index[0]!r} to {df.index[-1]!r}, {len(df)} rows) "
             f"failed: {type(exc).__name__}: {exc}" + (f" [{hint}]" if hint else "")

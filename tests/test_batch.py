@@ -223,3 +223,41 @@ def test_attribution_column_names_that_collide_are_refused():
     values, expected = attribution_columns(["a", "b"], ["x", "y"])
     assert values == ["a__x", "b__x", "a__y", "b__y"]
     assert expected == ["expected_value__x", "expected_value__y"]
+
+
+def test_partition_error_names_the_nan_that_reaches_the_model():
+    """NaN in an imputed column is not the cause of a model error: the hint names only the
+    column whose NaN passes through the preprocessor, or one the preprocessor makes
+    non-finite; when the preprocessor itself fails, every column with NaN is named."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = _data(200)[:2]
+    X = X[["a", "b", "c"]].copy()
+    X["c"] = X["c"].abs() + 1
+    log = FunctionTransformer(np.log, feature_names_out="one-to-one")
+    pre = ColumnTransformer([("imp", SimpleImputer(), ["a"]), ("raw", "passthrough", ["b"]),
+                             ("log", log, ["c"])])
+    ep = ExplainablePipeline(pre, LogisticRegression(), explainer="exact", background=5,
+                             random_state=0).fit(X, y)
+    bad = X.iloc[:6].copy()
+    bad.iloc[1, 0] = np.nan  # imputed: not the cause
+    bad.iloc[2, 1] = np.nan  # passed through: the cause
+    with pytest.raises(PartitionExplanationError) as err:
+        explain_partition(ep, bad, partition=0)
+    msg = str(err.value)
+    assert "column 'b' is missing at index 'r2' and stays non-finite after the preprocessor " \
+           "('raw__b')" in msg
+    assert "'a'" not in msg.split("[", 1)[1]
+    bad = X.iloc[:6].copy()
+    bad.iloc[3, 2] = -1.0  # log of a negative: NaN made by the preprocessor
+    with pytest.raises(PartitionExplanationError,
+                       match=r"column 'c' becomes non-finite in the preprocessor \('log__c'\)"):
+        explain_partition(ep, bad, partition=0)
+    bad = X.iloc[:6].astype({"b": object})
+    bad.iloc[1, 0] = np.nan
+    bad.iloc[4, 1] = "text"  # the preprocessor's output is not numeric: no diagnosis of it
+    with pytest.raises(PartitionExplanationError, match=r"column 'a' is missing at index 'r1'"):
+        explain_partition(ep, bad, partition=0)
