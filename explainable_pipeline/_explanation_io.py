@@ -60,10 +60,12 @@ from ._fileio import (
     check_dense_size,
     check_npy_members,
     child,
+    create_locked,
     directory_lock,
     fsync_dir,
     read_json,
     reading,
+    sweep_dead,
     temp_name,
 )
 
@@ -81,6 +83,8 @@ FORMAT_NAME = "explainable-pipeline/explanation"
 METADATA_FILE = "explanation.json"
 IC_METADATA_FILE = "explanation_metadata.json"
 _ARRAYS_RE = re.compile(r"^arrays\.[0-9a-f]+\.npz$")
+# temporary array files (``_fileio.temp_name`` of an arrays file): a killed save leaves one
+_ARRAYS_TMP_RE = re.compile(r"\.arrays\.[0-9a-f]{16}\.npz\.[0-9a-f]{16}\.tmp")
 _FLOAT_FIELDS = ("values", "predictions", "per_class_values", "intervals", "std")
 
 
@@ -204,9 +208,11 @@ def save_explanation(explanation: LocalExplanation | GlobalExplanation, path: An
     }
     payload = json.dumps(doc, allow_nan=False, ensure_ascii=False).encode("utf-8")
     npz_tmp = None if npz_name is None else temp_name(path / npz_name)
-    placed = None
+    placed, lock = None, None
+    sweep_dead(path, _ARRAYS_TMP_RE)  # temporary array files of killed saves
     try:
         if npz_tmp is not None:  # the slow part, outside the lock, under a name of this call
+            lock = create_locked(npz_tmp)  # held until moved or removed: not swept meanwhile
             _write_npz(npz_tmp, arrays)
         with directory_lock(path):
             if npz_tmp is not None:
@@ -224,6 +230,9 @@ def save_explanation(explanation: LocalExplanation | GlobalExplanation, path: An
             if mine is not None:
                 mine.unlink(missing_ok=True)
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
     return path
 
 

@@ -6,6 +6,12 @@ Writing
       it is flushed and fsynced, moved over the destination with ``os.replace`` (atomic on POSIX
       and Windows) and the folder is fsynced. A crash leaves the previous file or none, never a
       partial one. On an error the temporary file (and only it) is removed.
+    * After a crash (``SIGKILL``, power loss) the temporary file stays behind; the next write to
+      the same destination removes it (:func:`sweep_dead`). A writer holds an ``fcntl.flock``
+      on its temporary file until it is moved or removed, and such locks die with their
+      process, so only the files of dead writers are removed: a file whose lock is free and
+      that is older than :data:`STALE_AFTER_SECONDS`. Only the names ``.<name>.<16 hex>.tmp``
+      of that destination are looked at. Without ``fcntl`` (Windows) nothing is swept.
     * :func:`directory_lock`: an exclusive lock on a folder (``fcntl.flock`` on a lock file that
       the holder removes), for writers that update several files of one folder.
 
@@ -31,6 +37,9 @@ import math
 import os
 import re
 import secrets
+import shutil
+import stat
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +58,10 @@ MAX_JSON_BYTES = 1 << 30
 MAX_JSON_DEPTH = 100
 #: Largest array (bytes, uncompressed) a loader allocates from a declared shape.
 MAX_ARRAY_BYTES = 8 << 30
+
+#: Age (seconds) under which a leftover temporary file or folder is never swept: its writer
+#: may have created it and not locked it yet.
+STALE_AFTER_SECONDS = 60.0
 
 _TMP_SUFFIX = ".tmp"
 _LOCK_NAME = ".explainable_pipeline.lock"
@@ -77,15 +90,101 @@ def _fsync_file(path: Path) -> None:
         os.fsync(f.fileno())
 
 
+def create_locked(path: Path) -> int | None:
+    """Create the file ``path`` (which must not exist) and hold an exclusive lock on it.
+
+    Parameters
+    ----------
+    path : Path
+        The file to create, with ``O_CREAT | O_EXCL``.
+
+    Returns
+    -------
+    int or None
+        The open descriptor holding the ``flock``; closing it releases the lock (so does the
+        death of the process). ``None`` without ``fcntl`` (Windows): nothing is created.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        return None
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    return fd
+
+
+def sweep_dead(folder: Path, pattern: re.Pattern[str], lock_name: str | None = None) -> None:
+    """Remove the leftovers of dead writers in ``folder``; never fails.
+
+    An entry whose whole name matches ``pattern`` is removed when it is older than
+    :data:`STALE_AFTER_SECONDS` and its lock can be taken at once (``LOCK_EX | LOCK_NB``), that
+    is no living process holds it (see :func:`create_locked`). Any error (an entry vanished,
+    permission denied, another sweeper) skips the entry. Without ``fcntl`` nothing is done.
+
+    Parameters
+    ----------
+    folder : Path
+        The folder to look in (not recursively).
+    pattern : re.Pattern
+        The names of the candidates.
+    lock_name : str, optional
+        ``None``: the candidates are files, each locked by its writer. Else the candidates are
+        folders locked through their file ``lock_name``; a folder without it counts as dead
+        (its writer died before locking).
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        return
+    try:
+        names = [n for n in os.listdir(folder) if pattern.fullmatch(n)]
+    except OSError:
+        return
+    before = time.time() - STALE_AFTER_SECONDS
+    for name in names:
+        with contextlib.suppress(OSError):
+            _remove_if_dead(Path(folder) / name, lock_name, before)
+
+
+def _remove_if_dead(path: Path, lock_name: str | None, before: float) -> None:
+    info = os.lstat(path)
+    kind = stat.S_ISREG if lock_name is None else stat.S_ISDIR
+    if info.st_mtime > before or not kind(info.st_mode):
+        return
+    try:  # O_NONBLOCK: a FIFO put there cannot hang the open
+        fd = os.open(path if lock_name is None else path / lock_name, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        if lock_name is None:
+            return
+        fd = None  # a folder whose writer died before locking it
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a live writer
+        if lock_name is None:
+            os.unlink(path)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically.
 
-    For writers that need a path (pyarrow, matplotlib, joblib with a file name). On an error
-    inside the block the temporary file is removed and ``target`` is left as it was.
+    For writers that need a path (pyarrow, matplotlib, joblib with a file name): the file
+    exists (empty) and they overwrite it. On an error inside the block the temporary file is
+    removed and ``target`` is left as it was. The temporary files of dead writers to
+    ``target`` are removed first (:func:`sweep_dead`); this one stays locked until it is
+    moved or removed.
     """
     target = Path(target)
     tmp = temp_name(target)
+    name = re.escape(target.name)
+    sweep_dead(target.parent, re.compile(rf"\.{name}\.[0-9a-f]{{16}}{re.escape(_TMP_SUFFIX)}"))
+    lock = create_locked(tmp)
     try:
         yield tmp
         _fsync_file(tmp)
@@ -94,6 +193,9 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
     fsync_dir(target.parent)
 
 

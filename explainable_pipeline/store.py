@@ -16,7 +16,11 @@ local folder (default, nothing to start)
     ``<path>/<explanation_id>/`` per explanation: the saved explanation (see
     ``docs/store.md``) plus ``entry.json``, its index entry. An upload is written to a
     temporary directory and renamed into place, so concurrent uploads never collide and a
-    listing sees only complete explanations.
+    listing sees only complete explanations. The temporary directory is a hidden
+    ``.upload-<explanation_id>-<random>`` folder whose writer holds an ``fcntl.flock`` on its
+    ``.lock`` file until the folder is removed; one left by a crash (``SIGKILL``, power loss)
+    is removed by the next upload once its lock is free and it is older than a minute
+    (``_fileio.STALE_AFTER_SECONDS``); other hidden entries of the folder are never touched.
 MLflow (the ``mlflow`` extra: ``pip install -e ".[mlflow]"`` in a checkout)
     Run artifacts ``explanations/<explanation_id>/`` (the same files), and the index as one
     run tag per explanation, ``explainable_pipeline.explanation.<explanation_id>``, set after
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -39,7 +44,16 @@ import numpy as np
 
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._explanation_io import ExplanationFormatError, load_explanation, save_explanation
-from ._fileio import atomic_write_text, child, fsync_dir, loads_json, read_json, safe_name
+from ._fileio import (
+    atomic_write_text,
+    child,
+    create_locked,
+    fsync_dir,
+    loads_json,
+    read_json,
+    safe_name,
+    sweep_dead,
+)
 
 __all__ = [
     "ExplanationClient",
@@ -52,6 +66,9 @@ ARTIFACT_DIR = "explanations"
 TAG_PREFIX = "explainable_pipeline.explanation."
 _MAX_TAG_CHARS = 5000  # below MLflow's tag value limit on every backend
 _MAX_ENTRY_BYTES = 1 << 20  # index entries are a few hundred bytes
+# the temporary folders of uploads: ".upload-<entry id>-" and mkdtemp's 8 random characters
+_UPLOAD_RE = re.compile(r"\.upload-[0-9a-f]{16}-[a-z0-9_]{8}")
+_UPLOAD_LOCK = ".lock"
 
 
 class ExplanationNotFoundError(LookupError):
@@ -165,15 +182,20 @@ class _LocalBackend:
 
     def put(self, entry: dict, explanation: Any) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        # a hidden folder whose name is generated here; only it is ever removed
+        sweep_dead(self.path, _UPLOAD_RE, lock_name=_UPLOAD_LOCK)  # folders of killed uploads
+        # a hidden folder named here (_UPLOAD_RE); only such folders are ever removed
         tmp = Path(tempfile.mkdtemp(prefix=f".upload-{entry['id']}-", dir=self.path))
+        lock = None
         try:
+            lock = create_locked(tmp / _UPLOAD_LOCK)  # held until the folder is removed
             save_explanation(explanation, tmp / "explanation")
             atomic_write_text(tmp / "explanation" / ENTRY_FILE, json.dumps(entry))
             os.rename(tmp / "explanation", self.path / entry["id"])  # fails if the id exists
             fsync_dir(self.path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+            if lock is not None:
+                os.close(lock)
 
     def entries(self) -> list[dict]:
         if not self.path.is_dir():

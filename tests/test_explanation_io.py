@@ -13,6 +13,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from test_store import backdate, kill, needs_flock, stalled_child
 
 import explainable_pipeline._explanation_io as eio
 from explainable_pipeline import (
@@ -22,6 +23,7 @@ from explainable_pipeline import (
     load_explanation,
 )
 from explainable_pipeline._explanation_io import ExplanationFormatError
+from explainable_pipeline._fileio import atomic_path, atomic_write_bytes
 
 FEATURES = ["num", "text", "cat", "count"]
 
@@ -294,3 +296,115 @@ def test_interpret_community_dir_missing_flags_is_a_clear_error(tmp_path):
     with pytest.raises(ExplanationFormatError, match="'global'/'local' flags"):
         load_explanation(tmp_path / "bad")
     assert os.listdir(tmp_path / "bad") == ["explanation_metadata.json"]
+
+
+# --------------------------------------------------------------------------- killed writers
+# a writer that stops (and is killed) in the middle of an atomic write to sys.argv[1]
+_WRITER = """
+import sys, time
+from pathlib import Path
+from explainable_pipeline._fileio import atomic_write
+
+with atomic_write(sys.argv[1]) as f:
+    f.write(b"half")
+    f.flush()
+    Path(sys.argv[-1]).touch()
+    time.sleep(600)
+"""
+
+
+def _leftovers(target: Path) -> list[Path]:
+    return sorted(target.parent.glob(f".{target.name}.*.tmp"))
+
+
+@needs_flock
+def test_a_killed_writers_tmp_file_is_removed_by_the_next_write(tmp_path):
+    target = tmp_path / "out" / "data.bin"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    with stalled_child(_WRITER, target, ready=tmp_path / "ready") as proc:
+        kill(proc)
+    (left,) = _leftovers(target)
+    assert left.read_bytes() == b"half" and target.read_bytes() == b"old"
+    atomic_write_bytes(target, b"new")
+    assert _leftovers(target) == [left]  # fresh: within the grace period, kept
+    backdate(left)
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"newer")
+    assert sorted(os.listdir(target.parent)) == ["data.bin"]
+    assert target.read_bytes() == b"newer"
+
+
+@needs_flock
+def test_a_live_writers_tmp_file_is_never_removed(tmp_path):
+    target = tmp_path / "data.bin"
+    with stalled_child(_WRITER, target, ready=tmp_path / "ready") as proc:
+        (live,) = _leftovers(target)
+        backdate(live)  # old, but its writer holds the lock
+        atomic_write_bytes(target, b"new")
+        assert _leftovers(target) == [live] and live.read_bytes() == b"half"
+        kill(proc)
+    atomic_write_bytes(target, b"newer")  # now its writer is dead
+    assert _leftovers(target) == [] and target.read_bytes() == b"newer"
+
+
+@needs_flock
+def test_the_sweep_takes_only_leftovers_of_the_same_target(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    other = folder / "other.bin"
+    with stalled_child(_WRITER, other, ready=tmp_path / "ready") as proc:
+        kill(proc)
+    keep = [
+        *_leftovers(other),  # a dead writer's, of another target
+        folder / ".foo.tmp",
+        folder / ".data.bin.tmp",
+        folder / ".data.bin.0123456789ABCDEF.tmp",  # not lowercase hex
+        folder / ".data.bin.0123456789abcdef.tmp.bak",
+        folder / "x.data.bin.0123456789abcdef.tmp",
+    ]
+    assert len(keep) == 6
+    for path in keep[1:]:
+        path.write_text("mine")
+    lookalike = folder / ".data.bin.0123456789abcdef.tmp"  # the right name, but a folder
+    lookalike.mkdir()
+    for path in [*keep, lookalike]:
+        backdate(path)
+    atomic_write_bytes(folder / "data.bin", b"new")
+    assert all(p.is_file() for p in keep) and lookalike.is_dir()
+    assert (folder / "data.bin").read_bytes() == b"new"
+
+
+# a save that stops (and is killed) while writing its arrays to a temporary file
+_SAVER = """
+import sys, time
+from pathlib import Path
+import explainable_pipeline._explanation_io as eio
+from test_store import make
+
+def write_then_stall(target, arrays):
+    write(target, arrays)
+    Path(sys.argv[-1]).touch()
+    time.sleep(600)
+
+write, eio._write_npz = eio._write_npz, write_then_stall
+eio.save_explanation(make(), sys.argv[1])
+"""
+
+
+@needs_flock
+def test_a_killed_saves_array_file_is_removed_by_the_next_save(tmp_path):
+    """A save killed while writing its arrays left ``.arrays.<hex>.npz.<hex>.tmp`` for good:
+    the next save into the folder removes it once its writer is dead (never a live one's)."""
+    folder = tmp_path / "exp"
+    with stalled_child(_SAVER, folder, ready=tmp_path / "dead") as proc:
+        kill(proc)
+    (dead,) = folder.glob(".arrays.*.npz.*.tmp")
+    backdate(dead)
+    with stalled_child(_SAVER, folder, ready=tmp_path / "live"):
+        (live,) = set(folder.glob(".arrays.*.npz.*.tmp")) - {dead}
+        backdate(live)  # old, but its writer holds the lock
+        eio.save_explanation(make_global("binary"), folder)
+        assert not dead.exists() and live.exists()
+    np.testing.assert_array_equal(load_explanation(folder).global_importance_values,
+                                  make_global("binary").global_importance_values)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from explainable_pipeline import GlobalExplanation, LocalExplanation
+from explainable_pipeline._fileio import STALE_AFTER_SECONDS
 from explainable_pipeline.store import (
     ExplanationClient,
     ExplanationFormatError,
@@ -144,3 +153,108 @@ def test_concurrent_uploads_from_two_processes_lose_nothing(tmp_path):
         got = client.download_model_explanation(e["id"])
         assert got.to_dict() == make(seed=w * 100 + i).to_dict()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp debris
+
+
+# --------------------------------------------------------------------------- killed writers
+needs_flock = pytest.mark.skipif(os.name == "nt", reason="no fcntl.flock: nothing is swept")
+TIMEOUT = 60.0
+
+
+@contextlib.contextmanager
+def stalled_child(code: str, *args: object, ready: Path) -> Iterator[subprocess.Popen]:
+    """A Python process running ``code`` with ``args``; it touches ``ready`` (its last
+    argument) in the middle of a write, then sleeps. Yielded once ready, killed on exit."""
+    argv = [sys.executable, "-c", code, *map(str, args), str(ready)]
+    proc = subprocess.Popen(argv, cwd=Path(__file__).parent)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not ready.exists():
+            assert proc.poll() is None, f"the writer exited with {proc.returncode}"
+            assert time.monotonic() < deadline, "the writer never got ready"
+            time.sleep(0.02)
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(timeout=TIMEOUT)
+
+
+def kill(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=TIMEOUT) == -signal.SIGKILL
+
+
+def backdate(path: Path) -> None:
+    """Make ``path`` older than the grace period of the sweep."""
+    old = time.time() - STALE_AFTER_SECONDS - 10
+    os.utime(path, (old, old))
+
+
+# an upload that stops (and is killed) after the explanation is saved in its temporary folder
+_UPLOADER = """
+import sys, time
+from pathlib import Path
+import explainable_pipeline.store as store
+from test_store import make
+
+def save_then_stall(explanation, path):
+    save(explanation, path)
+    Path(sys.argv[-1]).touch()
+    time.sleep(600)
+
+save, store.save_explanation = store.save_explanation, save_then_stall
+store.ExplanationClient.local(sys.argv[1]).upload_model_explanation(make())
+"""
+
+
+def _uploads(store) -> list[Path]:
+    return sorted(store.glob(".upload-*"))
+
+
+@needs_flock
+def test_a_killed_uploads_folder_is_removed_by_the_next_upload(tmp_path):
+    store = tmp_path / "store"
+    client = ExplanationClient.local(store)
+    with stalled_child(_UPLOADER, store, ready=tmp_path / "ready") as proc:
+        kill(proc)
+    (left,) = _uploads(store)
+    assert (left / ".lock").is_file() and (left / "explanation" / "explanation.json").is_file()
+    first = client.upload_model_explanation(make(seed=1))
+    assert _uploads(store) == [left]  # fresh: within the grace period, kept
+    backdate(left)
+    second = client.upload_model_explanation(make(seed=2))
+    assert sorted(p.name for p in store.iterdir()) == sorted([first, second])
+    assert client.download_model_explanation(second).to_dict() == make(seed=2).to_dict()
+
+
+@needs_flock
+def test_a_live_uploads_folder_is_never_removed(tmp_path):
+    store = tmp_path / "store"
+    client = ExplanationClient.local(store)
+    with stalled_child(_UPLOADER, store, ready=tmp_path / "ready") as proc:
+        (live,) = _uploads(store)
+        backdate(live)  # old, but its writer holds the lock
+        client.upload_model_explanation(make(seed=1))
+        assert _uploads(store) == [live]
+        assert (live / "explanation" / "explanation.json").is_file()
+        kill(proc)
+    client.upload_model_explanation(make(seed=2))  # now its writer is dead
+    assert _uploads(store) == []
+    assert len(client.list_model_explanations()) == 2
+
+
+@needs_flock
+def test_the_sweep_takes_only_upload_folders(tmp_path):
+    store = tmp_path / "store"
+    unlocked = store / ".upload-0123456789abcdef-abc_1234"  # its writer died before locking
+    mine = [store / ".upload-mine", store / ".upload-0123456789abcdef-x", store / ".lock"]
+    unlocked.mkdir(parents=True)
+    for folder in mine[:2]:
+        folder.mkdir()
+        (folder / "keep").write_text("k")
+    mine[2].write_text("k")
+    for path in [unlocked, *mine]:
+        backdate(path)
+    ExplanationClient.local(store).upload_model_explanation(make())
+    assert not unlocked.exists()
+    assert all(p.exists() for p in mine)
+    assert (mine[0] / "keep").read_text() == "k"
