@@ -167,6 +167,16 @@ def test_standard_errors_cover_the_true_error(problem, estimator, design):
     assert 0.6 < np.mean(ratio) < 2.0, np.mean(ratio)
 
 
+def test_regression_msr_bands_hold_with_few_pairs(problem):
+    """40 coalitions for 8 players: each fold samples 2 pairs of middle sizes, so its variance
+    has one degree of freedom; the band uses Student's quantile with the strata's pooled
+    degrees of freedom (before: 78% of the values inside, mean (error / se)^2 of 8)."""
+    X, bg, w, exact = problem
+    covered = [np.abs(r.values - exact) <= 1.96 * r.standard_errors + 1e-12
+               for r in (_run(X, bg, w, "regression-msr", "shared", 40, s) for s in range(8))]
+    assert np.mean(covered) >= 0.9, np.mean(covered)
+
+
 def _threshold(Z):
     return (Z[:, :4].sum(axis=1) + Z[:, 4] * Z[:, 5] > 0.5).astype(float)
 

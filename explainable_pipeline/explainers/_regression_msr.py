@@ -18,7 +18,9 @@ end points ``(v - g)(N) - (v - g)(empty)`` spread equally, the estimate is exact
 
 Cross-fitting keeps it unbiased: the coalitions are two independent designs of half the
 budget; the proxy fitted on one half corrects with the other, and the two estimates are
-averaged. The standard error is the stratified-sampling variance of the residual estimates.
+averaged. The standard error is the stratified-sampling variance of the residual estimates,
+scaled by Student's 97.5% quantile over 1.96 at the strata's pooled degrees of freedom
+(:func:`student_factor`): at small budgets a stratum holds one or two pairs.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def msr_estimate(design: _KernelDesign, masks: np.ndarray, resid: np.ndarray, r0
         coef = np.where(Z, 1.0 / s[:, None], -1.0 / (M - s)[:, None]) / count[:, None]
         phi += resid[:n_enum] @ coef
     start = n_enum
+    parts, dfs = [], []  # each stratum's variance (M,) and its degrees of freedom
     for (mass, sampled, population), r in zip(design.strata, design.pairs_in_round(0),
                                               strict=True):
         side, comp = resid[start : start + r], resid[start + r : start + 2 * r]
@@ -108,11 +111,25 @@ def msr_estimate(design: _KernelDesign, masks: np.ndarray, resid: np.ndarray, r0
         phi += units.mean(axis=0)
         if r > 1:
             fpc = 1.0 if population is None else max(0.0, 1.0 - r / population)
-            var += fpc * units.var(axis=0, ddof=1) / r
+            parts.append(fpc * units.var(axis=0, ddof=1) / r)
         else:
-            var += units[0] ** 2
+            parts.append(units[0] ** 2)
+        dfs.append(r - 1)
         start += 2 * r
+    if parts:
+        var += np.sum(parts, axis=0) * student_factor(np.array(parts), np.array(dfs)) ** 2
     return phi, var
+
+
+def student_factor(parts: np.ndarray, dfs: np.ndarray) -> np.ndarray:
+    """Factor on standard errors summed from strata variances ``parts`` (H, M) with ``dfs``
+    (H,) degrees of freedom, so that ``1.96`` of them span Student's 95% band with the pooled
+    degrees of freedom (at least 1). Strata of one or two pairs make the variance a noisy
+    estimate of itself: without it, 78% of the bands held the exact values at 40 coalitions
+    for 8 players."""
+    from scipy.stats import t
+
+    return t.ppf(0.975, max(float(np.sum(dfs)), 1.0)) / t.ppf(0.975, np.inf)
 
 
 def _unit(Z: np.ndarray, s: np.ndarray, M: int, values: np.ndarray) -> np.ndarray:
