@@ -306,6 +306,20 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         self.tree_players = tree_players
         self.kernel_estimator = kernel_estimator
 
+    def set_params(self, **params):
+        """Set the parameters of this pipeline and of its preprocessor and estimator.
+
+        As scikit-learn's ``set_params``; values set after ``fit`` are validated when an
+        explanation next uses them (an invalid one raises there, naming the parameter).
+
+        Returns
+        -------
+        self : ExplainablePipeline
+        """
+        super().set_params(**params)
+        self._params_changed = True  # checked once by the next explanation (_rows)
+        return self
+
     # ------------------------------------------------------------------ fit
     @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, **params):
