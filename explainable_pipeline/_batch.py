@@ -404,14 +404,19 @@ def _align_dtypes(ep, df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(casts) if casts else df
 
 
+_DIAGNOSE_ROWS = 512
+"""Rows with missing or infinite raw values, plus as many first rows, that the diagnosis of a
+failed partition runs through the preprocessor (not the whole partition: its memory)."""
+
+
 def _diagnose(ep, df: pd.DataFrame) -> str:
     """Raw columns whose missing or infinite values reach the model, the first cause of model
     errors on bad rows. A column the preprocessor imputes is not named (it is not the cause);
     a column that becomes non-finite in the preprocessor (a log of a negative, say) is. When
     the preprocessor itself fails, every raw column with such values is named."""
-    notes, first = {}, {}
-    for col in df.columns:
-        values = df[col]
+    first, bad_rows = {}, []
+    for p, col in enumerate(df.columns):  # by position: labels may repeat
+        values = df.iloc[:, p]
         bad = values.isna().to_numpy()
         kind = "missing"
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
@@ -419,23 +424,30 @@ def _diagnose(ep, df: pd.DataFrame) -> str:
             if infinite.any() and not bad.any():
                 bad, kind = infinite, "infinite"
         if bad.any():
-            first[col] = f"column {col!r} is {kind} at index {df.index[bad.argmax()]!r}"
-    reaching = _non_finite_after_preprocessing(ep, df)
+            first[p] = f"column {col!r} is {kind} at index {df.index[bad.argmax()]!r}"
+            bad_rows.append(np.flatnonzero(bad)[:_DIAGNOSE_ROWS])
+    rows = np.unique(np.concatenate([np.arange(min(len(df), _DIAGNOSE_ROWS)), *bad_rows]))
+    reaching = _non_finite_after_preprocessing(ep, df.iloc[rows])
     if reaching is None:
         return "; ".join(first.values())
-    for col, engineered in reaching.items():
+    notes = []
+    for p, engineered in sorted(reaching.items()):
         shown = ", ".join(map(repr, engineered[:3])) + (", ..." if len(engineered) > 3 else "")
-        if col in first:
-            notes[col] = f"{first[col]} and stays non-finite after the preprocessor ({shown})"
+        if p in first:
+            notes.append(f"{first[p]} and stays non-finite after the preprocessor ({shown})")
         else:
-            notes[col] = f"column {col!r} becomes non-finite in the preprocessor ({shown})"
-    return "; ".join(notes.values())
+            notes.append(f"column {df.columns[p]!r} becomes non-finite in the preprocessor "
+                         f"({shown})")
+    return "; ".join(notes)
 
 
 def _non_finite_after_preprocessing(ep, df: pd.DataFrame) -> dict | None:
-    """``{raw column: its engineered columns holding NaN or +-inf}`` for ``df``, or None when
-    that cannot be told (the preprocessor fails, or its output is not numeric)."""
+    """``{raw column position: its engineered columns holding NaN or +-inf}`` for ``df``, or
+    None when that cannot be told (no feature map matching ``df``'s columns, the preprocessor
+    fails, or its output is not numeric)."""
     fmap = getattr(ep, "feature_map_", None)
+    if fmap is None or len(fmap.raw_features) != df.shape[1]:
+        return None
     try:
         Xt = ep._transform(df)
         if sp.issparse(Xt):
@@ -446,13 +458,13 @@ def _non_finite_after_preprocessing(ep, df: pd.DataFrame) -> dict | None:
             finite = np.isfinite(np.asarray(Xt, dtype=np.float64)).all(axis=0)
     except Exception:  # noqa: BLE001 - a diagnosis must not hide the original error
         return None
-    if fmap is None or fmap.dependency.shape[0] != finite.size:
+    if fmap.dependency.shape[0] != finite.size:
         return None
     out: dict = {}
     dep = fmap.dependency
     for j in np.flatnonzero(~finite):
         for i in dep.indices[dep.indptr[j]:dep.indptr[j + 1]]:
-            out.setdefault(str(fmap.raw_features[i]), []).append(str(fmap.engineered_features[j]))
+            out.setdefault(int(i), []).append(str(fmap.engineered_features[j]))
     return out
 
 
@@ -498,7 +510,10 @@ def explain_partition(
         blocks = [b for _, _, b in _blocks(ep, df, space, seed=seed, progress=False)]
     except Exception as exc:
         where = f"partition {partition}" if partition is not None else "a partition"
-        hint = _diagnose(ep, df) if isinstance(df, pd.DataFrame) else ""
+        try:  # a diagnosis must never replace the error it explains
+            hint = _diagnose(ep, df) if isinstance(df, pd.DataFrame) else ""
+        except Exception:  # noqa: BLE001
+            hint = ""
         msg = (
             f"Explaining {where} (index {df.index[0]!r} to {df.index[-1]!r}, {len(df)} rows) "
             f"failed: {type(exc).__name__}: {exc}" + (f" [{hint}]" if hint else "")

@@ -261,3 +261,26 @@ def test_partition_error_names_the_nan_that_reaches_the_model():
     bad.iloc[4, 1] = "text"  # the preprocessor's output is not numeric: no diagnosis of it
     with pytest.raises(PartitionExplanationError, match=r"column 'a' is missing at index 'r1'"):
         explain_partition(ep, bad, partition=0)
+
+
+def test_partition_diagnosis_on_integer_labels_and_a_bounded_sample(monkeypatch):
+    """Columns labelled 0, 1, 2 (no ``feature_names_in_``) are named by their labels; the
+    diagnosis transforms the rows with missing values plus the first ones, not the whole
+    partition (a 300k-row one took 2.3 GB)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _data(3000)[:2]
+    X = X[["a", "b", "c"]].set_axis([0, 1, 2], axis=1)
+    ep = ExplainablePipeline(StandardScaler(), LogisticRegression(), explainer="exact",
+                             background=5, random_state=0).fit(X, y)
+    bad = X.copy()
+    bad.iloc[[3, 2900], 1] = np.nan
+    seen = []
+    transform = ep._transform
+    monkeypatch.setattr(ep, "_transform", lambda Z, **kw: seen.append(len(Z)) or transform(Z))
+    with pytest.raises(PartitionExplanationError,
+                       match=r"\[column 1 is missing at index 'r3' and stays non-finite after the "
+                             r"preprocessor \('x1'\)\]"):
+        explain_partition(ep, bad, partition=0)
+    assert seen[-1] == _batch._DIAGNOSE_ROWS + 1  # the first rows and row 2900
