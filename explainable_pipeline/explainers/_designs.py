@@ -56,7 +56,8 @@ class _KernelDesign:
     (Horvitz-Thompson weights of stratified sampling without replacement).
     """
 
-    def __init__(self, M: int, budget: int, rng, n_rounds: int, alloc: str = "kernel"):
+    def __init__(self, M: int, budget: int, rng, n_rounds: int, alloc: str = "kernel",
+                 min_pairs: int = 0):
         self.M = M
         sizes = list(range(1, M // 2 + 1))
         pair_mass = {s: _kernel_mass(M, s) * (1 if 2 * s == M else 2) for s in sizes}
@@ -69,8 +70,11 @@ class _KernelDesign:
         for s in sizes:
             # sizes 1 and M - 1 are always enumerated when affordable: below that budget a
             # sampled design leaves the linear part of the regression ill-posed
-            affordable = s == 1 and remaining >= count[s]
-            if affordable or remaining * sample_mass[s] / mass_left >= count[s] - 1e-9:
+            # (``min_pairs``: a size is enumerated only if that many pairs stay for the
+            # sizes left, so that none is left unseen)
+            rest = 2 * min_pairs if s < max(sizes) else 0
+            affordable = s == 1 and remaining >= count[s] + rest
+            if affordable or (remaining - rest) * sample_mass[s] / mass_left >= count[s] - 1e-9:
                 enumerated.append(s)
                 remaining -= count[s]
                 mass_left -= sample_mass[s]

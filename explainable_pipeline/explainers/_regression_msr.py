@@ -20,7 +20,8 @@ Cross-fitting keeps it unbiased: the coalitions are two independent designs of h
 budget; the proxy fitted on one half corrects with the other, and the two estimates are
 averaged. The standard error is the stratified-sampling variance of the residual estimates,
 scaled by Student's 97.5% quantile over 1.96 at the strata's pooled degrees of freedom
-(:func:`student_factor`): at small budgets a stratum holds one or two pairs.
+(:func:`student_factor`; one per single-pair stratum): at small budgets a stratum holds one or
+two pairs.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from ._designs import _kernel_mass, _KernelDesign
 from ._engine import _Engine, single_threaded_blas
 from ._proxy_tree import fit_proxy, proxy_shapley
 
+MIN_PAIRS = 2
+"""Sampled pairs each fold keeps beyond its enumerated sizes (when sizes are left)."""
+
 
 class MsrPlan:
     """Two independent half-budget designs of the background-averaged game."""
@@ -43,7 +47,10 @@ class MsrPlan:
         half = max(1, int(budget) // 2)
         if M < 62 and budget >= 2**M - 2:  # every coalition: both folds enumerate (exact)
             half = 2**M - 2
-        self.folds = [_KernelDesign(M, half, rng, 1) for _ in range(2)]
+        # each fold samples at least MIN_PAIRS pairs beyond what it enumerates: a fold that
+        # only enumerates sizes 1 and M - 1 leaves the middle sizes unseen, and its residual
+        # estimate there (zero) with a standard error of zero
+        self.folds = [_KernelDesign(M, half, rng, 1, min_pairs=MIN_PAIRS) for _ in range(2)]
         self.seed = seed
 
 
@@ -116,7 +123,7 @@ def msr_estimate(design: _KernelDesign, masks: np.ndarray, resid: np.ndarray, r0
             parts.append(fpc * units.var(axis=0, ddof=1) / r)
         else:
             parts.append(units[0] ** 2)
-        dfs.append(r - 1)
+        dfs.append(max(r - 1, 1))  # one pair: its square, one degree of freedom
         start += 2 * r
     if parts:
         var += np.sum(parts, axis=0) * student_factor(int(sum(dfs))) ** 2  # pooled
