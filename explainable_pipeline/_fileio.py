@@ -10,8 +10,9 @@ Writing
       the same destination removes it (:func:`sweep_dead`). A writer holds an ``fcntl.flock``
       on its temporary file until it is moved or removed, and such locks die with their
       process, so only the files of dead writers are removed: a file whose lock is free and
-      that is older than :data:`STALE_AFTER_SECONDS`. Only the names ``.<name>.<16 hex>.tmp``
-      of that destination are looked at. Without ``fcntl`` (Windows) nothing is swept.
+      that is older than :data:`STALE_AFTER_SECONDS` (an hour). Only the names
+      ``.<name>.<16 hex>.tmp`` of that destination are looked at. Without ``fcntl`` (Windows)
+      nothing is swept.
     * :func:`directory_lock`: an exclusive lock on a folder (``fcntl.flock`` on a lock file that
       the holder removes), for writers that update several files of one folder.
 
@@ -60,8 +61,9 @@ MAX_JSON_DEPTH = 100
 MAX_ARRAY_BYTES = 8 << 30
 
 #: Age (seconds) under which a leftover temporary file or folder is never swept: its writer
-#: may have created it and not locked it yet.
-STALE_AFTER_SECONDS = 60.0
+#: may have created it and not locked it yet, or be a version of the library that did not lock
+#: (a rolling upgrade on a shared folder).
+STALE_AFTER_SECONDS = 3600.0
 
 _TMP_SUFFIX = ".tmp"
 _LOCK_NAME = ".explainable_pipeline.lock"
@@ -152,8 +154,9 @@ def _remove_if_dead(path: Path, lock_name: str | None, before: float) -> None:
     kind = stat.S_ISREG if lock_name is None else stat.S_ISDIR
     if info.st_mtime > before or not kind(info.st_mode):
         return
-    try:  # O_NONBLOCK: a FIFO put there cannot hang the open
-        fd = os.open(path if lock_name is None else path / lock_name, os.O_RDONLY | os.O_NONBLOCK)
+    try:  # O_NONBLOCK: a FIFO put there cannot hang the open; O_RDWR: NFS emulates flock
+        # with fcntl locks, whose exclusive form needs a descriptor open for writing
+        fd = os.open(path if lock_name is None else path / lock_name, os.O_RDWR | os.O_NONBLOCK)
     except FileNotFoundError:
         if lock_name is None:
             return
@@ -171,14 +174,15 @@ def _remove_if_dead(path: Path, lock_name: str | None, before: float) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike, allow_empty: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically.
 
     For writers that need a path (pyarrow, matplotlib, joblib with a file name): the file
-    exists (empty) and they overwrite it. On an error inside the block the temporary file is
-    removed and ``target`` is left as it was. The temporary files of dead writers to
-    ``target`` are removed first (:func:`sweep_dead`); this one stays locked until it is
-    moved or removed.
+    exists (empty) and they overwrite it. On an error inside the block, or when the file is
+    still empty after it (the writer wrote elsewhere, e.g. to another filesystem; unless
+    ``allow_empty``), the temporary file is removed and ``target`` is left as it was. The
+    temporary files of dead writers to ``target`` are removed first (:func:`sweep_dead`); this
+    one stays locked until it is moved or removed.
     """
     target = Path(target)
     tmp = temp_name(target)
@@ -187,6 +191,9 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     lock = create_locked(tmp)
     try:
         yield tmp
+        if not allow_empty and lock is not None and tmp.stat().st_size == 0:
+            raise OSError(f"Nothing was written to {tmp} (the temporary file of {target}); "
+                          f"{target} is left as it was.")
         _fsync_file(tmp)
         os.replace(tmp, target)
     except BaseException:
@@ -204,7 +211,7 @@ def atomic_write(target: str | os.PathLike, mode: str = "wb", **open_kwargs) -> 
     """Open a temporary file beside ``target`` for writing; replace ``target`` on success."""
     if "w" not in mode:
         raise ValueError(f"atomic_write needs a write mode; got {mode!r}.")
-    with atomic_path(target) as tmp:
+    with atomic_path(target, allow_empty=True) as tmp:  # empty content is content here
         with open(tmp, mode, **open_kwargs) as f:
             yield f
             f.flush()

@@ -19,7 +19,7 @@ local folder (default, nothing to start)
     listing sees only complete explanations. The temporary directory is a hidden
     ``.upload-<explanation_id>-<random>`` folder whose writer holds an ``fcntl.flock`` on its
     ``.lock`` file until the folder is removed; one left by a crash (``SIGKILL``, power loss)
-    is removed by the next upload once its lock is free and it is older than a minute
+    is removed by the next upload once its lock is free and it is older than an hour
     (``_fileio.STALE_AFTER_SECONDS``); other hidden entries of the folder are never touched.
 MLflow (the ``mlflow`` extra: ``pip install -e ".[mlflow]"`` in a checkout)
     Run artifacts ``explanations/<explanation_id>/`` (the same files), and the index as one

@@ -408,3 +408,17 @@ def test_a_killed_saves_array_file_is_removed_by_the_next_save(tmp_path):
         assert not dead.exists() and live.exists()
     np.testing.assert_array_equal(load_explanation(folder).global_importance_values,
                                   make_global("binary").global_importance_values)
+
+
+def test_a_writer_that_writes_nothing_leaves_the_target(tmp_path):
+    """``atomic_path`` pre-creates its (locked) temporary file: a writer that wrote elsewhere
+    (another filesystem) would have moved an empty file over the target. It raises instead
+    and leaves the target; ``atomic_write`` of empty content still writes an empty file."""
+    target = tmp_path / "data.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(OSError, match="Nothing was written"):
+        with atomic_path(target):
+            pass
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["data.bin"]
+    atomic_write_bytes(target, b"")
+    assert target.read_bytes() == b""
