@@ -453,7 +453,7 @@ def spark_explain_function(
             partition = None
         start = 0  # rows of this partition before the batch: errors give partition positions
         for k, pdf in enumerate(batches):
-            pdf.index = pd.RangeIndex(start, start + len(pdf))
+            pdf = pdf.set_axis(pd.RangeIndex(start, start + len(pdf)), axis=0)  # a copy
             start += len(pdf)
             label = f"{partition} (Arrow batch {k}"
             if id_columns and len(pdf):

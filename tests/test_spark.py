@@ -150,3 +150,13 @@ def test_spark_error_names_rows_within_the_partition(spark):
     assert "Arrow batch 2, row_id from 32 to 47" in msg
     assert "index 32 to 47, 16 rows" in msg
     assert "at row 10 (index 42)" in msg
+
+
+def test_spark_function_leaves_its_input_frames_alone():
+    X, _, y = _data(40)
+    ep = ExplainablePipeline(_pre(), Ridge()).fit(X, y)
+    frames = [X.iloc[:16].set_axis([f"r{i}" for i in range(16)]), X.iloc[16:]]
+    before = [list(f.index) for f in frames]
+    out = list(epd.spark_explain_function(ep)(iter(frames)))
+    assert [list(f.index) for f in frames] == before
+    assert [list(o.index) for o in out] == [list(range(16)), list(range(16, 40))]
