@@ -316,9 +316,10 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         -------
         self : ExplainablePipeline
         """
-        super().set_params(**params)
+        # flagged first: sklearn sets the keys one by one, and a later bad key raises after
+        # earlier ones were set
         self._params_changed = True  # checked once by the next explanation (_rows)
-        return self
+        return super().set_params(**params)
 
     # ------------------------------------------------------------------ fit
     @fit_context(prefer_skip_nested_validation=False)

@@ -185,3 +185,18 @@ def test_parameters_set_after_fit_are_validated_once(monkeypatch):
     for _ in range(3):
         ep.explain_local(X.iloc[:1])
     assert calls == [1]
+
+
+def test_a_failed_set_params_still_flags_the_keys_it_set():
+    """scikit-learn sets the keys one by one: a bad key after a good one raises after the
+    first was set, and the next explanation must still validate it."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    ep = ExplainablePipeline(StandardScaler(), Ridge(), explainer="kernel", background=5,
+                             random_state=0).fit(X.iloc[:60], y[:60])
+    ep.explain_local(X.iloc[:1])
+    with pytest.raises(ValueError, match="typo"):
+        ep.set_params(kernel_estimator="bogus", typo=1)
+    with pytest.raises(InvalidParameterError, match="'kernel_estimator' parameter"):
+        ep.explain_local(X.iloc[:1])
