@@ -94,8 +94,12 @@ class Neighbors:
     cheap_background_mean = False
     # A coalition's distances to the candidate points cost less than the logistic proxies
     # fitted to save coalitions: twice the coalitions and no proxies took 6-15% more time for
-    # 28-45% less error (benchmarks/README.md, ninth pass).
-    budget_factor = 2
+    # 28-45% less error (benchmarks/README.md, ninth pass). They also cost less than the
+    # regression's interaction terms (57 of them among 6 players: 87 columns per fit): three
+    # times the coalitions without terms took the same time as twice with them, for 14% less
+    # error (twelfth pass).
+    budget_factor = 3
+    interaction_terms = False
 
     def __init__(self, knn, classifier, metric, fit_X, y, Bd, players, link=None):
         self.knn = knn

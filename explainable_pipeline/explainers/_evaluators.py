@@ -267,6 +267,7 @@ class _ModelPath:
         # where averaging is cheap, or where the path's coalitions cost less than per-game fits
         self.shared_design = getattr(model, "shared_design", self.cheap_background_mean)
         self.budget_factor = getattr(model, "budget_factor", 1)
+        self.interaction_terms = getattr(model, "interaction_terms", True)
 
     def bind(self, X_chunk, max_batch_rows):
         Xt = _dense(self.owner._transform(X_chunk)).astype(np.float64)

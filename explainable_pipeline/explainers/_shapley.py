@@ -251,10 +251,10 @@ def _auto_budget(M: int, factor: int = 1) -> int:
     fraction of a model call (the ``"linear-model"`` path, and the ``"kernel-machine"`` path,
     whose rbf and linear kernels even average over the background for about one model row),
     8 on the ``"neural-network"`` path (its shared design spends more, cheaper coalitions),
-    2 on the ``"forest"``, ``"hist-boosting"``, ``"gradient-boosting"`` and ``"neighbors"``
-    paths (the last because its coalitions cost less than the logistic proxies), the
-    smallest of its bases' on an ensemble path, 1 elsewhere.
-    For 30 players that is 304, 608, 1,216 or 2,432 coalitions.
+    3 on the ``"neighbors"`` path (its coalitions cost less than the logistic proxies and the
+    interaction terms, which it does without), 2 on the ``"forest"``, ``"hist-boosting"`` and
+    ``"gradient-boosting"`` paths, the smallest of its bases' on an ensemble path, 1 elsewhere.
+    For 30 players that is 304, 608, 912, 1,216 or 2,432 coalitions.
     """
     base = int(min(2**M - 2, max(8 * M + 64, 128), 4096)) if M < 63 else 8 * M + 64
     return int(min(2**M - 2, factor * base)) if M < 63 else factor * base
@@ -403,7 +403,8 @@ def shapley_values(
         check_kernel_budget(budget, M)
     design = _make_design(method, M, w.shape[0], budget, kernel_design, estimator,
                           check_random_state(random_state), 4 if tol is not None else 1,
-                          proxies=factor == 1)
+                          proxies=factor == 1,
+                          terms=getattr(prepared, "interaction_terms", True))
     name = estimator if method == "kernel" else method
     if method == "kernel":
         name = f"{estimator} ({kernel_design})"
@@ -498,10 +499,13 @@ def _budget(n_samples, M: int, factor: int) -> int:
     raise ValueError(f"`n_samples` must be a positive integer or 'auto'; got {n_samples!r}.")
 
 
-def _make_design(method, M, m, budget, kernel_design, estimator, rng, n_rounds, proxies=True):
+def _make_design(method, M, m, budget, kernel_design, estimator, rng, n_rounds, proxies=True,
+                 terms=True):
     """The coalitions (or permutations) every row of the call shares. ``proxies``: the
     stratified estimator's logistic proxies, off on evaluation paths where a coalition costs a
-    fraction of a model call (more coalitions are then the cheaper way to a small error)."""
+    fraction of a model call (more coalitions are then the cheaper way to a small error).
+    ``terms``: its interaction terms, off on paths where coalitions cost less than them (the
+    ``"neighbors"`` path)."""
     if method == "exact":
         if M > MAX_EXACT_PLAYERS:
             raise ValueError(
@@ -517,7 +521,7 @@ def _make_design(method, M, m, budget, kernel_design, estimator, rng, n_rounds, 
         mode = {"neyman": "neyman", "independent": "equal", "shared": "shared"}[kernel_design]
         return KernelPlan(M, budget, seed, n_rounds, mode,
                           alloc="kernel" if estimator == "kernelshap" else "leverage",
-                          terms=estimator == "stratified",
+                          terms=estimator == "stratified" and terms,
                           proxies=estimator == "stratified" and proxies)
     return [_permutation_design(M, budget, rng, n_rounds) for _ in range(m)]
 
