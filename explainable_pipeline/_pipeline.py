@@ -12,13 +12,13 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    process_routing,
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._attribution import resolve_explainer
 from ._batch import explain_local_chunked, write_parquet
+from ._delegation import DELEGATED, Delegation, is_identity
 from ._duck import estimator_has, infer_duck_classes, inherit_tags, is_classifier_like
 from ._explanation import GlobalExplanation, LocalExplanation
 from ._fast_transform import FAST_TRANSFORM_MAX_ROWS, Fallback, compiled_transform
@@ -40,15 +40,12 @@ from ._sklearn_compat import (
     Interval,
     StrOptions,
     fit_context,
-    routing_enabled,
     safe_indexing,
 )
 from .explainers import METHODS
 from .explainers._linear import weighted_mean
 from .explainers._mimic import SURROGATES
 from .explainers._shapley import ESTIMATORS as KERNEL_ESTIMATORS
-
-_DELEGATED = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score")
 
 
 def _missing_param_defaults(cls, state: dict) -> dict:
@@ -63,11 +60,7 @@ def _missing_param_defaults(cls, state: dict) -> dict:
     }
 
 
-def _is_identity(preprocessor) -> bool:
-    return preprocessor is None or (isinstance(preprocessor, str) and preprocessor == "passthrough")
-
-
-class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
+class ExplainablePipeline(Delegation, MetaEstimatorMixin, BaseEstimator):
     """A preprocessor and an estimator that explain themselves in raw input columns.
 
     ``fit`` fits the preprocessor, the estimator and the cheap part of the
@@ -357,7 +350,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         if y is not None and not prefit and is_classifier_like(self.estimator):
             _check_two_classes(y)
         pre_params, est_params = self._split_params("fit", params)
-        if _is_identity(self.preprocessor):
+        if is_identity(self.preprocessor):
             self.preprocessor_ = None
             Xt = X
         else:
@@ -441,128 +434,6 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
             rows = pd.DataFrame(rows, columns=list(self.feature_names_in_))
         return rows
 
-    def _split_params(self, method: str, params: dict):
-        """Route ``params`` to (preprocessor, estimator) for ``method``."""
-        if routing_enabled():
-            routed = process_routing(self, method, **params)
-            pre = {}
-            if not _is_identity(self.preprocessor):
-                pre = (
-                    routed.preprocessor.fit_transform
-                    if method == "fit"
-                    else routed.preprocessor.transform
-                )
-            return pre, getattr(routed.estimator, method)
-        return {}, params
-
-    def _delegate(self, method: str, X, **params):
-        check_is_fitted(self)
-        self._check_X(X, reset=False, caller=method)
-        pre_params, est_params = self._split_params(method, params)
-        if pre_params:
-            Xt = self.preprocessor_.transform(X, **pre_params)
-        else:
-            Xt = self._transform(X)
-        return getattr(self.estimator_, method)(Xt, **est_params)
-
-    @available_if(estimator_has("predict"))
-    def predict(self, X, **params):
-        """Predict with the fitted estimator on preprocessed ``X``.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Raw rows.
-        **params : dict
-            Routed (metadata routing) or passed to the estimator's ``predict``.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        return self._delegate("predict", X, **params)
-
-    @available_if(estimator_has("predict_proba"))
-    def predict_proba(self, X, **params):
-        """Class probabilities of the fitted estimator on preprocessed ``X``.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-        **params : dict
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        return self._delegate("predict_proba", X, **params)
-
-    @available_if(estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X, **params):
-        """Log class probabilities of the fitted estimator on preprocessed ``X``.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-        **params : dict
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        return self._delegate("predict_log_proba", X, **params)
-
-    @available_if(estimator_has("decision_function"))
-    def decision_function(self, X, **params):
-        """Decision function of the fitted estimator on preprocessed ``X``.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-        **params : dict
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        return self._delegate("decision_function", X, **params)
-
-    @available_if(estimator_has("transform"))
-    def transform(self, X, **params):
-        """Apply the preprocessor, then the estimator's ``transform``.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-        **params : dict
-
-        Returns
-        -------
-        array-like
-        """
-        return self._delegate("transform", X, **params)
-
-    @available_if(estimator_has("score"))
-    def score(self, X, y, **params):
-        """Score of the fitted estimator on preprocessed ``X`` and ``y``.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        **params : dict
-            E.g. ``sample_weight``.
-
-        Returns
-        -------
-        float
-        """
-        check_is_fitted(self)
-        self._check_X(X, reset=False, caller="score")
-        pre_params, est_params = self._split_params("score", params)
-        Xt = X if self.preprocessor_ is None else self.preprocessor_.transform(X, **pre_params)
-        return self.estimator_.score(Xt, y, **est_params)
-
     @available_if(estimator_has("get_feature_names_out"))
     def get_feature_names_out(self, input_features=None):
         """Output names of the estimator's ``transform``.
@@ -588,7 +459,7 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ sklearn API
     def __sklearn_tags__(self):
-        preprocessor = None if _is_identity(self.preprocessor) else self.preprocessor
+        preprocessor = None if is_identity(self.preprocessor) else self.preprocessor
         return inherit_tags(super().__sklearn_tags__(), preprocessor, self.estimator)
 
     def get_metadata_routing(self):
@@ -599,18 +470,18 @@ class ExplainablePipeline(MetaEstimatorMixin, BaseEstimator):
         MetadataRouter
         """
         router = MetadataRouter(owner=self)
-        if not _is_identity(self.preprocessor):
+        if not is_identity(self.preprocessor):
             mapping = (
                 MethodMapping()
                 .add(caller="fit", callee="fit_transform")
                 .add(caller="fit", callee="fit")
             )
-            for caller in (*_DELEGATED, "transform"):
+            for caller in (*DELEGATED, "transform"):
                 mapping.add(caller=caller, callee="transform")
             router.add(preprocessor=self.preprocessor, method_mapping=mapping)
         if self.estimator is not None:
             mapping = MethodMapping().add(caller="fit", callee="fit")
-            for method in (*_DELEGATED, "transform"):
+            for method in (*DELEGATED, "transform"):
                 mapping.add(caller=method, callee=method)
             router.add(estimator=self.estimator, method_mapping=mapping)
         return router
