@@ -13,7 +13,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from test_store import backdate, kill, needs_flock, stalled_child
+from test_store import backdate, kill, needs_flock, stall_after, stalled_child
 
 import explainable_pipeline._explanation_io as eio
 from explainable_pipeline import (
@@ -376,20 +376,8 @@ def test_the_sweep_takes_only_leftovers_of_the_same_target(tmp_path):
 
 
 # a save that stops (and is killed) while writing its arrays to a temporary file
-_SAVER = """
-import sys, time
-from pathlib import Path
-import explainable_pipeline._explanation_io as eio
-from test_store import make
-
-def write_then_stall(target, arrays):
-    write(target, arrays)
-    Path(sys.argv[-1]).touch()
-    time.sleep(600)
-
-write, eio._write_npz = eio._write_npz, write_then_stall
-eio.save_explanation(make(), sys.argv[1])
-"""
+_SAVER = stall_after("explainable_pipeline._explanation_io", "_write_npz",
+                     "mod.save_explanation(make(), sys.argv[1])")
 
 
 @needs_flock

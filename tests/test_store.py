@@ -189,21 +189,28 @@ def backdate(path: Path) -> None:
     os.utime(path, (old, old))
 
 
-# an upload that stops (and is killed) after the explanation is saved in its temporary folder
-_UPLOADER = """
+def stall_after(module: str, function: str, call: str) -> str:
+    """Code of a child that runs ``call`` with ``module.function`` wrapped: the original runs,
+    then the child touches its ready file (its last argument) and sleeps, to be killed there."""
+    return f"""
 import sys, time
 from pathlib import Path
-import explainable_pipeline.store as store
+import {module} as mod
 from test_store import make
 
-def save_then_stall(explanation, path):
-    save(explanation, path)
+def then_stall(*args):
+    original(*args)
     Path(sys.argv[-1]).touch()
     time.sleep(600)
 
-save, store.save_explanation = store.save_explanation, save_then_stall
-store.ExplanationClient.local(sys.argv[1]).upload_model_explanation(make())
+original, mod.{function} = mod.{function}, then_stall
+{call}
 """
+
+
+# an upload that stops (and is killed) after the explanation is saved in its temporary folder
+_UPLOADER = stall_after("explainable_pipeline.store", "save_explanation",
+                        "mod.ExplanationClient.local(sys.argv[1]).upload_model_explanation(make())")
 
 
 def _uploads(store) -> list[Path]:
