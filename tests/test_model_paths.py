@@ -285,23 +285,44 @@ def test_knn_ties_and_training_points_use_the_model(monkeypatch):
 def test_knn_nearest_equals_product_and_stable_sort():
     """The fused distances + selection equal ``base + Z @ delta`` and a stable sort's prefix:
     coalitions of every size (members summed below half the players, non-members subtracted
-    from the full coalition's distances above), with equal distances (integer data)."""
-    from explainable_pipeline.explainers._knn_select import nearest
+    from the full coalition's distances above), with equal distances (integer data), and the
+    same whether a complement's distances come from its pair's (``base + total - d``) or are
+    summed on their own."""
+    from explainable_pipeline.explainers._knn_select import complements, nearest
 
     rng = np.random.RandomState(0)
     M, c = 7, 23
     own, other = rng.randint(0, 4, (M, c)).astype(float), rng.randint(0, 4, (M, c)).astype(float)
     base, total, delta = other.sum(axis=0), own.sum(axis=0), own - other
     Z = np.array([[(code >> p) & 1 for p in range(M)] for code in range(2**M)], dtype=float)
+    Z = np.concatenate([Z[rng.permutation(len(Z))], Z[:5]])  # pairs apart, and repeats
+    partner = complements(Z)
+    assert (partner >= 0).sum() == (partner == -2).sum() == 2**M // 2  # every pair, once
+    paired = np.flatnonzero(partner >= 0)
+    np.testing.assert_array_equal(Z[partner[paired]], 1.0 - Z[paired])
+    assert (partner[2**M:] == -1).all()  # repeats are summed on their own
     D = base + Z @ delta
     assert len(np.unique(D)) < D.size // 10  # many ties
+    alone = np.full(len(Z), -1, dtype=np.intp)
     for kk in (1, 4, c):
-        dist, idx = nearest(Z, base, total, delta, kk)
         order = np.argsort(D, axis=1, kind="stable")[:, :kk]
-        np.testing.assert_array_equal(idx, order)
-        np.testing.assert_array_equal(dist, np.take_along_axis(D, order, axis=1))
-    dist, idx = nearest(np.zeros((0, M)), base, total, delta, 3)
+        for links in (partner, alone):
+            dist, idx = nearest(Z, base, total, delta, kk, links)
+            np.testing.assert_array_equal(idx, order)
+            np.testing.assert_array_equal(dist, np.take_along_axis(D, order, axis=1))
+    dist, idx = nearest(np.zeros((0, M)), base, total, delta, 3, complements(np.zeros((0, M))))
     assert dist.shape == idx.shape == (0, 3)
+
+
+def test_knn_complements_beyond_coded_players():
+    """More players than an int64 codes: no pairing (every coalition summed on its own)."""
+    from explainable_pipeline.explainers._knn_select import _MAX_CODED, complements
+
+    Z = np.zeros((2, _MAX_CODED + 1))
+    Z[0, ::2] = 1.0
+    Z[1] = 1.0 - Z[0]
+    assert (complements(Z) == -1).all()
+    assert complements(Z[:, :_MAX_CODED]).tolist() == [1, -2]
 
 
 def test_knn_large_training_set_recomputes_partials(regression, monkeypatch):

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._sklearn_compat import neighbors_training_data
 from ._eval_partials import engineered_hybrids, model_at
-from ._knn_select import nearest
+from ._knn_select import complements, nearest
 
 _TIE_RTOL = 1e-8
 _NEAR_RTOL = 1e-5
@@ -216,12 +216,13 @@ class _Bound:
         b = Z.shape[0]
         out = np.empty((len(rows), b, self.n_out))
         Zc = np.ascontiguousarray(Z)
+        partner = complements(Zc)
         for a, r in enumerate(rows):
             Px = self._row_partials(int(r))
             cand, base, total, delta = self.candidates(int(r), j, Px)
             kk = min(self.nb.k + 1, cand.shape[0])
             # sorted, (b, <= k + 1)
-            dpart, part = nearest(Zc, base, total, delta, kk)
+            dpart, part = nearest(Zc, base, total, delta, kk, partner)
             out[a] = self._vote(dpart, part, cand, Z, j, int(r))
         return out
 
