@@ -315,21 +315,30 @@ def black_box_reference(ep, f, x_test, summary, budget: int, runs: int = 2):
     it has one. Their spread is reported: the first run against the mean of the others."""
     from explainable_pipeline._attribution import output_method
 
-    ev = pipeline_evaluator(ep.preprocessor_, ep.estimator_, output_method(ep)[0],
-                            ep.feature_map_)
+    method = output_method(ep)[0]
+    ev = pipeline_evaluator(ep.preprocessor_, ep.estimator_, method, ep.feature_map_)
     bg, w = summary.data, summary.weights
+    # the evaluator reproduces every output of the method: the engine checks the path against
+    # that function (against f, class 1 alone, it would fall back to the black box)
+    outputs = getattr(ep, method)
+
+    def class_one(res):
+        return res.values[:, :, 1]
+
+    assert np.allclose(outputs(x_test[:2])[:, 1], f(x_test[:2]), rtol=0, atol=1e-12)
     if x_test.shape[1] <= 12:
-        res = shapley_values(f, x_test, bg, w, method="exact", evaluator=ev)
-        return res.values[:, :, 0], "exact enumeration"
+        res = shapley_values(outputs, x_test, bg, w, method="exact", evaluator=ev)
+        return class_one(res), f"exact enumeration ({res.evaluation})"
     kw = dict(method="kernel", n_samples=budget, tol=None, evaluator=ev, kernel_design="neyman")
     if not 2 <= runs <= len(REFERENCE_SEEDS):
         raise ValueError(f"reference runs must be 2 to {len(REFERENCE_SEEDS)}, got {runs}")
-    values = [shapley_values(f, x_test, bg, w, random_state=seed, **kw).values[:, :, 0]
-              for seed in REFERENCE_SEEDS[:runs]]
+    results = [shapley_values(outputs, x_test, bg, w, random_state=seed, **kw)
+               for seed in REFERENCE_SEEDS[:runs]]
+    values = [class_one(res) for res in results]
     spread = rel_err(values[0], np.mean(values[1:], axis=0))
     which = "seed-to-seed" if runs == 2 else "one run vs the others"
-    return np.mean(values, axis=0), (f"{runs} runs x {budget} coalitions/background row, "
-                                     f"{which} {spread:.2%}")
+    return np.mean(values, axis=0), (f"{runs} runs x {budget} coalitions/background row "
+                                     f"({results[0].evaluation}), {which} {spread:.2%}")
 
 
 def run_black_box(name: str, n_features: int, quick: bool, rows: list, estimator_rows: list,
