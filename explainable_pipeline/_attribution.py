@@ -43,6 +43,12 @@ class Block:
     estimator: str | None = None  # raw-space methods: the estimator that ran
 
 
+LINEAR_PROBABILITY = (
+    "The 'linear' explainer is exact in decision_function (margin) space only; use "
+    "model_output='margin', or explainer='exact'/'kernel' (or 'auto') to explain probabilities."
+)
+
+
 def engineered_attribution(ep, X, Xt=None, space: str = "raw"):
     """Engineered attributions of the rows ``X`` (``Xt``: their transform, when already known).
 
@@ -60,11 +66,7 @@ def engineered_attribution(ep, X, Xt=None, space: str = "raw"):
         return attribution, Xt
     if ep.explainer_ == "linear":
         if output == "probability":
-            raise ValueError(
-                "The 'linear' explainer is exact in decision_function (margin) space only; "
-                "use model_output='margin', or explainer='exact'/'kernel' to explain "
-                "probabilities."
-            )
+            raise ValueError(LINEAR_PROBABILITY)
         return linear_shap(ep.estimator_, Xt, ep.engineered_mean_), Xt
     if ep.explainer_ == "mimic":
         return ep.surrogate_.attribution(Xt), Xt
@@ -224,6 +226,11 @@ def resolve_explainer(ep, raw_names) -> None:
         # attributed over raw columns
         ep.explainer_ = "exact" if n_players <= EXACT_MAX_PLAYERS else "kernel"
     check_output_available(ep)
+    if ep.explainer_ == "linear" and ep._resolved_output() == "probability":
+        # a sigmoid or softmax of a linear margin is not additive in the columns
+        if ep.explainer != "auto":
+            raise ValueError(LINEAR_PROBABILITY)
+        ep.explainer_ = "exact" if n_players <= EXACT_MAX_PLAYERS else "kernel"
     if ep.explainer_ == "kernel" and ep.n_samples != "auto":
         check_kernel_budget(ep.n_samples, n_players)
 

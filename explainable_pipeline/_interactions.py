@@ -3,6 +3,10 @@
 * ``explainer="tree"``: exact, from the same raw-labelled trees as the attributions
   (path-dependent or interventional, see ``_tree_attribution``), with the compiled engine.
   ``tree_players="sum"`` sums the engineered interaction values into raw blocks.
+* ``explainer="linear"``: the model's margin is additive in the raw columns (each
+  engineered column has one raw parent), so there are no interactions: the matrices are
+  diagonal, holding the same closed-form attributions (and reference point) as
+  ``explain_local``.
 * any other explainer (and the probabilities of boosted trees): the raw columns are the
   players of the raw-space game (hybrid rows of the explained row and the background
   through the whole pipeline). Up to :data:`EXACT_MAX_PLAYERS` players every coalition is
@@ -61,6 +65,8 @@ def explain_interactions(ep, X, *, n_samples="auto", random_state=None) -> Inter
         rows = safe_indexing(X, np.arange(start, min(n, start + size)))
         if plan is not None:
             values, expected, output, meta = _tree_chunk(ep, rows, plan)
+        elif ep.explainer_ == "linear":
+            values, expected, output, meta = _linear_chunk(ep, rows)
         else:
             values, expected, output, meta = _raw_space_chunk(ep, rows, n_samples, random_state)
         parts.append(values)
@@ -89,6 +95,19 @@ def _tree_chunk(ep, rows, plan):
         inter = np.swapaxes(to_raw(ep, np.swapaxes(to_raw(ep, inter), -1, -2)), -1, -2)
     output = "probability" if ep._resolved_output() == "probability" else margin_name(ep.estimator_)
     return inter, expected, output, {"evaluation": describe(plan)}
+
+
+def _linear_chunk(ep, rows):
+    """Diagonal matrices of the linear attributions: an additive game has no interactions."""
+    from ._attribution import engineered_attribution
+
+    attribution, _ = engineered_attribution(ep, rows)
+    phi = to_raw(ep, attribution.values)  # (O, n, M)
+    inter = np.zeros(phi.shape + phi.shape[-1:])
+    diagonal = np.arange(phi.shape[-1])
+    inter[..., diagonal, diagonal] = phi
+    meta = {"method": "linear", "evaluation": "closed form (additive: no interactions)"}
+    return inter, attribution.expected, attribution.output, meta
 
 
 # --------------------------------------------------------------------------- raw space

@@ -61,6 +61,35 @@ def test_tree_interventional_interactions_equal_raw_space_enumeration(mixed_data
     np.testing.assert_allclose(a.expected_values, b.expected_values, atol=1e-9)
 
 
+def test_linear_interactions_are_the_local_attributions_on_the_diagonal(mixed_data):
+    """The default linear explainer: interaction rows sum to explain_local's values with the
+    same expected values (its reference is the training mean, not the sampled background),
+    no off-diagonal entries; with explicit background rows they equal the raw-space game's
+    exact interaction values (a linear margin is additive in the raw columns)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, yr = mixed_data
+    rows = X.iloc[:6]
+    for est, target in ((LogisticRegression(max_iter=500), y), (LinearRegression(), yr)):
+        ep = ExplainablePipeline(mixed_preprocessor(), est).fit(X, target)
+        assert ep.explainer_ == "linear"
+        inter, local = ep.explain_interactions(rows), ep.explain_local(rows)
+        assert inter.method == "linear" and inter.output == local.output
+        np.testing.assert_allclose(inter.values.sum(-1), local.values, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(inter.expected_values, local.expected_values, rtol=0,
+                                   atol=1e-12)
+        off = inter.values * (1 - np.eye(inter.values.shape[-1]))
+        assert not off.any()
+    bg = X.iloc[100:106].reset_index(drop=True)
+    linear = ExplainablePipeline(mixed_preprocessor(), LinearRegression(), background=bg)
+    exact = ExplainablePipeline(mixed_preprocessor(), LinearRegression(), explainer="exact",
+                                background=bg)
+    a = linear.fit(X, yr).explain_interactions(rows)
+    b = exact.fit(X, yr).explain_interactions(rows)
+    np.testing.assert_allclose(a.values, b.values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(a.expected_values, b.expected_values, rtol=0, atol=1e-9)
+
+
 def test_sampled_interactions_of_a_quadratic_model_are_exact_per_pair():
     """14 raw columns (> 12): permutation sampling. For a degree-2 polynomial the second
     difference of a pair is the same at every coalition, so each sampled pair is exact."""

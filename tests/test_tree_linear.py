@@ -269,13 +269,25 @@ def test_linear_explicit_background_uses_weighted_mean():
     )
 
 
-def test_linear_probability_output_is_refused(mixed_data):
+def test_linear_probability_output_is_refused_at_fit_and_auto_explains_it(mixed_data):
+    """A sigmoid of a linear margin is not additive: an explicit 'linear' request for
+    probabilities fails at fit (not at the first explanation); 'auto' explains them in raw
+    space instead of picking 'linear' and failing later (a grid search over model_output
+    would otherwise return a best estimator that cannot explain)."""
     X, y, _ = mixed_data
-    ep = ExplainablePipeline(
-        mixed_preprocessor(), LogisticRegression(), explainer="linear", model_output="probability"
-    ).fit(X, y)
     with pytest.raises(ValueError, match="decision_function"):
-        ep.explain_local(X.iloc[:3])
+        ExplainablePipeline(mixed_preprocessor(), LogisticRegression(), explainer="linear",
+                            model_output="probability").fit(X, y)
+    ep = ExplainablePipeline(mixed_preprocessor(), LogisticRegression(),
+                             model_output="probability").fit(X, y)
+    assert ep.explainer_ == "exact"
+    local = ep.explain_local(X.iloc[:4])
+    assert local.output == "probability" and local.check_additivity() < 1e-12
+    np.testing.assert_allclose(local.values.sum(-1) + np.asarray(local.expected_values)[:, None],
+                               ep.predict_proba(X.iloc[:4]).T, atol=1e-12)
+    # margins stay on the closed form
+    assert ExplainablePipeline(mixed_preprocessor(), LogisticRegression()).fit(X, y).explainer_ \
+        == "linear"
 
 
 def test_global_is_mean_abs_local_and_ranked(mixed_data):
