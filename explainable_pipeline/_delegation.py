@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._duck import estimator_has
+from ._rows import as_pandas
 from ._sklearn_compat import routing_enabled
 
 DELEGATED = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score")
@@ -40,6 +41,7 @@ class Delegation:
 
     def _delegate(self, method: str, X, **params):
         check_is_fitted(self)
+        X = as_pandas(X)
         self._check_X(X, reset=False, caller=method)
         pre_params, est_params = self._split_params(method, params)
         if pre_params:
@@ -141,6 +143,7 @@ class Delegation:
         float
         """
         check_is_fitted(self)
+        X = as_pandas(X)
         self._check_X(X, reset=False, caller="score")
         pre_params, est_params = self._split_params("score", params)
         Xt = X if self.preprocessor_ is None else self.preprocessor_.transform(X, **pre_params)

@@ -31,6 +31,7 @@ from ._rows import (
     _check_two_classes,
     _is_size,
     _row_indexable,
+    as_pandas,
     check_local_request,
     check_raw_rows,
     fit_background,
@@ -339,6 +340,7 @@ class ExplainablePipeline(Delegation, MetaEstimatorMixin, BaseEstimator):
                 "ExplainablePipeline needs an estimator, e.g. "
                 "ExplainablePipeline(preprocessor, LogisticRegression())."
             )
+        X = as_pandas(X)
         self._check_X(X, reset=True, caller="fit")
         self.__dict__.pop("_cache", None)  # built from the previous fit's objects
         if y is not None and _num_samples(y) != _num_samples(X):
@@ -526,6 +528,7 @@ class ExplainablePipeline(Delegation, MetaEstimatorMixin, BaseEstimator):
             (n_classes, n_rows, n_features) for classification, with
             ``values.sum(-1) + expected_values`` equal to the explained output.
         """
+        X = as_pandas(X)
         self._check_local_request(X, space, caller="explain_local")
         return explain_local_chunked(self, X, space)
 
@@ -560,7 +563,8 @@ class ExplainablePipeline(Delegation, MetaEstimatorMixin, BaseEstimator):
         from ._interactions import explain_interactions
 
         check_is_fitted(self)
-        return explain_interactions(self, X, n_samples=n_samples, random_state=random_state)
+        return explain_interactions(self, as_pandas(X), n_samples=n_samples,
+                                    random_state=random_state)
 
     def explain_local_to_parquet(self, X, path, *, space: str = "raw", **kwargs):
         """Explain ``X`` chunk by chunk and write the attributions to a Parquet file.
@@ -587,6 +591,7 @@ class ExplainablePipeline(Delegation, MetaEstimatorMixin, BaseEstimator):
             ``"expected_value"`` (``"expected_value__<class>"``), indexed like ``X``
             (``pandas.read_parquet`` restores the index).
         """
+        X = as_pandas(X)
         self._check_local_request(X, space, caller="explain_local_to_parquet")
         return write_parquet(self, X, path, space=space, **kwargs)
 
@@ -620,7 +625,7 @@ class ExplainablePipeline(Delegation, MetaEstimatorMixin, BaseEstimator):
         from ._scoring import predict_and_explain
 
         check_is_fitted(self)
-        return predict_and_explain(self, X, top_k=top_k)
+        return predict_and_explain(self, as_pandas(X), top_k=top_k)
 
     def explain_global(
         self, X, y=None, *, space: str = "raw", max_rows=None, random_state=None
@@ -658,7 +663,7 @@ class ExplainablePipeline(Delegation, MetaEstimatorMixin, BaseEstimator):
         -------
         GlobalExplanation
         """
-        return explain_global(self, X, y, space, max_rows, random_state)
+        return explain_global(self, as_pandas(X), y, space, max_rows, random_state)
 
     def _is_classifier(self) -> bool:
         return is_classifier_like(self.estimator_)

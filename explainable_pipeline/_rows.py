@@ -46,15 +46,18 @@ def fit_background(ep, X) -> tuple:
             rows = _take_rows(X, idx)
             weights = np.full(len(idx), 1.0 / len(idx))
     else:
-        rows = ep.background
+        rows = as_pandas(ep.background)
         if isinstance(rows, pd.DataFrame):
-            missing = [c for c in ep._raw_feature_names() if c not in rows.columns]
+            # X's own labels: its names, or (non-string labels, e.g. read_csv(header=None))
+            # its columns as they are
+            columns = list(X.columns if isinstance(X, pd.DataFrame) else ep._raw_feature_names())
+            missing = [c for c in columns if c not in rows.columns]
             if missing:
                 raise ValueError(
                     f"The background rows lack raw columns {missing}; they need the "
                     "same columns as X."
                 )
-            rows = rows[list(ep._raw_feature_names())].reset_index(drop=True)
+            rows = rows[columns].reset_index(drop=True)
         else:
             rows = np.asarray(rows)
             if rows.ndim != 2 or rows.shape[1] != ep.n_features_in_:
@@ -62,6 +65,8 @@ def fit_background(ep, X) -> tuple:
                     f"The background rows have shape {rows.shape}; expected "
                     f"(n_rows, {ep.n_features_in_}) like X."
                 )
+            if isinstance(X, pd.DataFrame):  # e.g. shap.kmeans(X, 10).data for a frame
+                rows = _frame_like(rows, X)
         n_bg = _num_samples(rows)
         if ep.background_weights is None:
             weights = np.full(n_bg, 1.0 / n_bg)
@@ -74,6 +79,32 @@ def fit_background(ep, X) -> tuple:
                 )
             weights = weights / weights.sum()
     return _without_arrow(rows), weights  # pickles without pyarrow (see there)
+
+
+def _frame_like(rows: np.ndarray, X: pd.DataFrame) -> pd.DataFrame:
+    """Array background rows as a frame with ``X``'s columns and dtypes: a preprocessor that
+    selects columns by name (a ``ColumnTransformer``) needs a frame, and every explainer then
+    sees the background as it sees ``X``."""
+    frame = pd.DataFrame(rows, columns=X.columns)
+    for col, dtype in X.dtypes.items():
+        values = frame[col]
+        lost = None
+        if isinstance(dtype, pd.CategoricalDtype):  # a category unknown to X's column
+            lost = values.notna() & ~values.isin(dtype.categories)
+        try:
+            cast = values.astype(dtype) if lost is None or not lost.any() else None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"Background column {col!r} cannot hold the values of X's column ({dtype}): "
+                f"{exc}. Pass the background as a DataFrame with X's columns."
+            ) from exc
+        if cast is None:
+            raise ValueError(
+                f"Background column {col!r} holds {values[lost].iloc[0]!r}, which X's column "
+                f"({dtype}) cannot hold. Pass the background as a DataFrame with X's columns."
+            )
+        frame[col] = cast
+    return frame
 
 
 def background_size(background, explainer: str) -> int:
@@ -110,6 +141,17 @@ def _take_rows(X, idx):
     if isinstance(rows, pd.DataFrame):
         return rows.reset_index(drop=True)
     return rows.toarray() if sp.issparse(rows) else np.asarray(rows)
+
+
+def as_pandas(X):
+    """A polars DataFrame (or a pyarrow Table) as a pandas one, names and dtypes kept;
+    anything else as it is. scikit-learn takes polars frames; the explainers take rows
+    of pandas frames (and keep them as explanations' data)."""
+    module = type(X).__module__
+    if (module.startswith("polars.") or module.startswith("pyarrow.")) and hasattr(
+            X, "to_pandas") and getattr(X, "ndim", 2) == 2 and hasattr(X, "columns"):
+        return X.to_pandas()
+    return X
 
 
 def _row_indexable(X):
