@@ -529,10 +529,15 @@ class LocalExplanation(_Explanation):
     def to_shap(self, class_index: int | None = None) -> Any:
         """Return a ``shap.Explanation`` that every shap plot accepts.
 
-        Single output: values (n_rows, n_features), base_values (n_rows,). 3-D values
-        without ``class_index``: values (n_rows, n_features, n_classes), base_values
-        (n_rows, n_classes); with ``class_index``: that class's 2-D explanation. ``data`` is
-        attached when the stored data holds exactly the explained features.
+        Single output: values (n_rows, n_features), base_values (n_rows,). Classes without
+        ``class_index``: values (n_rows, n_features, n_classes), base_values
+        (n_rows, n_classes), ``output_names`` the class labels; with ``class_index``: that
+        class's 2-D explanation. A binary classifier's margin (``output`` ``"log_odds"`` or
+        ``"margin"``) is one output, the positive class's, unless ``class_index`` says
+        otherwise: shap's own explainers give it so (``shap.plots.waterfall(exp[0])``
+        works as it does on theirs); its probabilities keep both classes, as shap's do. 2-D
+        explanations carry no ``output_names``, like shap's. ``data`` is attached when the
+        stored data holds the explained features (a group of ``feature_groups``: NaN).
         """
         from ._explanation_shap import local_to_shap
 

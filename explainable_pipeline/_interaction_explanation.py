@@ -189,7 +189,6 @@ class InteractionExplanation(_Explanation):
         import shap
 
         values, expected = self.values, self.expected_values
-        labels = None
         if self.n_classes is not None:
             if class_index is None:
                 if self.n_classes != 2:
@@ -202,15 +201,14 @@ class InteractionExplanation(_Explanation):
                     f"class_index must be in [0, {self.n_classes}); got {class_index}."
                 )
             values, expected = values[class_index], float(expected[class_index])
-            labels = str(self._class_labels(self.n_classes)[class_index])
         elif class_index is not None:
             raise ValueError("class_index must be None for a single-output explanation.")
         from ._explanation_shap import shap_data
 
         return shap.Explanation(
             np.array(values), np.full(self.n_rows, expected), data=shap_data(self.to_local()),
-            feature_names=[str(f) for f in self._features], output_names=labels or self.output,
-        )  # fmt: skip
+            feature_names=[str(f) for f in self._features],
+        )  # no output_names: one output, as shap's own interaction values
 
     def plot(self, kind: str = "heatmap", **kwargs: Any) -> Any:
         """``kind="heatmap"``: mean absolute interaction matrix; ``"interaction"``: one pair's values
