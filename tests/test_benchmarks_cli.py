@@ -76,11 +76,16 @@ def test_agnostic_reference_averages_its_runs(monkeypatch):
     ref, label = agnostic.black_box_reference(ep, f, X[:2], summary, 200, runs=3)
     ev = pipeline_evaluator(ep.preprocessor_, ep.estimator_, output_method(ep)[0],
                             ep.feature_map_)
-    runs = [agnostic.shapley_values(f, X[:2], summary.data, summary.weights, method="kernel",
-                                    n_samples=200, tol=None, evaluator=ev,
-                                    kernel_design="neyman", random_state=seed).values[:, :, 0]
+    # on the model's fast path: the evaluator gives both classes, so the engine is given both
+    # (given f, class 1 alone, its probe check fails and it falls back to the black box)
+    runs = [agnostic.shapley_values(ep.predict_proba, X[:2], summary.data, summary.weights,
+                                    method="kernel", n_samples=200, tol=None, evaluator=ev,
+                                    kernel_design="neyman", random_state=seed)
             for seed in agnostic.REFERENCE_SEEDS[:3]]
-    np.testing.assert_allclose(ref, np.mean(runs, axis=0), rtol=0, atol=1e-12)
-    assert label.startswith("3 runs x 200 coalitions") and "one run vs the others" in label
+    assert {run.evaluation for run in runs} == {"linear-model"}
+    np.testing.assert_allclose(ref, np.mean([run.values[:, :, 1] for run in runs], axis=0),
+                               rtol=0, atol=1e-12)
+    assert label.startswith("3 runs x 200 coalitions/background row (linear-model)")
+    assert "one run vs the others" in label
     with pytest.raises(ValueError, match="reference runs"):
         agnostic.black_box_reference(ep, f, X[:2], summary, 200, runs=1)

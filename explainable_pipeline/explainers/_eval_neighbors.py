@@ -3,9 +3,9 @@
 With the euclidean (squared) or manhattan metric, the distance of a hybrid row to a training
 point is a sum over the players' blocks of engineered columns. Per explained row, background
 row and training point the per-player partial distances are computed once; a coalition's
-distances then cost at most ``M / 2`` vector additions over the candidate points
-(:mod:`._knn_select`, which also selects the k nearest), and scikit-learn's uniform or
-inverse-distance vote follows.
+distances then cost at most ``M / 2`` vector additions over the candidate points, its
+complement's one more (:mod:`._knn_select`, which also selects the k nearest), and
+scikit-learn's uniform or inverse-distance vote follows.
 
 Neighbour sets are discontinuous in the distances: a coalition whose k-th and (k+1)-th nearest
 points are tied (within a relative 1e-8 plus 1e-12 of the data's scale, where scikit-learn's or
