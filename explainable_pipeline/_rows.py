@@ -88,22 +88,21 @@ def _frame_like(rows: np.ndarray, X: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=X.columns)
     for col, dtype in X.dtypes.items():
         values = frame[col]
-        lost = None
         if isinstance(dtype, pd.CategoricalDtype):  # a category unknown to X's column
-            lost = values.notna() & ~values.isin(dtype.categories)
+            unknown = values.notna() & ~values.isin(dtype.categories)
+            if unknown.any():
+                raise ValueError(
+                    f"Background column {col!r} holds {values[unknown].iloc[0]!r}, which X's "
+                    f"column ({dtype}) cannot hold. Pass the background as a DataFrame with "
+                    "X's columns."
+                )
         try:
-            cast = values.astype(dtype) if lost is None or not lost.any() else None
+            frame[col] = values.astype(dtype)
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"Background column {col!r} cannot hold the values of X's column ({dtype}): "
                 f"{exc}. Pass the background as a DataFrame with X's columns."
             ) from exc
-        if cast is None:
-            raise ValueError(
-                f"Background column {col!r} holds {values[lost].iloc[0]!r}, which X's column "
-                f"({dtype}) cannot hold. Pass the background as a DataFrame with X's columns."
-            )
-        frame[col] = cast
     return frame
 
 
